@@ -1,0 +1,124 @@
+import { ConfigError } from './errors.js';
+
+/**
+ * fencewire's configuration: environment variables, then defaults. Validated once at start and
+ * frozen; a bad value stops start-up with a message naming the variable. Every key and its unit
+ * is listed in `docs/configuration.md`.
+ */
+export interface Config {
+  readonly natsUrl: string;
+  readonly databaseUrl: string;
+  readonly httpPort: number;
+  readonly httpHost: string;
+  readonly logLevel: string;
+  readonly webhookAllowPrivate: boolean;
+  /**
+   * Prefix for every stream, consumer and subject fencewire touches; empty in production. Tests
+   * set it so that each run has streams of its own beside the real ones.
+   */
+  readonly namespace: string;
+  readonly ingest: {
+    /** Fixes per database write; a batch is also flushed when `flushMs` has passed. */
+    readonly batchSize: number;
+    readonly flushMs: number;
+    /** Unacknowledged messages the consumer may hold: the back-pressure bound on memory. */
+    readonly maxInFlight: number;
+    /** JetStream redelivers a message that is not acknowledged within this many ms. */
+    readonly ackWaitMs: number;
+  };
+  readonly storage: {
+    readonly retentionDays: number;
+    readonly partitionAheadDays: number;
+    /** TimescaleDB only: chunks older than this are compressed. */
+    readonly compressAfterDays: number;
+  };
+  readonly shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,30}$/;
+
+function text(env: Env, key: string, fallback: string): string {
+  const value = env[key];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function integer(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(key, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(key, `${value} is out of range [${min}, ${max}]`);
+  return value;
+}
+
+function boolean(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(key, `"${raw}" is not a boolean (use true or false)`);
+}
+
+function url(env: Env, key: string, fallback: string, protocols: string[]): string {
+  const value = text(env, key, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(key, `"${value}" is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(key, `"${value}" must use ${protocols.join(' or ')}`);
+  }
+  return value;
+}
+
+function oneOf(env: Env, key: string, fallback: string, allowed: string[]): string {
+  const value = text(env, key, fallback);
+  if (!allowed.includes(value)) throw new ConfigError(key, `"${value}" is not one of ${allowed.join(', ')}`);
+  return value;
+}
+
+function namespace(env: Env): string {
+  const value = text(env, 'FENCEWIRE_NAMESPACE', '');
+  if (value !== '' && !NAMESPACE_PATTERN.test(value)) {
+    throw new ConfigError('FENCEWIRE_NAMESPACE', `"${value}" must match ${NAMESPACE_PATTERN.source}`);
+  }
+  return value;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the first bad key. */
+export function loadConfig(env: Env = process.env): Config {
+  const config: Config = {
+    natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgres://127.0.0.1:5432/fencewire', ['postgres:', 'postgresql:']),
+    httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
+    httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+    namespace: namespace(env),
+    ingest: {
+      batchSize: integer(env, 'INGEST_BATCH_SIZE', 2000, 1, 50_000),
+      flushMs: integer(env, 'INGEST_FLUSH_MS', 100, 1, 60_000),
+      maxInFlight: integer(env, 'INGEST_MAX_IN_FLIGHT', 20_000, 1, 1_000_000),
+      ackWaitMs: integer(env, 'INGEST_ACK_WAIT_MS', 30_000, 1000, 3_600_000),
+    },
+    storage: {
+      retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 36_500),
+      partitionAheadDays: integer(env, 'PARTITION_AHEAD_DAYS', 7, 1, 365),
+      compressAfterDays: integer(env, 'COMPRESS_AFTER_DAYS', 7, 1, 36_500),
+    },
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 9000, 100, 600_000),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,22 @@
+/** One validated GPS fix, as stored in `positions` (contract section 2). */
+export interface Fix {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  /** GPS fix time, epoch milliseconds. */
+  readonly ts: number;
+  readonly lat: number;
+  readonly lon: number;
+  /** km/h */
+  readonly speed: number | null;
+  /** degrees from north */
+  readonly heading: number | null;
+  /** metres */
+  readonly altitude: number | null;
+  /** metres, horizontal */
+  readonly accuracy: number | null;
+  readonly satellites: number | null;
+  readonly ignition: boolean | null;
+  /** km */
+  readonly odometer: number | null;
+  readonly attributes: Readonly<Record<string, number | string | boolean>> | null;
+}

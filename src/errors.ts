@@ -1,0 +1,47 @@
+/**
+ * Named error classes with stable snake_case codes. Anything that crosses a boundary (CLI exit,
+ * HTTP answer, dead-letter header) is identified by its `code`, never by its message text.
+ */
+export class FencewireError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FencewireError';
+    this.code = code;
+  }
+}
+
+/** A configuration value that stops start-up; the message names the environment variable. */
+export class ConfigError extends FencewireError {
+  readonly key: string;
+
+  constructor(key: string, message: string) {
+    super('invalid_config', `${key}: ${message}`);
+    this.name = 'ConfigError';
+    this.key = key;
+  }
+}
+
+/** A command-line usage mistake. */
+export class UsageError extends FencewireError {
+  constructor(message: string) {
+    super('invalid_usage', message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The database or NATS could not be reached or refused an operation. */
+export class DependencyError extends FencewireError {
+  constructor(code: 'database_unavailable' | 'nats_unavailable', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'DependencyError';
+  }
+}
+
+/** Renders any thrown value as one line for logs and CLI output. */
+export function describeError(err: unknown): string {
+  if (err instanceof FencewireError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

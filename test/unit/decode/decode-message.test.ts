@@ -1,0 +1,114 @@
+import { pack } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { decodeTelemetryMessage, MAX_MESSAGE_BYTES } from '../../../src/decode/message.js';
+import { REJECTION_CODES, type RejectionCode } from '../../../src/decode/rejection.js';
+
+const NOW = Date.parse('2026-11-22T08:00:00Z');
+const PREFIX = 'telemetry.';
+const SUBJECT = 'telemetry.acme.veh-42';
+const good = { ts: NOW - 1000, lat: 52.52, lon: 13.405 };
+
+function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+function decode(data: Uint8Array, subject = SUBJECT, contentType?: string) {
+  return decodeTelemetryMessage(subject, PREFIX, data, contentType, NOW);
+}
+
+describe('decode - accepted reports', () => {
+  it('decodes a MessagePack report with every field', () => {
+    const report = {
+      ...good, device_id: 'veh-42', speed: 12.5, heading: 359.5, altitude: 34, accuracy: 4.2, satellites: 9,
+      ignition: true, odometer: 1234.5, attributes: { temperature: 4.5, door: 'closed', reefer: true },
+    };
+    const out = decode(pack(report));
+    expect(out.encoding).toBe('msgpack');
+    expect(out.rejected).toEqual([]);
+    expect(out.fixes).toEqual([{
+      tenantId: 'acme', deviceId: 'veh-42', ts: good.ts, lat: 52.52, lon: 13.405, speed: 12.5, heading: 359.5,
+      altitude: 34, accuracy: 4.2, satellites: 9, ignition: true, odometer: 1234.5,
+      attributes: { temperature: 4.5, door: 'closed', reefer: true },
+    }]);
+  });
+
+  it('decodes a JSON array with RFC 3339 timestamps and leaves absent fields null', () => {
+    const out = decode(json([{ ts: '2026-11-22T07:59:00.250Z', lat: 1, lon: 2 }, { ts: '2026-11-22T08:59:00+01:00', lat: -1, lon: -2 }]));
+    expect(out.encoding).toBe('json');
+    expect(out.fixes.map((f) => f.ts)).toEqual([Date.parse('2026-11-22T07:59:00.250Z'), Date.parse('2026-11-22T07:59:00Z')]);
+    expect(out.fixes[0]?.speed).toBeNull();
+    expect(out.fixes[0]?.attributes).toBeNull();
+  });
+
+  it('treats a payload as JSON when the Content-Type header says so, even with leading space', () => {
+    const out = decode(new TextEncoder().encode(` ${JSON.stringify(good)}`), SUBJECT, 'application/json; charset=utf-8');
+    expect(out.encoding).toBe('json');
+    expect(out.fixes).toHaveLength(1);
+  });
+
+  it('accepts a fix up to 5 minutes ahead of the clock and ignores unknown fields', () => {
+    const out = decode(json({ ...good, ts: NOW + 5 * 60 * 1000, vendor_extra: [1, 2] }));
+    expect(out.rejected).toEqual([]);
+    expect(out.fixes).toHaveLength(1);
+  });
+
+  it('rejects only the bad report inside an array', () => {
+    const out = decode(pack([good, { ...good, lat: 91 }, { ...good, ts: good.ts + 1 }]));
+    expect(out.fixes.map((f) => f.ts)).toEqual([good.ts, good.ts + 1]);
+    expect(out.rejected).toEqual([{ index: 1, report: { ...good, lat: 91 }, rejection: expect.objectContaining({ code: 'coordinates_out_of_range' }) }]);
+  });
+});
+
+// One row per rejection code; the test below checks that the table covers every code.
+const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; message: RegExp }[] = [
+  { code: 'invalid_subject', data: json(good), subject: 'telemetry.acme', message: /must be telemetry\.<tenant>\.<device>/ },
+  { code: 'invalid_subject', data: json(good), subject: 'telemetry.acme.veh 42', message: /device token "veh 42"/ },
+  { code: 'message_too_large', data: new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(0x7b), message: /65537 bytes; the limit is 65536/ },
+  { code: 'malformed_payload', data: new TextEncoder().encode('{"ts": 1,'), message: /not valid JSON/ },
+  { code: 'malformed_payload', data: new Uint8Array([0x81]), message: /not valid MessagePack/ },
+  { code: 'malformed_payload', data: new TextEncoder().encode('garbage!!'), message: /expected one MessagePack value, found 9/ },
+  { code: 'not_a_report', data: json('hello'), contentType: 'application/json', message: /must be a map of fields, got "hello"/ },
+  { code: 'not_a_report', data: new Uint8Array([0xc1]), message: /must be a map of fields/ },
+  { code: 'empty_batch', data: json([]), message: /empty array/ },
+  { code: 'batch_too_large', data: pack(Array.from({ length: 1001 }, () => 1)), message: /1001 reports; the limit is 1000/ },
+  { code: 'missing_field', data: json({ lat: 1, lon: 2 }), message: /ts is required/ },
+  { code: 'missing_field', data: json({ ts: good.ts, lon: 2 }), message: /lat is required/ },
+  { code: 'invalid_field', data: json({ ...good, lat: '52.5' }), message: /lat is "52.5"; it must be a number/ },
+  { code: 'invalid_field', data: json({ ...good, speed: -3 }), message: /speed -3 is out of range \[0, inf\]/ },
+  { code: 'invalid_field', data: json({ ...good, heading: 361 }), message: /heading 361 is out of range \[0, 360\]/ },
+  { code: 'invalid_field', data: json({ ...good, satellites: 4.5 }), message: /satellites 4.5 must be a whole number/ },
+  { code: 'invalid_field', data: json({ ...good, ignition: 'on' }), message: /ignition is "on"; it must be true or false/ },
+  { code: 'invalid_field', data: json({ ...good, attributes: { a: [1] } }), message: /attributes.a is an array/ },
+  { code: 'invalid_timestamp', data: json({ ...good, ts: 'yesterday' }), message: /not an RFC 3339 date-time/ },
+  { code: 'invalid_timestamp', data: json({ ...good, ts: 1.5 }), message: /whole number of epoch milliseconds/ },
+  { code: 'timestamp_in_future', data: json({ ...good, ts: NOW + 5 * 60 * 1000 + 1 }), message: /more than 5 minutes ahead/ },
+  { code: 'coordinates_not_finite', data: pack({ ...good, lon: Number.NaN }), message: /lon is NaN/ },
+  { code: 'coordinates_not_finite', data: pack({ ...good, lat: Number.POSITIVE_INFINITY }), message: /lat is Infinity/ },
+  { code: 'coordinates_out_of_range', data: json({ ...good, lon: -180.5 }), message: /lon -180.5 is out of range \[-180, 180\]/ },
+  { code: 'null_island', data: json({ ...good, lat: 0, lon: 0 }), message: /exactly \(0, 0\)/ },
+  { code: 'device_mismatch', data: json({ ...good, device_id: 'veh-43' }), message: /"veh-43" does not match the subject's device "veh-42"/ },
+  {
+    code: 'too_many_attributes',
+    data: json({ ...good, attributes: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, i])) }),
+    message: /33 keys; at most 32/,
+  },
+];
+
+describe('decode - rejections', () => {
+  it.each(rejections)('$code: $message', ({ code, data, subject, contentType, message }) => {
+    const out = decode(data, subject, contentType);
+    expect(out.fixes).toEqual([]);
+    expect(out.rejected).toHaveLength(1);
+    expect(out.rejected[0]?.rejection.code).toBe(code);
+    expect(out.rejected[0]?.rejection.message).toMatch(message);
+  });
+
+  it('covers every rejection code', () => {
+    expect(new Set(rejections.map((r) => r.code))).toEqual(new Set(REJECTION_CODES));
+  });
+
+  it('keeps the tenant of a refused message so that it can be dead-lettered per tenant', () => {
+    expect(decode(json({})).tenantId).toBe('acme');
+    expect(decode(json(good), 'telemetry.a.b.c').tenantId).toBeNull();
+  });
+});
