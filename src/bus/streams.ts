@@ -1,0 +1,76 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Topology } from './topology.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+export interface StreamSettings {
+  /** How long raw telemetry stays in its stream after it is stored in the database. */
+  readonly telemetryMaxAgeMs: number;
+  readonly dlqMaxAgeMs: number;
+  readonly eventsMaxAgeMs: number;
+}
+
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
+  telemetryMaxAgeMs: 7 * DAY_MS,
+  dlqMaxAgeMs: 30 * DAY_MS,
+  eventsMaxAgeMs: 30 * DAY_MS,
+};
+
+function streamConfigs(t: Topology, settings: StreamSettings): (Partial<StreamConfig> & { name: string })[] {
+  const common = { storage: StorageType.File, retention: RetentionPolicy.Limits };
+  return [
+    { ...common, name: t.telemetryStream, subjects: [`${t.telemetryPrefix}>`], max_age: nanos(settings.telemetryMaxAgeMs) },
+    { ...common, name: t.dlqStream, subjects: [`${t.dlqPrefix}>`], max_age: nanos(settings.dlqMaxAgeMs) },
+    { ...common, name: t.eventsStream, subjects: [`${t.eventsPrefix}>`], max_age: nanos(settings.eventsMaxAgeMs) },
+  ];
+}
+
+/**
+ * Creates the streams that are missing. An existing stream is left exactly as it is: an
+ * operator may have tuned it, and fencewire never deletes data it did not create.
+ */
+export async function ensureStreams(jsm: JetStreamManager, t: Topology, settings = DEFAULT_STREAM_SETTINGS): Promise<string[]> {
+  const created: string[] = [];
+  for (const config of streamConfigs(t, settings)) {
+    try {
+      await jsm.streams.info(config.name);
+    } catch (err) {
+      if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+      await jsm.streams.add(config);
+      created.push(config.name);
+    }
+  }
+  return created;
+}
+
+export interface IngestConsumerSettings {
+  readonly maxInFlight: number;
+  readonly ackWaitMs: number;
+}
+
+/**
+ * The durable pull consumer of ingest. `max_ack_pending` bounds the messages held but not yet
+ * committed, which is what turns a slow database into back-pressure instead of memory growth.
+ */
+export async function ensureIngestConsumer(jsm: JetStreamManager, t: Topology, settings: IngestConsumerSettings): Promise<void> {
+  const wanted = { max_ack_pending: settings.maxInFlight, ack_wait: nanos(settings.ackWaitMs) };
+  try {
+    await jsm.consumers.info(t.telemetryStream, t.ingestConsumer);
+    await jsm.consumers.update(t.telemetryStream, t.ingestConsumer, wanted);
+  } catch (err) {
+    if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+    await jsm.consumers.add(t.telemetryStream, {
+      ...wanted,
+      durable_name: t.ingestConsumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The names of every stream, subject and consumer fencewire uses (contract sections 1 and 3),
+ * derived from the configured namespace. Production runs with an empty namespace; tests give
+ * each run its own, e.g. `t1a2b` gives stream `T1A2B_TELEMETRY` on `t1a2b.telemetry.>`.
+ */
+export interface Topology {
+  readonly telemetryStream: string;
+  /** Subjects of reports start with this, followed by `<tenant>.<device>`. */
+  readonly telemetryPrefix: string;
+  readonly dlqStream: string;
+  readonly dlqPrefix: string;
+  readonly eventsStream: string;
+  readonly eventsPrefix: string;
+  readonly ingestConsumer: string;
+}
+
+/** Dead letters whose subject named no valid tenant go under this tenant token. */
+export const UNROUTABLE_TENANT = '_unroutable';
+
+export function topology(namespace: string): Topology {
+  const subject = namespace === '' ? '' : `${namespace}.`;
+  const stream = namespace === '' ? '' : `${namespace.toUpperCase()}_`;
+  return {
+    telemetryStream: `${stream}TELEMETRY`,
+    telemetryPrefix: `${subject}telemetry.`,
+    dlqStream: `${stream}DLQ`,
+    dlqPrefix: `${subject}dlq.telemetry.`,
+    eventsStream: `${stream}EVENTS`,
+    eventsPrefix: `${subject}events.`,
+    ingestConsumer: 'fencewire-ingest',
+  };
+}
+
+export function telemetrySubject(t: Topology, tenantId: string, deviceId: string): string {
+  return `${t.telemetryPrefix}${tenantId}.${deviceId}`;
+}
+
+export function dlqSubject(t: Topology, tenantId: string | null): string {
+  return `${t.dlqPrefix}${tenantId ?? UNROUTABLE_TENANT}`;
+}

@@ -1,0 +1,35 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { ensureIngestConsumer, ensureStreams } from '../bus/streams.js';
+import { topology } from '../bus/topology.js';
+import type { Config } from '../config.js';
+import { createPool, ensureDatabase } from '../store/database.js';
+import { migrate } from '../store/migrate.js';
+import { applyStoragePolicy } from '../store/storage-policies.js';
+
+/**
+ * `fencewire migrate`: creates the database if missing, applies the schema migrations and the
+ * storage policy, and creates the NATS streams and consumer. Safe to run again.
+ */
+export async function migrateCommand(config: Config, log: Logger): Promise<void> {
+  const createdDatabase = await ensureDatabase(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, log);
+  try {
+    const applied = await migrate(pool);
+    const policy = await applyStoragePolicy(pool, config.storage);
+    log.info({ createdDatabase, applied, storage: policy.mode, partitionsCreated: policy.created.length }, 'database ready');
+  } finally {
+    await pool.end();
+  }
+  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-migrate' });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const t = topology(config.namespace);
+    const streams = await ensureStreams(jsm, t);
+    await ensureIngestConsumer(jsm, t, config.ingest);
+    log.info({ createdStreams: streams }, 'NATS streams ready');
+  } finally {
+    await nc.close();
+  }
+}

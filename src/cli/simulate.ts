@@ -1,0 +1,43 @@
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { topology } from '../bus/topology.js';
+import type { Config } from '../config.js';
+import { isValidToken } from '../decode/subject.js';
+import { UsageError } from '../errors.js';
+import { simulateFleet } from '../simulate/simulator.js';
+
+export interface SimulateArgs {
+  readonly devices?: string;
+  readonly rate?: string;
+  readonly duration?: string;
+  readonly tenant?: string;
+  readonly seed?: string;
+}
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} "${raw}" must be a positive number`);
+  return value;
+}
+
+/** `fencewire simulate`: publishes a simulated fleet and prints progress to stderr. */
+export async function simulateCommand(config: Config, args: SimulateArgs): Promise<void> {
+  const tenant = args.tenant ?? 'demo';
+  if (!isValidToken(tenant)) throw new UsageError(`--tenant "${tenant}" must be 1-64 characters of [A-Za-z0-9_-]`);
+  const devices = Math.floor(positive('devices', args.devices, 100));
+  const rate = positive('rate', args.rate, 100);
+  const durationS = positive('duration', args.duration, 60);
+  const seed = Math.floor(positive('seed', args.seed, 1));
+  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-simulate' });
+  try {
+    const final = await simulateFleet(jetstream(nc), topology(config.namespace), {
+      tenant, devices, rate, durationS, seed,
+      onProgress: (p) => process.stderr.write(`simulate: ${p.published} fixes published, ${Math.round(p.ratePerS)}/s, ${p.failed} failed, ${Math.round(p.elapsedS)}s of ${durationS}s\n`),
+    });
+    process.stderr.write(`simulate: done, ${final.published} fixes from ${devices} devices in ${final.elapsedS.toFixed(1)}s (${Math.round(final.ratePerS)}/s), ${final.failed} failed\n`);
+    if (final.failed > 0) process.exitCode = 1;
+  } finally {
+    await nc.drain();
+  }
+}

@@ -1,0 +1,50 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import { Packr } from 'msgpackr';
+import type { Encoding, RejectedReport } from '../decode/message.js';
+import { dlqSubject, type Topology } from '../bus/topology.js';
+
+const packr = new Packr({ useRecords: false });
+const utf8 = new TextEncoder();
+
+export interface RefusedMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs | undefined;
+}
+
+/**
+ * The bytes a dead letter carries: the message unchanged when it was refused whole; for one
+ * report of an array, that report alone, in the message's own encoding (the good reports of
+ * the array were stored, so replaying the dead letter must not depend on them).
+ */
+export function deadLetterPayload(message: RefusedMessage, refused: RejectedReport, encoding: Encoding): Uint8Array {
+  if (refused.index === null) return message.data;
+  return encoding === 'json' ? utf8.encode(JSON.stringify(refused.report)) : packr.pack(refused.report);
+}
+
+/**
+ * Copies a refused message or report to `dlq.telemetry.<tenant>` with the error headers of
+ * contract section 1, and waits for JetStream to have stored it.
+ */
+export async function publishDeadLetter(
+  js: JetStreamClient,
+  t: Topology,
+  tenantId: string | null,
+  message: RefusedMessage,
+  refused: RejectedReport,
+  encoding: Encoding,
+): Promise<void> {
+  const h = natsHeaders();
+  for (const [key, values] of message.headers ?? []) {
+    // JetStream's own headers (Nats-Msg-Id above all) would make the DLQ drop a second
+    // dead letter cut from the same message as a duplicate.
+    if (key.toLowerCase().startsWith('nats-')) continue;
+    for (const value of values) h.append(key, value);
+  }
+  h.set('Fencewire-Error-Code', refused.rejection.code);
+  h.set('Fencewire-Error', refused.rejection.message);
+  h.set('Fencewire-Original-Subject', message.subject);
+  if (refused.index !== null) h.set('Fencewire-Report-Index', String(refused.index));
+  await js.publish(dlqSubject(t, tenantId), deadLetterPayload(message, refused, encoding), { headers: h });
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.js';
+import { describeError, FencewireError, UsageError } from './errors.js';
+import { createLogger } from './log.js';
+import { migrateCommand } from './cli/migrate.js';
+import { serveCommand } from './cli/serve.js';
+import { simulateCommand } from './cli/simulate.js';
+
+const USAGE = `usage: fencewire <command> [options]
+
+commands:
+  serve [--role ingest|api]   run fencewire (all roles by default) until SIGTERM
+  migrate                     create or upgrade the database and the NATS streams, then exit
+  simulate [--devices N] [--rate FIXES_PER_S] [--duration S] [--tenant ID] [--seed N]
+                              publish a simulated fleet
+
+configuration: environment variables, see docs/configuration.md`;
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string' },
+      devices: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      tenant: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || command === undefined) {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  switch (command) {
+    case 'serve':
+      return serveCommand(config, log, values.role);
+    case 'migrate':
+      return migrateCommand(config, log);
+    case 'simulate':
+      return simulateCommand(config, values);
+    default:
+      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(`fencewire: ${describeError(err)}`);
+  process.exitCode = err instanceof FencewireError && err.code === 'invalid_usage' ? 64 : 1;
+});

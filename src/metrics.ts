@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric fencewire exports, in one registry with one prefix. Units are in the names
+ * (`_total`, `_seconds`), as Prometheus recommends.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fencewire_' });
+  const registers = [registry];
+  return {
+    registry,
+    fixesReceived: new Counter({ name: 'fencewire_fixes_received_total', help: 'Position reports received, valid or not', registers }),
+    fixesRejected: new Counter({
+      name: 'fencewire_fixes_rejected_total',
+      help: 'Position reports refused and dead-lettered, by rejection code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    fixesWritten: new Counter({ name: 'fencewire_fixes_written_total', help: 'Fixes committed to the positions table (duplicates excluded)', registers }),
+    fixesDuplicate: new Counter({ name: 'fencewire_fixes_duplicate_total', help: 'Fixes already stored (redeliveries), skipped', registers }),
+    batchSize: new Histogram({
+      name: 'fencewire_batch_size',
+      help: 'Fixes per database write',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000],
+      registers,
+    }),
+    writeDuration: new Histogram({
+      name: 'fencewire_write_duration_seconds',
+      help: 'Time to commit one batch',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    writeFailures: new Counter({ name: 'fencewire_write_failures_total', help: 'Batch writes that failed and were retried', registers }),
+    consumerPending: new Gauge({ name: 'fencewire_consumer_pending', help: 'Messages in the telemetry stream not yet delivered to ingest', registers }),
+    inFlight: new Gauge({ name: 'fencewire_in_flight_messages', help: 'Messages received but not yet acknowledged', registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

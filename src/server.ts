@@ -1,0 +1,106 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ensureIngestConsumer, ensureStreams } from './bus/streams.js';
+import { topology } from './bus/topology.js';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import { IngestWorker } from './ingest/ingest-worker.js';
+import { createMetrics } from './metrics.js';
+import { createPool } from './store/database.js';
+import { PgPositionStore } from './store/position-store.js';
+import { applyStoragePolicy } from './store/storage-policies.js';
+import { VERSION } from './version.js';
+
+export type Role = 'ingest' | 'api';
+export const ROLES: readonly Role[] = ['ingest', 'api'];
+
+export interface RunningServer {
+  /** The HTTP port actually bound (useful when HTTP_PORT is 0). */
+  readonly httpPort: number | null;
+  /** Stops everything in order; resolves true when every batch in hand was committed. */
+  stop(): Promise<boolean>;
+}
+
+const POLICY_INTERVAL_MS = 60 * 60 * 1000;
+const HEALTH_TIMEOUT_MS = 2000;
+
+function withTimeout(probe: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
+  });
+  return Promise.race([probe.then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
+}
+
+async function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
+  const nc = await connect({ servers: config.natsUrl, name: 'fencewire', maxReconnectAttempts: -1 });
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') log.warn({ nats: status.type }, 'NATS connection changed');
+    }
+  })();
+  return nc;
+}
+
+/**
+ * The composition root of `fencewire serve`: connects to NATS and PostgreSQL, makes sure the
+ * streams and consumer exist, and starts the requested roles.
+ */
+export async function startServer(config: Config, log: Logger, roles: readonly Role[] = ROLES): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const t = topology(config.namespace);
+  const nc = await connectNats(config, log);
+  const pool: pg.Pool = createPool(config.databaseUrl, log);
+  const js = jetstream(nc);
+
+  let ingest: IngestWorker | null = null;
+  let policyTimer: NodeJS.Timeout | null = null;
+  if (roles.includes('ingest')) {
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, t);
+    await ensureIngestConsumer(jsm, t, config.ingest);
+    const store = new PgPositionStore(pool);
+    ingest = new IngestWorker({ js, topology: t, store, metrics, log, settings: config.ingest });
+    await ingest.start();
+    const maintain = () =>
+      applyStoragePolicy(pool, config.storage).then(
+        (report) => report.created.length + report.dropped.length > 0 && log.info(report, 'storage policy applied'),
+        (err: Error) => log.warn({ err: err.message }, 'storage policy failed; will retry'),
+      );
+    void maintain();
+    policyTimer = setInterval(maintain, POLICY_INTERVAL_MS);
+  }
+
+  let app: FastifyInstance | null = null;
+  let httpPort: number | null = null;
+  if (roles.includes('api')) {
+    app = buildApp({
+      version: VERSION,
+      metrics,
+      health: {
+        nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
+        database: () => withTimeout(pool.query('SELECT 1')),
+      },
+    });
+    await app.listen({ port: config.httpPort, host: config.httpHost });
+    const address = app.server.address();
+    httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
+  }
+  log.info({ roles, httpPort, namespace: config.namespace || undefined }, 'fencewire started');
+
+  return {
+    httpPort,
+    async stop() {
+      if (policyTimer) clearInterval(policyTimer);
+      const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;
+      await app?.close();
+      await nc.drain().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      log.info({ committed }, 'fencewire stopped');
+      return committed;
+    },
+  };
+}

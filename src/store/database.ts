@@ -1,0 +1,69 @@
+import { userInfo } from 'node:os';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/**
+ * pg settings for a URL. A URL without a user name means the OS user, as psql does; pg itself
+ * would read $USER, which is unset under some service managers and CI runners.
+ */
+export function connectionConfig(databaseUrl: string): pg.ClientConfig {
+  const url = new URL(databaseUrl);
+  if (url.username === '') url.username = encodeURIComponent(process.env.PGUSER || userInfo().username);
+  return { connectionString: url.toString() };
+}
+
+function adminConfig(databaseUrl: string): { config: pg.ClientConfig; name: string } {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  return { config: { ...connectionConfig(url.toString()), connectionTimeoutMillis: 5000 }, name };
+}
+
+/** Quotes an SQL identifier (a database, table or partition name). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A connection pool whose idle-client errors (the server restarting, a network cut) are logged
+ * instead of crashing the process: the next query simply gets a fresh connection.
+ */
+export function createPool(databaseUrl: string, log: Logger, max = 4): pg.Pool {
+  const pool = new pg.Pool({ ...connectionConfig(databaseUrl), max, connectionTimeoutMillis: 5000 });
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
+  return pool;
+}
+
+/** Creates the database named in `databaseUrl` when it does not exist yet (`fencewire migrate`). */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const { config, name } = adminConfig(databaseUrl);
+  if (name === '') return false;
+  const admin = new pg.Client(config);
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount !== 0) return false;
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
+    } catch (err) {
+      // Two migrators racing: the other one created it first.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+      return false;
+    }
+    return true;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Drops a database (tests clean up after themselves with it). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const { config, name } = adminConfig(databaseUrl);
+  const admin = new pg.Client(config);
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}

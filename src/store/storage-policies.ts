@@ -1,0 +1,112 @@
+import type pg from 'pg';
+import { quoteIdentifier } from './database.js';
+import { isHypertable } from './migrate.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PARTITION_NAME = /^positions_p(\d{4})(\d{2})(\d{2})$/;
+
+export interface StoragePolicy {
+  readonly retentionDays: number;
+  readonly partitionAheadDays: number;
+  readonly compressAfterDays: number;
+}
+
+export interface PolicyReport {
+  readonly mode: 'timescaledb' | 'partitions';
+  readonly created: string[];
+  readonly dropped: string[];
+}
+
+function dayStart(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/** `positions_p20261122` for the UTC day that starts at `startMs`. */
+export function partitionName(startMs: number): string {
+  return `positions_p${new Date(startMs).toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+/** The UTC day a partition name covers, or null for names that are not daily partitions. */
+export function partitionDay(name: string): number | null {
+  const match = PARTITION_NAME.exec(name);
+  return match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : null;
+}
+
+/**
+ * The daily partitions that should exist at `nowMs` (yesterday through `aheadDays` ahead) and
+ * those of `existing` that are past retention. Pure, so that the calendar logic is unit-tested.
+ */
+export function planPartitions(existing: string[], nowMs: number, policy: StoragePolicy): { create: number[]; drop: string[] } {
+  const have = new Set(existing);
+  const today = dayStart(nowMs);
+  const create: number[] = [];
+  for (let day = today - DAY_MS; day <= today + policy.partitionAheadDays * DAY_MS; day += DAY_MS) {
+    if (!have.has(partitionName(day))) create.push(day);
+  }
+  const cutoff = today - policy.retentionDays * DAY_MS;
+  const drop = existing.filter((name) => {
+    const day = partitionDay(name);
+    return day !== null && day + DAY_MS <= cutoff;
+  });
+  return { create, drop };
+}
+
+async function createPartition(pool: pg.Pool, startMs: number): Promise<string> {
+  const name = partitionName(startMs);
+  const from = new Date(startMs).toISOString();
+  const to = new Date(startMs + DAY_MS).toISOString();
+  const client = await pool.connect();
+  try {
+    // Late fixes for this day may already sit in the default partition, which would make a plain
+    // CREATE ... PARTITION OF fail: move them into the new table, then attach it.
+    await client.query('BEGIN');
+    await client.query(`CREATE TABLE ${quoteIdentifier(name)} (LIKE positions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+    await client.query(
+      `WITH moved AS (DELETE FROM positions_default WHERE ts >= $1 AND ts < $2 RETURNING *)
+       INSERT INTO ${quoteIdentifier(name)} SELECT * FROM moved`,
+      [from, to],
+    );
+    await client.query(`ALTER TABLE positions ATTACH PARTITION ${quoteIdentifier(name)} FOR VALUES FROM ('${from}') TO ('${to}')`);
+    await client.query('COMMIT');
+    return name;
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function applyPartitionPolicy(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<PolicyReport> {
+  const existing = (
+    await pool.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+        WHERE p.relname = 'positions' AND p.relnamespace = 'public'::regnamespace`,
+    )
+  ).rows.map((r) => r.name);
+  const plan = planPartitions(existing, nowMs, policy);
+  const created: string[] = [];
+  for (const day of plan.create) created.push(await createPartition(pool, day));
+  for (const name of plan.drop) await pool.query(`DROP TABLE ${quoteIdentifier(name)}`);
+  const cutoff = new Date(dayStart(nowMs) - policy.retentionDays * DAY_MS).toISOString();
+  await pool.query('DELETE FROM positions_default WHERE ts < $1', [cutoff]);
+  return { mode: 'partitions', created, dropped: plan.drop };
+}
+
+async function applyTimescalePolicy(pool: pg.Pool, policy: StoragePolicy): Promise<PolicyReport> {
+  // Remove, then add: add_*_policy(if_not_exists) would keep an old interval after a change.
+  await pool.query(`SELECT remove_retention_policy('positions', if_exists => true)`);
+  await pool.query(`SELECT add_retention_policy('positions', make_interval(days => $1))`, [policy.retentionDays]);
+  await pool.query(`SELECT remove_compression_policy('positions', if_exists => true)`);
+  await pool.query(`SELECT add_compression_policy('positions', make_interval(days => $1))`, [policy.compressAfterDays]);
+  return { mode: 'timescaledb', created: [], dropped: [] };
+}
+
+/**
+ * Applies retention (and, with TimescaleDB, compression) to `positions`; idempotent. Runs at
+ * `migrate` and periodically while ingesting, so that partitions always exist ahead of time.
+ */
+export async function applyStoragePolicy(pool: pg.Pool, policy: StoragePolicy, nowMs = Date.now()): Promise<PolicyReport> {
+  return (await isHypertable(pool)) ? applyTimescalePolicy(pool, policy) : applyPartitionPolicy(pool, nowMs, policy);
+}
