@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { pino } from 'pino';
+import { ensureIngestConsumer, ensureStreams } from '../../src/bus/streams.js';
+import { telemetrySubject, topology, type Topology } from '../../src/bus/topology.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { connectionConfig, dropDatabase, ensureDatabase } from '../../src/store/database.js';
+import { migrate } from '../../src/store/migrate.js';
+import { applyStoragePolicy } from '../../src/store/storage-policies.js';
+
+/** The database server tests create their databases on; NATS likewise. */
+const DATABASE_SERVER = process.env.TEST_DATABASE_SERVER ?? 'postgres://127.0.0.1:5432';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export const silentLog = pino({ level: 'silent' });
+
+export interface TestEnv {
+  readonly id: string;
+  readonly config: Config;
+  /** The environment a spawned `fencewire` process needs to join this test's namespace. */
+  readonly env: Record<string, string>;
+  readonly topology: Topology;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly db: pg.Pool;
+  /** Publishes one telemetry message and waits for JetStream to store it. */
+  publish(tenant: string, device: string, payload: Uint8Array, contentType?: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * An isolated world for one test file: its own database (migrated) on the real PostgreSQL and
+ * its own stream namespace on the real NATS, both removed by `dispose()`.
+ */
+export async function setup(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const id = `t${randomBytes(5).toString('hex')}`;
+  const env: Record<string, string> = {
+    NATS_URL,
+    DATABASE_URL: `${DATABASE_SERVER}/fw_${id}`,
+    FENCEWIRE_NAMESPACE: id,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    INGEST_FLUSH_MS: '20',
+    ...overrides,
+  };
+  const config = loadConfig(env);
+  await ensureDatabase(config.databaseUrl);
+  const db = new pg.Pool({ ...connectionConfig(config.databaseUrl), max: 2 });
+  await migrate(db);
+  await applyStoragePolicy(db, config.storage);
+
+  const t = topology(id);
+  const nc = await connect({ servers: NATS_URL });
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, t);
+  await ensureIngestConsumer(jsm, t, config.ingest);
+  const js = jetstream(nc);
+
+  return {
+    id, config, env, topology: t, nc, js, jsm, db,
+    async publish(tenant, device, payload, contentType) {
+      const h = natsHeaders();
+      if (contentType) h.set('Content-Type', contentType);
+      await js.publish(telemetrySubject(t, tenant, device), payload, contentType ? { headers: h } : undefined);
+    },
+    async dispose() {
+      for (const stream of [t.telemetryStream, t.dlqStream, t.eventsStream]) await jsm.streams.delete(stream).catch(() => false);
+      await nc.close();
+      await db.end();
+      await dropDatabase(config.databaseUrl);
+    },
+  };
+}
+
+/** Polls `probe` until it returns true, or fails after `timeoutMs` with `what` in the message. */
+export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function countPositions(db: pg.Pool, where = 'true'): Promise<number> {
+  const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM positions WHERE ${where}`);
+  return Number(result.rows[0]?.n);
+}
