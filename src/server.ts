@@ -26,6 +26,8 @@ export interface RunningServer {
 
 const POLICY_INTERVAL_MS = 60 * 60 * 1000;
 const HEALTH_TIMEOUT_MS = 2000;
+/** NATS's default max_payload, for the moment before the server's INFO is known. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 function withTimeout(probe: Promise<unknown>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -63,7 +65,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     await ensureStreams(jsm, t);
     await ensureIngestConsumer(jsm, t, config.ingest);
     const store = new PgPositionStore(pool);
-    ingest = new IngestWorker({ js, topology: t, store, metrics, log, settings: config.ingest });
+    const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    ingest = new IngestWorker({ js, topology: t, store, metrics, log, settings: config.ingest, maxPayload });
     await ingest.start();
     const maintain = () =>
       applyStoragePolicy(pool, config.storage).then(

@@ -13,14 +13,20 @@ export interface RefusedMessage {
   readonly headers: MsgHdrs | undefined;
 }
 
+/** Room left in a NATS message for the dead-letter headers. */
+const HEADER_ROOM_BYTES = 4096;
+
 /**
  * The bytes a dead letter carries: the message unchanged when it was refused whole; for one
  * report of an array, that report alone, in the message's own encoding (the good reports of
- * the array were stored, so replaying the dead letter must not depend on them).
+ * the array were stored, so replaying the dead letter must not depend on them). A message so
+ * large that it would not fit the server's max_payload with the error headers added is cut to
+ * fit; the `Fencewire-Truncated-From` header then gives its size.
  */
-export function deadLetterPayload(message: RefusedMessage, refused: RejectedReport, encoding: Encoding): Uint8Array {
-  if (refused.index === null) return message.data;
-  return encoding === 'json' ? utf8.encode(JSON.stringify(refused.report)) : packr.pack(refused.report);
+export function deadLetterPayload(message: RefusedMessage, refused: RejectedReport, encoding: Encoding, maxPayload: number): Uint8Array {
+  if (refused.index !== null) return encoding === 'json' ? utf8.encode(JSON.stringify(refused.report)) : packr.pack(refused.report);
+  const room = maxPayload - HEADER_ROOM_BYTES;
+  return message.data.length <= room ? message.data : message.data.subarray(0, room);
 }
 
 /**
@@ -34,6 +40,7 @@ export async function publishDeadLetter(
   message: RefusedMessage,
   refused: RejectedReport,
   encoding: Encoding,
+  maxPayload: number,
 ): Promise<void> {
   const h = natsHeaders();
   for (const [key, values] of message.headers ?? []) {
@@ -46,5 +53,7 @@ export async function publishDeadLetter(
   h.set('Fencewire-Error', refused.rejection.message);
   h.set('Fencewire-Original-Subject', message.subject);
   if (refused.index !== null) h.set('Fencewire-Report-Index', String(refused.index));
-  await js.publish(dlqSubject(t, tenantId), deadLetterPayload(message, refused, encoding), { headers: h });
+  const payload = deadLetterPayload(message, refused, encoding, maxPayload);
+  if (payload.length < message.data.length && refused.index === null) h.set('Fencewire-Truncated-From', String(message.data.length));
+  await js.publish(dlqSubject(t, tenantId), payload, { headers: h });
 }

@@ -21,6 +21,8 @@ export interface IngestDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly settings: IngestSettings;
+  /** The NATS server's max_payload: a dead letter must fit in it. */
+  readonly maxPayload: number;
   readonly clock?: () => number;
 }
 
@@ -89,7 +91,7 @@ export class IngestWorker {
     metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
     for (const refused of decoded.rejected) {
       try {
-        await publishDeadLetter(js, topology, decoded.tenantId, msg, refused, decoded.encoding);
+        await publishDeadLetter(js, topology, decoded.tenantId, msg, refused, decoded.encoding, this.deps.maxPayload);
       } catch (err) {
         // Not acknowledged, so JetStream redelivers the message and the dead letter is retried.
         this.deps.log.warn({ err: (err as Error).message, subject: msg.subject }, 'dead-letter publish failed; message will be redelivered');
