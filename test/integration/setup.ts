@@ -89,3 +89,19 @@ export async function countPositions(db: pg.Pool, where = 'true'): Promise<numbe
   const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM positions WHERE ${where}`);
   return Number(result.rows[0]?.n);
 }
+
+/**
+ * True when the test database server can load TimescaleDB (installed and preloaded), which is
+ * when migrations make positions a hypertable. Decided once, when tests are collected.
+ */
+export async function timescaleEnabled(): Promise<boolean> {
+  const probe = new pg.Client(connectionConfig(`${DATABASE_SERVER}/postgres`));
+  await probe.connect();
+  try {
+    const result = await probe.query(`SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+      AND current_setting('shared_preload_libraries') LIKE '%timescaledb%' AS enabled`);
+    return result.rows[0].enabled === true;
+  } finally {
+    await probe.end();
+  }
+}
