@@ -55,7 +55,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   const metrics = createMetrics();
   const t = topology(config.namespace);
   const nc = await connectNats(config, log);
-  const pool: pg.Pool = createPool(config.databaseUrl, log);
+  // One connection per concurrent ingest write, one for the API and the storage policy.
+  const pool: pg.Pool = createPool(config.databaseUrl, log, config.ingest.writers + 2);
   const js = jetstream(nc);
 
   let ingest: IngestWorker | null = null;

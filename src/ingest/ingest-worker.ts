@@ -12,6 +12,8 @@ export interface IngestSettings {
   readonly batchSize: number;
   readonly flushMs: number;
   readonly maxInFlight: number;
+  /** Batches written at once, each on its own connection. */
+  readonly writers: number;
 }
 
 export interface IngestDeps {
@@ -36,14 +38,15 @@ const PENDING_POLL_MS = 5000;
 
 /**
  * Ingest: pulls telemetry from JetStream, decodes it, dead-letters what is refused, writes the
- * fixes in batches and acknowledges each message only once its fixes are committed. One batch
- * is written while the next one fills; a failing database stalls consumption (back-pressure,
- * bounded by the consumer's max_ack_pending) and the write is retried until it succeeds.
+ * fixes in batches and acknowledges each message only once its fixes are committed. Up to
+ * `writers` batches are written while the next one fills; a failing database stalls
+ * consumption (back-pressure, bounded by the consumer's max_ack_pending) and each write is
+ * retried until it succeeds.
  */
 export class IngestWorker {
   private messages: ConsumerMessages | null = null;
   private pending: Batch = { messages: [], fixes: [] };
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writing = new Set<Promise<void>>();
   private flushTimer: NodeJS.Timeout | null = null;
   private pendingTimer: NodeJS.Timeout | null = null;
   private loop: Promise<void> = Promise.resolve();
@@ -114,16 +117,17 @@ export class IngestWorker {
   }
 
   /**
-   * Hands the filling batch to the writer. Resolves when the previous write is done, so that at
-   * most one write runs while the next batch fills.
+   * Starts writing the filling batch. Resolves once fewer than `writers` writes are running, so
+   * that the consumer waits (and stops pulling) while the database is the bottleneck.
    */
-  private flush(): Promise<void> {
+  private async flush(): Promise<void> {
     const batch = this.pending;
-    if (batch.messages.length === 0) return this.writing;
-    this.pending = { messages: [], fixes: [] };
-    const previous = this.writing;
-    this.writing = previous.then(() => this.commit(batch));
-    return previous;
+    if (batch.messages.length > 0) {
+      this.pending = { messages: [], fixes: [] };
+      const write = this.commit(batch).finally(() => this.writing.delete(write));
+      this.writing.add(write);
+    }
+    while (this.writing.size >= this.deps.settings.writers) await Promise.race(this.writing);
   }
 
   private async commit(batch: Batch): Promise<void> {
@@ -170,7 +174,7 @@ export class IngestWorker {
       await this.messages?.close();
       await this.loop;
       await this.flush();
-      await this.writing;
+      await Promise.all(this.writing);
       return true;
     })();
     let timer: NodeJS.Timeout | undefined;

@@ -28,7 +28,11 @@ ON CONFLICT (tenant_id, device_id) DO UPDATE
        heading = excluded.heading, ignition = excluded.ignition, last_received_at = now()
  WHERE dv.last_ts < excluded.last_ts`;
 
-/** The newest fix of each device in the batch (ON CONFLICT DO UPDATE may touch a row once). */
+/**
+ * The newest fix of each device in the batch (ON CONFLICT DO UPDATE may touch a row once),
+ * sorted by device: concurrent batches then lock the rows they share in the same order and
+ * cannot deadlock.
+ */
 export function latestPerDevice(fixes: readonly Fix[]): Fix[] {
   const latest = new Map<string, Fix>();
   for (const fix of fixes) {
@@ -36,25 +40,57 @@ export function latestPerDevice(fixes: readonly Fix[]): Fix[] {
     const seen = latest.get(key);
     if (seen === undefined || fix.ts > seen.ts) latest.set(key, fix);
   }
-  return [...latest.values()];
+  return [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, fix]) => fix);
 }
 
-type Column = (fix: Fix) => unknown;
+/**
+ * How a column's values are written into a PostgreSQL array literal. pg's generic array
+ * serializer escapes every element and was a tenth of ingest's CPU time; here only JSON needs
+ * quoting, since tenant and device ids are validated tokens of [A-Za-z0-9_-].
+ */
+type Column =
+  | { readonly kind: 'token'; readonly get: (fix: Fix) => string }
+  | { readonly kind: 'number'; readonly get: (fix: Fix) => number | null }
+  | { readonly kind: 'boolean'; readonly get: (fix: Fix) => boolean | null }
+  | { readonly kind: 'json'; readonly get: (fix: Fix) => object | null };
+
+const tenantId: Column = { kind: 'token', get: (f) => f.tenantId };
+const deviceId: Column = { kind: 'token', get: (f) => f.deviceId };
+const num = (get: (fix: Fix) => number | null): Column => ({ kind: 'number', get });
+const ignition: Column = { kind: 'boolean', get: (f) => f.ignition };
 
 const POSITION_COLUMNS: Column[] = [
-  (f) => f.tenantId, (f) => f.deviceId, (f) => f.ts, (f) => f.lat, (f) => f.lon, (f) => f.speed, (f) => f.heading,
-  (f) => f.altitude, (f) => f.accuracy, (f) => f.satellites, (f) => f.ignition, (f) => f.odometer,
-  (f) => (f.attributes === null ? null : JSON.stringify(f.attributes)),
+  tenantId, deviceId, num((f) => f.ts), num((f) => f.lat), num((f) => f.lon), num((f) => f.speed), num((f) => f.heading),
+  num((f) => f.altitude), num((f) => f.accuracy), num((f) => f.satellites), ignition, num((f) => f.odometer),
+  { kind: 'json', get: (f) => f.attributes },
 ];
 
 const DEVICE_COLUMNS: Column[] = [
-  (f) => f.tenantId, (f) => f.deviceId, (f) => f.ts, (f) => f.lat, (f) => f.lon, (f) => f.speed, (f) => f.heading,
-  (f) => f.ignition,
+  tenantId, deviceId, num((f) => f.ts), num((f) => f.lat), num((f) => f.lon), num((f) => f.speed), num((f) => f.heading), ignition,
 ];
 
-/** The bind parameters of an `unnest` statement: one array per column. */
-function columnArrays(fixes: readonly Fix[], columns: Column[]): unknown[][] {
-  return columns.map((column) => fixes.map(column));
+function element(column: Column, fix: Fix): string {
+  switch (column.kind) {
+    case 'token':
+      return column.get(fix);
+    case 'number': {
+      const value = column.get(fix);
+      return value === null ? 'NULL' : String(value);
+    }
+    case 'boolean': {
+      const value = column.get(fix);
+      return value === null ? 'NULL' : value ? 't' : 'f';
+    }
+    case 'json': {
+      const value = column.get(fix);
+      return value === null ? 'NULL' : `"${JSON.stringify(value).replace(/["\\]/g, '\\$&')}"`;
+    }
+  }
+}
+
+/** The bind parameters of an `unnest` statement: one array literal per column. */
+function columnArrays(fixes: readonly Fix[], columns: Column[]): string[] {
+  return columns.map((column) => `{${fixes.map((fix) => element(column, fix)).join(',')}}`);
 }
 
 /** The PostgreSQL/TimescaleDB position store. */

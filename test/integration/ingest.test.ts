@@ -54,7 +54,7 @@ describe('ingest - fixes published over NATS end up in positions', () => {
   it('keeps every optional field and the attributes', async () => {
     const report = {
       ts: base + 10_000, lat: 52.52, lon: 13.405, speed: 42.5, heading: 270, altitude: 34.5, accuracy: 3.5,
-      satellites: 11, ignition: true, odometer: 12345.678, attributes: { temperature: -18.5, door: 'closed', reefer: true },
+      satellites: 11, ignition: true, odometer: 12345.678, attributes: { temperature: -18.5, door: 'closed', reefer: true, note: 'say "hi", {x} \\ NULL ü' },
     };
     await world.publish('acme', 'full', pack(report));
     await waitFor('the full fix', async () => (await countPositions(world.db, `device_id = 'full'`)) === 1);

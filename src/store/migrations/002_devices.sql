@@ -11,4 +11,6 @@ CREATE TABLE devices (
   ignition         boolean,
   last_received_at timestamptz      NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, device_id)
-);
+) WITH (fillfactor = 50);
+-- Every batch rewrites most rows it touches: free room on each page lets PostgreSQL update in
+-- place (HOT, no index write), which halves the cost of the upsert.

@@ -1,0 +1,157 @@
+/**
+ * End-to-end ingest benchmark (issue 2): fixes from many simulated devices are published to
+ * JetStream and measured from the first publish to the last commit, next to two baselines run on
+ * the same machine in the same run:
+ *   - bare JetStream: the same messages published and consumed with an ack each, no other work;
+ *   - bare insert: the same rows written with the same batched statement, no NATS at all.
+ * Then the processor's peak RSS after 100 000 devices have reported.
+ *
+ *   npm run build && npx tsx bench/ingest.bench.ts [--fixes N] [--devices N]
+ */
+import { parseArgs } from 'node:util';
+import { pack } from 'msgpackr';
+import type { Fix } from '../src/decode/fix.js';
+import { PgPositionStore } from '../src/store/position-store.js';
+import { telemetrySubject } from '../src/bus/topology.js';
+import { seededRandom } from '../src/simulate/random.js';
+import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
+import { spawnBuilt } from './spawn-built.js';
+import { formatRate, machineLine, peakRssMiB } from './machine.js';
+
+const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' } } });
+const FIXES = Number(values.fixes ?? 200_000);
+const DEVICES = Number(values.devices ?? 10_000);
+const TENANT = 'bench';
+const FLUSH_EVERY = 1000;
+
+interface Message {
+  readonly device: string;
+  readonly payload: Uint8Array;
+  readonly fix: Fix;
+}
+
+/** The same seeded stream of fixes for every measurement: round-robin over the devices. */
+function generate(count: number, devices: number, seed: number): Message[] {
+  const random = seededRandom(seed);
+  const start = Date.now() - 3_600_000;
+  return Array.from({ length: count }, (_, i) => {
+    const device = `veh-${i % devices}`;
+    const report = { ts: start + Math.floor(i / devices) * 1000, lat: 48 + random() * 0.3, lon: 11.4 + random() * 0.3, speed: Math.round(random() * 900) / 10, heading: Math.floor(random() * 360), ignition: true };
+    const fix: Fix = {
+      tenantId: TENANT, deviceId: device, ts: report.ts, lat: report.lat, lon: report.lon, speed: report.speed, heading: report.heading,
+      altitude: null, accuracy: null, satellites: null, ignition: true, odometer: null, attributes: null,
+    };
+    return { device, payload: pack(report), fix };
+  });
+}
+
+/**
+ * Publishes as a gateway at full speed would: core NATS publishes, captured by the stream, with a
+ * flush (a round trip) every thousand messages. nats.js's acknowledged `js.publish` tops out
+ * near 11 000/s on this machine, far below what ingest can take, so it would measure the
+ * publisher instead. The stream's message count then confirms that nothing was dropped.
+ */
+async function publishAll(world: TestEnv, messages: Message[]): Promise<void> {
+  const before = (await world.jsm.streams.info(world.topology.telemetryStream)).state.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Message;
+    world.nc.publish(telemetrySubject(world.topology, TENANT, m.device), m.payload);
+    if (i % FLUSH_EVERY === FLUSH_EVERY - 1) await world.nc.flush();
+  }
+  await world.nc.flush();
+  const after = (await world.jsm.streams.info(world.topology.telemetryStream)).state.messages;
+  if (after - before !== messages.length) throw new Error(`the stream holds ${after - before} of ${messages.length} messages published`);
+}
+
+async function waitForCount(world: TestEnv, count: number): Promise<void> {
+  while ((await countPositions(world.db)) < count) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * fencewire as a separate process: first publish to last commit. With `backlog`, everything is
+ * published before fencewire starts and the clock runs from its start: the catch-up rate after
+ * an outage.
+ */
+async function endToEnd(messages: Message[], backlog = false): Promise<{ perSecond: number; rssMiB: number | null }> {
+  const world = await setup();
+  if (backlog) await publishAll(world, messages);
+  let started = performance.now();
+  const proc = await spawnBuilt(world.env);
+  try {
+    if (!backlog) {
+      started = performance.now();
+      await publishAll(world, messages);
+    }
+    await waitForCount(world, messages.length);
+    const seconds = (performance.now() - started) / 1000;
+    return { perSecond: messages.length / seconds, rssMiB: await peakRssMiB(proc.pid) };
+  } finally {
+    await proc.stop();
+    await world.dispose();
+  }
+}
+
+/** Baseline 1: the same messages through JetStream, consumed and acked, no work. */
+async function bareJetStream(messages: Message[]): Promise<number> {
+  const world = await setup();
+  try {
+    const consumer = await world.js.consumers.get(world.topology.telemetryStream, world.topology.ingestConsumer);
+    const iterator = await consumer.consume({ max_messages: 1000 });
+    let acked = 0;
+    const done = (async () => {
+      for await (const msg of iterator) {
+        msg.ack();
+        if (++acked === messages.length) break;
+      }
+    })();
+    const started = performance.now();
+    await publishAll(world, messages);
+    await done;
+    await world.nc.flush();
+    return messages.length / ((performance.now() - started) / 1000);
+  } finally {
+    await world.dispose();
+  }
+}
+
+/** Baseline 2: the same rows, batch-inserted with the same statement, no NATS. */
+async function bareInsert(messages: Message[], batchSize: number): Promise<number> {
+  const world = await setup();
+  try {
+    const store = new PgPositionStore(world.db);
+    const fixes = messages.map((m) => m.fix);
+    const started = performance.now();
+    for (let i = 0; i < fixes.length; i += batchSize) await store.writeBatch(fixes.slice(i, i + batchSize));
+    return fixes.length / ((performance.now() - started) / 1000);
+  } finally {
+    await world.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(machineLine());
+  const messages = generate(FIXES, DEVICES, 42);
+  // Warm-up: a small run of each path, so that JIT, connections and page cache are hot.
+  const warm = messages.slice(0, 10_000);
+  await bareJetStream(warm);
+  await bareInsert(warm, 2000);
+  await endToEnd(warm);
+
+  const jetstreamRate = await bareJetStream(messages);
+  const insertRate = await bareInsert(messages, 2000);
+  const e2e = await endToEnd(messages);
+  const slower = Math.min(jetstreamRate, insertRate);
+  console.log(`ingest end to end   ${FIXES} fixes, ${DEVICES} devices: ${formatRate(e2e.perSecond)} (peak RSS ${e2e.rssMiB?.toFixed(0)} MiB)`);
+  console.log(`baseline JetStream  consume+ack only:             ${formatRate(jetstreamRate)}`);
+  console.log(`baseline insert     unnest batches of 2000:       ${formatRate(insertRate)}`);
+  console.log(`ratio               end to end / slower baseline: ${(e2e.perSecond / slower).toFixed(2)} (target >= 0.5); target 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}`);
+
+  const backlog = await endToEnd(messages, true);
+  console.log(`backlog drain       ${FIXES} fixes already in the stream: ${formatRate(backlog.perSecond)} from process start to last commit`);
+
+  const manyDevices = generate(200_000, 100_000, 7);
+  const wide = await endToEnd(manyDevices);
+  console.log(`100 000 devices     200 000 fixes: ${formatRate(wide.perSecond)}, processor peak RSS ${wide.rssMiB?.toFixed(0)} MiB (target < 300)`);
+}
+
+await main();
