@@ -122,7 +122,7 @@ describe('dead letters - bad input is refused with a reason and loses nothing el
       await world.publish('hostile', 'dev', pack(good(ts++)));
       await world.publish('hostile', 'dev', payload);
     }
-    await world.publish('hostile', 'dev', pack(good(ts++)));
+    await world.publish('hostile', 'dev', pack(good(ts)));
     await waitFor('the good fixes around the bad ones', async () => (await countPositions(world.db, `tenant_id = 'hostile'`)) === hostile.length + 1);
     await waitFor('the bad ones dead-lettered', async () => (await deadLetters()).filter((l) => l.subject.endsWith('.hostile')).length === hostile.length);
 
