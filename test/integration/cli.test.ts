@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectionConfig, dropDatabase } from '../../src/store/database.js';
+
+// The compiled package as an operator runs it; the test command builds it first.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const id = `t${randomBytes(5).toString('hex')}`;
+const env = {
+  ...process.env,
+  DATABASE_URL: `${process.env.TEST_DATABASE_SERVER ?? 'postgres://127.0.0.1:5432'}/fw_${id}`,
+  FENCEWIRE_NAMESPACE: id,
+  LOG_LEVEL: 'info',
+};
+
+function fencewire(args: string[], extraEnv: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['bin/fencewire.js', ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 30_000 });
+}
+
+afterAll(async () => {
+  await dropDatabase(env.DATABASE_URL);
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+  const jsm = await jetstreamManager(nc);
+  for (const stream of ['TELEMETRY', 'DLQ', 'EVENTS']) await jsm.streams.delete(`${id.toUpperCase()}_${stream}`).catch(() => false);
+  await nc.close();
+});
+
+describe('cli - the built fencewire binary', () => {
+  it('migrate creates the database, schema and streams, and is safe to run again', async () => {
+    const first = fencewire(['migrate']);
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/"createdDatabase":true,"applied":\[1,2\]/);
+    expect(first.stdout).toMatch(/"createdStreams":\["[A-Z0-9]+_TELEMETRY","[A-Z0-9]+_DLQ","[A-Z0-9]+_EVENTS"\]/);
+
+    const second = fencewire(['migrate']);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/"createdDatabase":false,"applied":\[\]/);
+    expect(second.stdout).toMatch(/"createdStreams":\[\]/);
+
+    const db = new pg.Client(connectionConfig(env.DATABASE_URL));
+    await db.connect();
+    const tables = await db.query(`SELECT to_regclass('positions') AS p, to_regclass('devices') AS d`);
+    await db.end();
+    expect(tables.rows[0]).toEqual({ p: 'positions', d: 'devices' });
+  });
+
+  it('stops on a bad configuration value with a message naming the variable', () => {
+    const result = fencewire(['migrate'], { INGEST_BATCH_SIZE: 'lots' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/invalid_config: INGEST_BATCH_SIZE: "lots" is not a whole number/);
+  });
+
+  it('prints usage for --help and refuses an unknown command', () => {
+    expect(fencewire(['--help']).stdout).toMatch(/usage: fencewire <command>/);
+    const unknown = fencewire(['launch']);
+    expect(unknown.status).toBe(64);
+    expect(unknown.stderr).toMatch(/unknown command "launch"/);
+  });
+});
