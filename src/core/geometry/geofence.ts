@@ -1,0 +1,125 @@
+import { isValidToken } from '../../decode/subject.js';
+import type { Rings } from './prepared-polygon.js';
+import { CircleShape, PolygonShape, type Shape } from './shape.js';
+
+/** A geofence as the engine uses it (contract section 4). */
+export interface Geofence {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  /** km/h; null when the geofence sets no limit. */
+  readonly speedLimit: number | null;
+  readonly tags: readonly string[];
+  /** A device inside leaves only once it is more than this many metres outside. */
+  readonly hysteresisM: number;
+  /** Seconds inside before `geofence.dwell`; null for no dwell event. */
+  readonly dwellS: number | null;
+  readonly shape: Shape;
+}
+
+export interface GeofenceError {
+  readonly code: 'invalid_geofence';
+  readonly message: string;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const fail = (message: string): GeofenceError => ({ code: 'invalid_geofence', message });
+
+function position(value: unknown, where: string): readonly number[] | GeofenceError {
+  if (!Array.isArray(value) || value.length < 2 || !value.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+    return fail(`${where} must be a [lon, lat] pair of finite numbers`);
+  }
+  const [lon, lat] = value as number[];
+  if ((lon as number) < -180 || (lon as number) > 360 || (lat as number) < -90 || (lat as number) > 90) {
+    return fail(`${where} [${lon}, ${lat}] is out of range (lon -180..180, lat -90..90)`);
+  }
+  return value as number[];
+}
+
+function rings(value: unknown, where: string): Rings | GeofenceError {
+  if (!Array.isArray(value) || value.length === 0) return fail(`${where} must be a non-empty array of linear rings`);
+  const result: (readonly number[])[][] = [];
+  for (const [r, ring] of value.entries()) {
+    if (!Array.isArray(ring) || ring.length < 4) return fail(`${where}[${r}] must be a closed ring of at least 4 positions`);
+    const points: (readonly number[])[] = [];
+    for (const [p, raw] of ring.entries()) {
+      const point = position(raw, `${where}[${r}][${p}]`);
+      if ('code' in point) return point;
+      points.push(point);
+    }
+    const first = points[0] as readonly number[];
+    const last = points[points.length - 1] as readonly number[];
+    if (first[0] !== last[0] || first[1] !== last[1]) return fail(`${where}[${r}] is not closed: its first and last positions differ`);
+    result.push(points);
+  }
+  return result;
+}
+
+function optionalNumber(properties: Json, key: string, min: number): number | null | GeofenceError {
+  const value = properties[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) return fail(`properties.${key} must be a number >= ${min}`);
+  return value;
+}
+
+function shapeOf(geometry: unknown, properties: Json): Shape | GeofenceError {
+  if (!isObject(geometry)) return fail('geometry must be a GeoJSON Polygon, MultiPolygon or Point');
+  switch (geometry.type) {
+    case 'Polygon': {
+      const polygon = rings(geometry.coordinates, 'geometry.coordinates');
+      return 'code' in polygon ? polygon : new PolygonShape([polygon]);
+    }
+    case 'MultiPolygon': {
+      if (!Array.isArray(geometry.coordinates) || geometry.coordinates.length === 0) return fail('geometry.coordinates must be a non-empty array of polygons');
+      const polygons: Rings[] = [];
+      for (const [i, raw] of geometry.coordinates.entries()) {
+        const polygon = rings(raw, `geometry.coordinates[${i}]`);
+        if ('code' in polygon) return polygon;
+        polygons.push(polygon);
+      }
+      return new PolygonShape(polygons);
+    }
+    case 'Point': {
+      const center = position(geometry.coordinates, 'geometry.coordinates');
+      if ('code' in center) return center;
+      const radius = properties.radius_m;
+      if (typeof radius !== 'number' || !Number.isFinite(radius) || radius <= 0) {
+        return fail('a Point geofence needs properties.radius_m, a positive number of metres');
+      }
+      return new CircleShape(center[0] as number, center[1] as number, radius);
+    }
+    default:
+      return fail(`geometry.type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon or Point with radius_m`);
+  }
+}
+
+/**
+ * Builds a geofence from a GeoJSON Feature. `fallbackId` is used when `properties.id` is absent
+ * (the caller generates one). Returns an error value naming the offending member.
+ */
+export function geofenceFromFeature(tenantId: string, feature: unknown, fallbackId: string): Geofence | GeofenceError {
+  if (!isObject(feature) || feature.type !== 'Feature') return fail('a geofence must be a GeoJSON Feature');
+  const properties = feature.properties === undefined || feature.properties === null ? {} : feature.properties;
+  if (!isObject(properties)) return fail('properties must be an object');
+  const id = properties.id ?? fallbackId;
+  if (typeof id !== 'string' || !isValidToken(id)) return fail('properties.id must be 1-64 characters of [A-Za-z0-9_-]');
+  const name = properties.name ?? id;
+  if (typeof name !== 'string') return fail('properties.name must be a string');
+  const tags = properties.tags ?? [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return fail('properties.tags must be an array of strings');
+  const speedLimit = optionalNumber(properties, 'speed_limit', 0);
+  if (speedLimit !== null && typeof speedLimit === 'object') return speedLimit;
+  const hysteresis = optionalNumber(properties, 'hysteresis_m', 0);
+  if (hysteresis !== null && typeof hysteresis === 'object') return hysteresis;
+  const dwell = optionalNumber(properties, 'dwell_s', 1);
+  if (dwell !== null && typeof dwell === 'object') return dwell;
+  const shape = shapeOf(feature.geometry, properties);
+  if ('code' in shape) return shape;
+  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis ?? 0, dwellS: dwell, shape };
+}
+
+export function isGeofenceError(value: Geofence | GeofenceError): value is GeofenceError {
+  return 'code' in value;
+}

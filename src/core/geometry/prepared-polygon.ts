@@ -1,0 +1,151 @@
+import { metresPerDegreeLon, METRES_PER_DEGREE, pointSegmentDistance, segmentIntersection } from './planar.js';
+
+/** [lon, lat] rings: the first is the outer boundary, the others are holes (GeoJSON order). */
+export type Rings = readonly (readonly (readonly number[])[])[];
+
+export interface BBox {
+  readonly minLon: number;
+  readonly minLat: number;
+  readonly maxLon: number;
+  readonly maxLat: number;
+}
+
+/** Edges per latitude band, on average, that the band index aims for. */
+const EDGES_PER_BAND = 4;
+const MAX_BANDS = 4096;
+
+/**
+ * A polygon (with holes) prepared for fast, repeated point tests: its edges in one flat array
+ * and an index of latitude bands, each listing the edges that overlap it, so a point test scans
+ * a handful of edges instead of all of them. A ring crossing the antimeridian (an edge spanning
+ * more than 180° of longitude) is unwrapped to continuous longitudes beyond 180.
+ */
+export class PreparedPolygon {
+  /** ax, ay, bx, by per edge, in (possibly unwrapped) degrees. */
+  private readonly edges: Float64Array;
+  private readonly bandStart: Uint32Array;
+  private readonly bandEdges: Uint32Array;
+  private readonly bandCount: number;
+  private readonly bandHeight: number;
+  /** True when longitudes were unwrapped past 180 (the polygon crosses the antimeridian). */
+  readonly wraps: boolean;
+  /** In unwrapped longitudes when `wraps`. */
+  readonly bbox: BBox;
+
+  constructor(rings: Rings) {
+    this.wraps = rings.some((ring) => ring.some((point, i) => i > 0 && Math.abs((point[0] as number) - (ring[i - 1]?.[0] as number)) > 180));
+    const unwrap = (lon: number) => (this.wraps && lon < 0 ? lon + 360 : lon);
+    let edgeCount = 0;
+    for (const ring of rings) edgeCount += Math.max(0, ring.length - 1);
+    this.edges = new Float64Array(edgeCount * 4);
+    let minLon = Infinity, minLat = Infinity, maxLon = -Infinity, maxLat = -Infinity;
+    let e = 0;
+    for (const ring of rings) {
+      for (let i = 1; i < ring.length; i++) {
+        const a = ring[i - 1] as readonly number[];
+        const b = ring[i] as readonly number[];
+        const ax = unwrap(a[0] as number), ay = a[1] as number, bx = unwrap(b[0] as number), by = b[1] as number;
+        this.edges.set([ax, ay, bx, by], e * 4);
+        e++;
+        minLon = Math.min(minLon, ax, bx);
+        maxLon = Math.max(maxLon, ax, bx);
+        minLat = Math.min(minLat, ay, by);
+        maxLat = Math.max(maxLat, ay, by);
+      }
+    }
+    this.bbox = { minLon, minLat, maxLon, maxLat };
+
+    this.bandCount = Math.max(1, Math.min(MAX_BANDS, Math.ceil(edgeCount / EDGES_PER_BAND)));
+    this.bandHeight = (maxLat - minLat) / this.bandCount || 1;
+    const lists: number[][] = Array.from({ length: this.bandCount }, () => []);
+    for (let i = 0; i < edgeCount; i++) {
+      const ay = this.edges[i * 4 + 1] as number;
+      const by = this.edges[i * 4 + 3] as number;
+      const first = this.band(Math.min(ay, by));
+      const last = this.band(Math.max(ay, by));
+      for (let band = first; band <= last; band++) lists[band]?.push(i);
+    }
+    this.bandStart = new Uint32Array(this.bandCount + 1);
+    let total = 0;
+    lists.forEach((list, band) => {
+      this.bandStart[band] = total;
+      total += list.length;
+    });
+    this.bandStart[this.bandCount] = total;
+    this.bandEdges = new Uint32Array(total);
+    lists.forEach((list, band) => this.bandEdges.set(list, this.bandStart[band] as number));
+  }
+
+  private band(lat: number): number {
+    return Math.max(0, Math.min(this.bandCount - 1, Math.floor((lat - this.bbox.minLat) / this.bandHeight)));
+  }
+
+  /** The longitude to test against this polygon: shifted past 180 when the polygon wraps. */
+  private lonFor(lon: number): number {
+    return this.wraps && lon < this.bbox.minLon ? lon + 360 : lon;
+  }
+
+  /** True when the point is inside or on the boundary (a hole's boundary included). */
+  covers(lon: number, lat: number): boolean {
+    const x = this.lonFor(lon);
+    const y = lat;
+    const { bbox } = this;
+    if (x < bbox.minLon || x > bbox.maxLon || y < bbox.minLat || y > bbox.maxLat) return false;
+    const band = this.band(y);
+    const edges = this.edges;
+    let inside = false;
+    for (let k = this.bandStart[band] as number, end = this.bandStart[band + 1] as number; k < end; k++) {
+      const i = (this.bandEdges[k] as number) * 4;
+      const ax = edges[i] as number, ay = edges[i + 1] as number, bx = edges[i + 2] as number, by = edges[i + 3] as number;
+      // On the edge: collinear and within its extent. Exact, so vertices and points on axis-aligned
+      // or exactly representable edges count as inside, as ST_Covers does.
+      if ((bx - ax) * (y - ay) - (by - ay) * (x - ax) === 0 &&
+          x >= Math.min(ax, bx) && x <= Math.max(ax, bx) && y >= Math.min(ay, by) && y <= Math.max(ay, by)) {
+        return true;
+      }
+      // Crossing number over every ring: even-odd, so holes subtract themselves.
+      if (ay > y !== by > y && x < ax + ((y - ay) * (bx - ax)) / (by - ay)) inside = !inside;
+    }
+    return inside;
+  }
+
+  /** Distance in metres from the point to the nearest edge (outer boundary or hole). */
+  distanceToBoundary(lon: number, lat: number): number {
+    const x = this.lonFor(lon);
+    const kx = metresPerDegreeLon(lat);
+    const edges = this.edges;
+    let best = Infinity;
+    for (let i = 0; i < edges.length; i += 4) {
+      const d = pointSegmentDistance(
+        0, 0,
+        ((edges[i] as number) - x) * kx, ((edges[i + 1] as number) - lat) * METRES_PER_DEGREE,
+        ((edges[i + 2] as number) - x) * kx, ((edges[i + 3] as number) - lat) * METRES_PER_DEGREE,
+      );
+      if (d < best) best = d;
+    }
+    return best;
+  }
+
+  /**
+   * Fractions along the segment from (lon1, lat1) to (lon2, lat2) where it crosses an edge,
+   * sorted. Empty when the segment does not touch the boundary.
+   */
+  crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[] {
+    let x1 = this.lonFor(lon1);
+    let x2 = this.lonFor(lon2);
+    // A segment that itself crosses the antimeridian: bring its end next to its start.
+    if (x2 - x1 > 180) x2 -= 360;
+    else if (x1 - x2 > 180) x2 += 360;
+    if (this.wraps && x1 < this.bbox.minLon && x2 < this.bbox.minLon) {
+      x1 += 360;
+      x2 += 360;
+    }
+    const result: number[] = [];
+    const edges = this.edges;
+    for (let i = 0; i < edges.length; i += 4) {
+      const t = segmentIntersection(x1, lat1, x2, lat2, edges[i] as number, edges[i + 1] as number, edges[i + 2] as number, edges[i + 3] as number);
+      if (t !== null) result.push(t);
+    }
+    return result.sort((a, b) => a - b);
+  }
+}

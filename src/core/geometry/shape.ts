@@ -1,0 +1,85 @@
+import { haversineMetres, metresPerDegreeLon, METRES_PER_DEGREE } from './planar.js';
+import { PreparedPolygon, type BBox, type Rings } from './prepared-polygon.js';
+
+/** The geometry of a geofence, whatever its kind. */
+export interface Shape {
+  /** Boxes to index it under: two when it crosses the antimeridian. */
+  readonly bboxes: readonly BBox[];
+  /** Inside or on the boundary. */
+  covers(lon: number, lat: number): boolean;
+  /** Metres from the point to the nearest boundary. */
+  distanceToBoundary(lon: number, lat: number): number;
+  /** Sorted fractions along the segment where it crosses the boundary. */
+  crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[];
+}
+
+/** Splits a box whose longitudes run past 180 into the two parts either side of the antimeridian. */
+function splitAtAntimeridian(bbox: BBox): BBox[] {
+  if (bbox.maxLon <= 180) return [bbox];
+  return [
+    { ...bbox, maxLon: 180 },
+    { ...bbox, minLon: -180, maxLon: bbox.maxLon - 360 },
+  ];
+}
+
+/** A Polygon or MultiPolygon: any of its polygons covers the point. */
+export class PolygonShape implements Shape {
+  private readonly polygons: PreparedPolygon[];
+  readonly bboxes: BBox[];
+
+  constructor(polygons: readonly Rings[]) {
+    this.polygons = polygons.map((rings) => new PreparedPolygon(rings));
+    this.bboxes = this.polygons.flatMap((p) => splitAtAntimeridian(p.bbox));
+  }
+
+  covers(lon: number, lat: number): boolean {
+    for (const polygon of this.polygons) if (polygon.covers(lon, lat)) return true;
+    return false;
+  }
+
+  distanceToBoundary(lon: number, lat: number): number {
+    let best = Infinity;
+    for (const polygon of this.polygons) best = Math.min(best, polygon.distanceToBoundary(lon, lat));
+    return best;
+  }
+
+  crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[] {
+    return this.polygons.flatMap((p) => p.crossings(lon1, lat1, lon2, lat2)).sort((a, b) => a - b);
+  }
+}
+
+/** A circle: a Point with `radius_m`. */
+export class CircleShape implements Shape {
+  readonly bboxes: BBox[];
+
+  constructor(readonly lon: number, readonly lat: number, readonly radiusM: number) {
+    const dLat = radiusM / METRES_PER_DEGREE;
+    const dLon = radiusM / Math.max(1e-9, metresPerDegreeLon(Math.min(89.9, Math.abs(lat) + dLat)));
+    const bbox = { minLon: lon - dLon, minLat: lat - dLat, maxLon: lon + dLon, maxLat: lat + dLat };
+    this.bboxes = bbox.minLon < -180 ? splitAtAntimeridian({ ...bbox, minLon: bbox.minLon + 360, maxLon: bbox.maxLon + 360 }) : splitAtAntimeridian(bbox);
+  }
+
+  covers(lon: number, lat: number): boolean {
+    return haversineMetres(this.lat, this.lon, lat, lon) <= this.radiusM;
+  }
+
+  distanceToBoundary(lon: number, lat: number): number {
+    return Math.abs(haversineMetres(this.lat, this.lon, lat, lon) - this.radiusM);
+  }
+
+  crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[] {
+    // In metres around the centre: solve |p + t (q - p)| = r for t in [0, 1].
+    const kx = metresPerDegreeLon(this.lat);
+    const wrap = (dLon: number) => (dLon > 180 ? dLon - 360 : dLon < -180 ? dLon + 360 : dLon);
+    const px = wrap(lon1 - this.lon) * kx, py = (lat1 - this.lat) * METRES_PER_DEGREE;
+    const qx = wrap(lon2 - this.lon) * kx, qy = (lat2 - this.lat) * METRES_PER_DEGREE;
+    const dx = qx - px, dy = qy - py;
+    const a = dx * dx + dy * dy;
+    const b = 2 * (px * dx + py * dy);
+    const c = px * px + py * py - this.radiusM * this.radiusM;
+    const discriminant = b * b - 4 * a * c;
+    if (a === 0 || discriminant < 0) return [];
+    const root = Math.sqrt(discriminant);
+    return [(-b - root) / (2 * a), (-b + root) / (2 * a)].filter((t) => t >= 0 && t <= 1);
+  }
+}
