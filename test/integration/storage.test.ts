@@ -87,7 +87,9 @@ describe('storage (TimescaleDB, runs only where the extension is installed and p
     );
     expect(jobs.rows.map((r) => r.proc_name)).toEqual(['policy_compression', 'policy_retention']);
     const store = new PgPositionStore(world.db);
-    await store.writeBatch([fix(Date.now() - 1000, 'ts-1'), fix(Date.now() - 1000, 'ts-1')]);
+    const ts = Date.now() - 1000;
+    await store.writeBatch([fix(ts, 'ts-1'), fix(ts, 'ts-1')]);
+    await store.writeBatch([fix(ts, 'ts-1')]);
     expect(await countPositions(world.db, `device_id = 'ts-1'`)).toBe(1);
   });
 });
