@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+
+/** The event types of contract section 3. */
+export type EventType =
+  | 'geofence.enter' | 'geofence.leave' | 'geofence.dwell' | 'geofence.crossed'
+  | 'overspeed.started' | 'overspeed.ended'
+  | 'idle.started' | 'idle.ended'
+  | 'ignition.on' | 'ignition.off'
+  | 'trip.completed'
+  | 'device.offline' | 'device.online';
+
+/** An event derived from a device's fixes, before it is enveloped and published. */
+export interface DerivedEvent {
+  readonly id: string;
+  readonly type: EventType;
+  readonly tenantId: string;
+  readonly deviceId: string;
+  /** Epoch ms: the fix time of the position that caused it. */
+  readonly occurredAt: number;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A deterministic id: the same input stream yields the same ids, so a replay after a crash
+ * produces duplicates that the events table and JetStream's Nats-Msg-Id both drop.
+ * `discriminator` separates events of one type caused by one fix (e.g. the geofence id).
+ */
+export function eventId(tenantId: string, deviceId: string, type: EventType, occurredAt: number, discriminator = ''): string {
+  const digest = createHash('sha256').update(`${tenantId}\u0000${deviceId}\u0000${type}\u0000${occurredAt}\u0000${discriminator}`).digest('hex');
+  return `evt_${digest.slice(0, 26)}`;
+}
+
+export function derivedEvent(
+  tenantId: string, deviceId: string, type: EventType, occurredAt: number, data: Record<string, unknown>, discriminator = '',
+): DerivedEvent {
+  return { id: eventId(tenantId, deviceId, type, occurredAt, discriminator), type, tenantId, deviceId, occurredAt, data };
+}
+
+/** The wire envelope (contract section 3) as compact JSON. */
+export function envelope(event: DerivedEvent): string {
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    tenant_id: event.tenantId,
+    device_id: event.deviceId,
+    occurred_at: new Date(event.occurredAt).toISOString(),
+    data: event.data,
+  });
+}

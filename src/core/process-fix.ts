@@ -1,0 +1,67 @@
+import type { Fix } from '../decode/fix.js';
+import type { DeviceState } from './device-state.js';
+import type { DerivedEvent } from './event.js';
+import type { GeofenceIndex } from './geometry/geofence-index.js';
+import type { Rule } from './rule.js';
+import type { RuleConfig } from './rule-config.js';
+import { geofenceRule } from './rules/geofence.js';
+import { idleRule } from './rules/idle.js';
+import { ignitionRule } from './rules/ignition.js';
+import { onlineRule } from './rules/online.js';
+import { overspeedRule } from './rules/overspeed.js';
+import { tripRule } from './rules/trip.js';
+
+/**
+ * The rules, in the order they run for every fix, written down once. device.online comes first
+ * so that it precedes whatever else the returning device's fix causes; ignition before the
+ * rules that end on ignition off.
+ */
+export const RULES: readonly Rule[] = [onlineRule, ignitionRule, geofenceRule, overspeedRule, idleRule, tripRule];
+
+export interface ProcessContext {
+  readonly index: GeofenceIndex;
+  readonly rules: RuleConfig;
+  /** Receiver clock when the fix was processed (epoch ms), for the offline sweep. */
+  readonly receivedAt: number;
+}
+
+export interface RuleFailure {
+  readonly rule: string;
+  readonly error: unknown;
+}
+
+export interface ProcessResult {
+  readonly state: DeviceState;
+  readonly events: DerivedEvent[];
+  /** True when the fix was older than (or as old as) the device's newest: stored, nothing else. */
+  readonly stale: boolean;
+  /** Rules that threw: the others still ran (Traccar's BaseEventHandler). */
+  readonly failures: RuleFailure[];
+}
+
+/**
+ * Runs one fix through every rule. The one place that drops stale fixes and isolates a
+ * throwing rule: its part of the state stays as it was, the other rules go on.
+ */
+export function processFix(state: DeviceState, fix: Fix, ctx: ProcessContext, rules: readonly Rule[] = RULES): ProcessResult {
+  if (state.lastFix !== null && fix.ts <= state.lastFix.ts) return { state, events: [], stale: true, failures: [] };
+  const containing = ctx.index.containing(fix.lon, fix.lat);
+  let next: DeviceState = state;
+  const events: DerivedEvent[] = [];
+  const failures: RuleFailure[] = [];
+  for (const rule of rules) {
+    try {
+      const output = rule.apply({ fix, state, containing, index: ctx.index, rules: ctx.rules });
+      next = { ...next, ...output.state };
+      events.push(...output.events);
+    } catch (error) {
+      failures.push({ rule: rule.name, error });
+    }
+  }
+  next = {
+    ...next,
+    lastFix: { ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, ignition: fix.ignition ?? state.lastFix?.ignition ?? null },
+    lastReceivedAt: ctx.receivedAt,
+  };
+  return { state: next, events, stale: false, failures };
+}

@@ -1,0 +1,63 @@
+import type { InsideGeofence } from '../device-state.js';
+import { derivedEvent, type DerivedEvent } from '../event.js';
+import { seconds, type Rule } from '../rule.js';
+
+/**
+ * geofence.enter / leave / dwell / crossed, after Tile38's fenceMatch: compare the set of
+ * geofences the device was inside with the set covering the new fix.
+ * - A device inside a fence with `hysteresis_m` leaves only once it is farther than that
+ *   outside the boundary, so GPS jitter on the edge does not flap.
+ * - `crossed`: the straight line from the previous fix passes through a fence that neither fix
+ *   is inside (sparse reporting); entry and exit times are interpolated along it.
+ * - A fence deleted while the device was inside is forgotten without an event.
+ */
+export const geofenceRule: Rule = {
+  name: 'geofence',
+  apply({ fix, state, containing, index }) {
+    const { tenantId, deviceId } = fix;
+    const events: DerivedEvent[] = [];
+    const inside: Record<string, InsideGeofence> = {};
+    const base = (id: string, name: string) => ({ geofence_id: id, geofence_name: name, lat: fix.lat, lon: fix.lon, speed: fix.speed });
+    const coveringIds = new Set(containing.map((g) => g.id));
+
+    for (const [id, was] of Object.entries(state.inside)) {
+      const geofence = index.get(id);
+      if (geofence === undefined) continue;
+      const stillInside = coveringIds.has(id) ||
+        (geofence.hysteresisM > 0 && geofence.shape.distanceToBoundary(fix.lon, fix.lat) <= geofence.hysteresisM);
+      const dwellSeconds = seconds(was.enteredAt, fix.ts);
+      if (!stillInside) {
+        events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', fix.ts, { ...base(id, geofence.name), dwell_seconds: dwellSeconds }, id));
+        continue;
+      }
+      let dwellSent = was.dwellSent;
+      if (!dwellSent && geofence.dwellS !== null && dwellSeconds >= geofence.dwellS) {
+        events.push(derivedEvent(tenantId, deviceId, 'geofence.dwell', fix.ts, { ...base(id, geofence.name), dwell_seconds: dwellSeconds }, id));
+        dwellSent = true;
+      }
+      inside[id] = { ...was, dwellSent, name: geofence.name };
+    }
+
+    for (const geofence of containing) {
+      if (geofence.id in state.inside) continue;
+      events.push(derivedEvent(tenantId, deviceId, 'geofence.enter', fix.ts, base(geofence.id, geofence.name), geofence.id));
+      inside[geofence.id] = { enteredAt: fix.ts, dwellSent: false, name: geofence.name };
+    }
+
+    const previous = state.lastFix;
+    if (previous !== null) {
+      const span = fix.ts - previous.ts;
+      for (const crossing of index.crossedBy(previous.lon, previous.lat, fix.lon, fix.lat)) {
+        const id = crossing.geofence.id;
+        if (id in state.inside || coveringIds.has(id)) continue;
+        events.push(derivedEvent(tenantId, deviceId, 'geofence.crossed', fix.ts, {
+          geofence_id: id,
+          geofence_name: crossing.geofence.name,
+          entered_at: new Date(previous.ts + Math.round(crossing.enteredAt * span)).toISOString(),
+          left_at: new Date(previous.ts + Math.round(crossing.leftAt * span)).toISOString(),
+        }, id));
+      }
+    }
+    return { state: { inside }, events };
+  },
+};

@@ -1,0 +1,61 @@
+import type { Geofence } from '../geometry/geofence.js';
+import { derivedEvent } from '../event.js';
+import { NO_CHANGE, seconds, type Rule } from '../rule.js';
+import type { RuleConfig } from '../rule-config.js';
+
+interface Limit {
+  readonly limit: number;
+  readonly source: 'rule' | 'geofence';
+  readonly geofenceId: string | null;
+}
+
+/** The strictest speed_limit among the covering geofences, else the tenant's rule limit. */
+export function applicableLimit(containing: readonly Geofence[], rules: RuleConfig): Limit | null {
+  let best: Geofence | null = null;
+  for (const g of containing) if (g.speedLimit !== null && (best === null || g.speedLimit < (best.speedLimit as number))) best = g;
+  if (best !== null) return { limit: best.speedLimit as number, source: 'geofence', geofenceId: best.id };
+  return rules.overspeedLimitKmh === null ? null : { limit: rules.overspeedLimitKmh, source: 'rule', geofenceId: null };
+}
+
+/**
+ * overspeed.started once the speed has stayed above limit + tolerance for the minimum duration
+ * (Traccar's OverspeedProcessor); overspeed.ended once it is back at or under the limit itself,
+ * so the tolerance doubles as hysteresis. Fixes without a speed change nothing.
+ */
+export const overspeedRule: Rule = {
+  name: 'overspeed',
+  apply({ fix, state, containing, rules }) {
+    if (fix.speed === null) return NO_CHANGE;
+    const speed = fix.speed;
+    const applicable = applicableLimit(containing, rules);
+    const { active, candidateSince } = state.overspeed;
+
+    if (active !== null) {
+      if (applicable !== null && speed > applicable.limit) {
+        return { state: { overspeed: { candidateSince, active: { ...active, maxSpeed: Math.max(active.maxSpeed, speed) } } }, events: [] };
+      }
+      return {
+        state: { overspeed: { candidateSince: null, active: null } },
+        events: [derivedEvent(fix.tenantId, fix.deviceId, 'overspeed.ended', fix.ts, {
+          max_speed: active.maxSpeed, limit: active.limit, duration_seconds: seconds(active.startedAt, fix.ts),
+        })],
+      };
+    }
+
+    if (applicable === null || speed <= applicable.limit + rules.overspeedToleranceKmh) {
+      return candidateSince === null ? NO_CHANGE : { state: { overspeed: { candidateSince: null, active: null } }, events: [] };
+    }
+    const since = candidateSince ?? fix.ts;
+    if (fix.ts - since < rules.overspeedMinDurationS * 1000) {
+      return { state: { overspeed: { candidateSince: since, active: null } }, events: [] };
+    }
+    return {
+      state: { overspeed: { candidateSince: null, active: { startedAt: since, maxSpeed: speed, limit: applicable.limit } } },
+      events: [derivedEvent(fix.tenantId, fix.deviceId, 'overspeed.started', fix.ts, {
+        speed, limit: applicable.limit, limit_source: applicable.source,
+        ...(applicable.geofenceId === null ? {} : { geofence_id: applicable.geofenceId }),
+        lat: fix.lat, lon: fix.lon,
+      })],
+    };
+  },
+};
