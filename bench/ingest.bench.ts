@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
 import type { Fix } from '../src/decode/fix.js';
-import { PgPositionStore } from '../src/store/position-store.js';
+import { PgBatchStore } from '../src/store/batch-store.js';
 import { telemetrySubject } from '../src/bus/topology.js';
 import { seededRandom } from '../src/simulate/random.js';
 import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
@@ -118,10 +118,10 @@ async function bareJetStream(messages: Message[]): Promise<number> {
 async function bareInsert(messages: Message[], batchSize: number): Promise<number> {
   const world = await setup();
   try {
-    const store = new PgPositionStore(world.db);
+    const store = new PgBatchStore(world.db);
     const fixes = messages.map((m) => m.fix);
     const started = performance.now();
-    for (let i = 0; i < fixes.length; i += batchSize) await store.writeBatch(fixes.slice(i, i + batchSize));
+    for (let i = 0; i < fixes.length; i += batchSize) await store.writeBatch({ fixes: fixes.slice(i, i + batchSize), deviceStates: [], events: [] });
     return fixes.length / ((performance.now() - started) / 1000);
   } finally {
     await world.dispose();

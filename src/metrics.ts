@@ -33,6 +33,11 @@ export function createMetrics() {
     }),
     writeFailures: new Counter({ name: 'fencewire_write_failures_total', help: 'Batch writes that failed and were retried', registers }),
     consumerPending: new Gauge({ name: 'fencewire_consumer_pending', help: 'Messages in the telemetry stream not yet delivered to ingest', registers }),
+    eventsDerived: new Counter({ name: 'fencewire_events_derived_total', help: 'Events derived from fixes and sweeps, by type', labelNames: ['type'] as const, registers }),
+    eventsPublished: new Counter({ name: 'fencewire_events_published_total', help: 'Events published to the EVENTS stream', registers }),
+    fixesStale: new Counter({ name: 'fencewire_fixes_stale_total', help: 'Fixes older than their device\'s newest: stored, no state change', registers }),
+    ruleFailures: new Counter({ name: 'fencewire_rule_failures_total', help: 'Rules that threw on a fix (the other rules still ran)', labelNames: ['rule'] as const, registers }),
+    devicesKnown: new Gauge({ name: 'fencewire_devices_known', help: 'Devices whose rule state the processor holds', registers }),
     inFlight: new Gauge({ name: 'fencewire_in_flight_messages', help: 'Messages received but not yet acknowledged', registers }),
   };
 }

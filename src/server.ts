@@ -10,7 +10,10 @@ import { buildApp } from './http/app.js';
 import { IngestWorker } from './ingest/ingest-worker.js';
 import { createMetrics } from './metrics.js';
 import { createPool } from './store/database.js';
-import { PgPositionStore } from './store/position-store.js';
+import { PgBatchStore } from './store/batch-store.js';
+import { EventPublisher } from './events/event-publisher.js';
+import { GeofenceCatalog } from './geofences/geofence-catalog.js';
+import { loadDeviceStates, RuleEngine } from './pipeline/rule-engine.js';
 import { applyStoragePolicy } from './store/storage-policies.js';
 import { VERSION } from './version.js';
 
@@ -61,13 +64,20 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
 
   let ingest: IngestWorker | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
+  let catalog: GeofenceCatalog | null = null;
+  let publisher: EventPublisher | null = null;
   if (roles.includes('ingest')) {
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, t);
     await ensureIngestConsumer(jsm, t, config.ingest);
-    const store = new PgPositionStore(pool);
+    catalog = new GeofenceCatalog(pool, log);
+    await catalog.start(nc, t);
+    const engine = new RuleEngine(catalog, await loadDeviceStates(pool));
+    publisher = new EventPublisher(js, t, pool, log, metrics);
+    await publisher.start();
+    const store = new PgBatchStore(pool);
     const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
-    ingest = new IngestWorker({ js, topology: t, store, metrics, log, settings: config.ingest, maxPayload });
+    ingest = new IngestWorker({ js, topology: t, store, engine, events: publisher, metrics, log, settings: config.ingest, maxPayload });
     await ingest.start();
     const maintain = () =>
       applyStoragePolicy(pool, config.storage).then(
@@ -100,6 +110,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     async stop() {
       if (policyTimer) clearInterval(policyTimer);
       const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;
+      catalog?.stop();
+      publisher?.stop();
       await app?.close();
       await nc.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);

@@ -12,6 +12,8 @@ export interface Topology {
   readonly eventsStream: string;
   readonly eventsPrefix: string;
   readonly ingestConsumer: string;
+  /** Core NATS subject on which a tenant id announces that its geofences or rules changed. */
+  readonly geofenceChanges: string;
 }
 
 /** Dead letters whose subject named no valid tenant go under this tenant token. */
@@ -28,6 +30,7 @@ export function topology(namespace: string): Topology {
     eventsStream: `${stream}EVENTS`,
     eventsPrefix: `${subject}events.`,
     ingestConsumer: 'fencewire-ingest',
+    geofenceChanges: `${subject}fencewire.geofences.changed`,
   };
 }
 

@@ -1,10 +1,12 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import type { DerivedEvent } from '../core/event.js';
 import type { Fix } from '../decode/fix.js';
 import { decodeTelemetryMessage } from '../decode/message.js';
 import type { Topology } from '../bus/topology.js';
 import type { Metrics } from '../metrics.js';
-import type { PositionStore } from '../store/position-store.js';
+import type { RuleEngine } from '../pipeline/rule-engine.js';
+import type { BatchStore, DeviceStateRow } from '../store/batch-store.js';
 import { publishDeadLetter } from './dead-letter.js';
 import { retryDelayMs } from './retry.js';
 
@@ -16,10 +18,17 @@ export interface IngestSettings {
   readonly writers: number;
 }
 
+/** Where committed events go next; publishes in the order it is called. */
+export interface CommittedEventSink {
+  publish(events: readonly DerivedEvent[]): Promise<void>;
+}
+
 export interface IngestDeps {
   readonly js: JetStreamClient;
   readonly topology: Topology;
-  readonly store: PositionStore;
+  readonly store: BatchStore;
+  readonly engine: RuleEngine;
+  readonly events: CommittedEventSink;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly settings: IngestSettings;
@@ -28,27 +37,37 @@ export interface IngestDeps {
   readonly clock?: () => number;
 }
 
-/** Messages whose fixes are written together, acknowledged together after the commit. */
+/** What one transaction commits: messages are acknowledged together after it. */
 interface Batch {
   readonly messages: JsMsg[];
   readonly fixes: Fix[];
+  /** The newest state of each device the batch changed. */
+  readonly states: Map<string, DeviceStateRow>;
+  readonly events: DerivedEvent[];
 }
 
 const PENDING_POLL_MS = 5000;
+const SWEEP_MS = 10_000;
+
+function emptyBatch(): Batch {
+  return { messages: [], fixes: [], states: new Map(), events: [] };
+}
 
 /**
- * Ingest: pulls telemetry from JetStream, decodes it, dead-letters what is refused, writes the
- * fixes in batches and acknowledges each message only once its fixes are committed. Up to
- * `writers` batches are written while the next one fills; a failing database stalls
- * consumption (back-pressure, bounded by the consumer's max_ack_pending) and each write is
- * retried until it succeeds.
+ * Ingest: pulls telemetry from JetStream, decodes it, dead-letters what is refused, runs each
+ * fix through the rules in delivery order, and writes fixes, device states and events in one
+ * transaction per batch. A message is acknowledged only once its batch is committed; the
+ * batch's events are published afterwards, batch after batch in order. Up to `writers` batches
+ * are written while the next one fills; a failing database stalls consumption (back-pressure,
+ * bounded by the consumer's max_ack_pending) and each write is retried until it succeeds.
  */
 export class IngestWorker {
   private messages: ConsumerMessages | null = null;
-  private pending: Batch = { messages: [], fixes: [] };
+  private pending: Batch = emptyBatch();
   private readonly writing = new Set<Promise<void>>();
-  private flushTimer: NodeJS.Timeout | null = null;
-  private pendingTimer: NodeJS.Timeout | null = null;
+  /** Resolves when the previous batch's events are published: keeps events in order. */
+  private published: Promise<void> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
   private loop: Promise<void> = Promise.resolve();
   private stopping = false;
   /** Set when shutdown ran out of time: a failing write then gives up, unacknowledged. */
@@ -61,18 +80,19 @@ export class IngestWorker {
 
   /** Starts consuming; returns once the consumer is attached. */
   async start(): Promise<void> {
-    const { js, topology, settings } = this.deps;
+    const { js, topology, settings, metrics } = this.deps;
     const consumer = await js.consumers.get(topology.telemetryStream, topology.ingestConsumer);
     this.messages = await consumer.consume({ max_messages: Math.min(1000, settings.maxInFlight) });
-    this.flushTimer = setInterval(() => {
-      if (this.pending.messages.length > 0) void this.flush();
-    }, settings.flushMs);
-    this.pendingTimer = setInterval(() => {
-      consumer.info(false).then(
-        (info) => this.deps.metrics.consumerPending.set(info.num_pending),
-        () => undefined,
-      );
-    }, PENDING_POLL_MS);
+    this.timers = [
+      setInterval(() => {
+        if (this.pending.messages.length > 0 || this.pending.events.length > 0) void this.flush();
+      }, settings.flushMs),
+      setInterval(() => {
+        consumer.info(false).then((info) => metrics.consumerPending.set(info.num_pending), () => undefined);
+        metrics.devicesKnown.set(this.deps.engine.deviceCount);
+      }, PENDING_POLL_MS),
+      setInterval(() => this.sweep(), SWEEP_MS),
+    ];
     this.loop = this.run(this.messages);
   }
 
@@ -90,7 +110,8 @@ export class IngestWorker {
   private async accept(msg: JsMsg): Promise<void> {
     const { js, topology, metrics } = this.deps;
     metrics.inFlight.inc();
-    const decoded = decodeTelemetryMessage(msg.subject, topology.telemetryPrefix, msg.data, msg.headers?.get('Content-Type') || undefined, this.clock());
+    const now = this.clock();
+    const decoded = decodeTelemetryMessage(msg.subject, topology.telemetryPrefix, msg.data, msg.headers?.get('Content-Type') || undefined, now);
     metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
     for (const refused of decoded.rejected) {
       try {
@@ -113,29 +134,67 @@ export class IngestWorker {
       return;
     }
     this.pending.messages.push(msg);
-    for (const fix of decoded.fixes) this.pending.fixes.push(fix);
+    for (const fix of decoded.fixes) {
+      this.pending.fixes.push(fix);
+      this.derive(fix, now);
+    }
+  }
+
+  /** Runs a fix through the rules; its events and the device's new state join the batch. */
+  private derive(fix: Fix, now: number): void {
+    const { engine, metrics, log } = this.deps;
+    const outcome = engine.process(fix, now);
+    if (outcome.state === null) {
+      metrics.fixesStale.inc();
+      return;
+    }
+    this.pending.states.set(`${fix.tenantId}\u0000${fix.deviceId}`, outcome.state);
+    this.addEvents(outcome.events);
+    for (const failure of outcome.failures) {
+      metrics.ruleFailures.inc({ rule: failure.rule });
+      log.error({ rule: failure.rule, err: (failure.error as Error)?.message, tenantId: fix.tenantId, deviceId: fix.deviceId }, 'rule failed on a fix');
+    }
+  }
+
+  private addEvents(events: readonly DerivedEvent[]): void {
+    for (const event of events) {
+      this.pending.events.push(event);
+      this.deps.metrics.eventsDerived.inc({ type: event.type });
+    }
+  }
+
+  private sweep(): void {
+    const swept = this.deps.engine.sweep(this.clock());
+    for (const row of swept.states) this.pending.states.set(`${row.tenantId}\u0000${row.deviceId}`, row);
+    this.addEvents(swept.events);
   }
 
   /**
-   * Starts writing the filling batch. Resolves once fewer than `writers` writes are running, so
-   * that the consumer waits (and stops pulling) while the database is the bottleneck.
+   * Starts writing the filling batch, and publishing its events once it and every earlier
+   * batch are done. Resolves once fewer than `writers` batches are in hand, so that the
+   * consumer waits (and stops pulling) while the database is the bottleneck.
    */
   private async flush(): Promise<void> {
     const batch = this.pending;
-    if (batch.messages.length > 0) {
-      this.pending = { messages: [], fixes: [] };
-      const write = this.commit(batch).finally(() => this.writing.delete(write));
-      this.writing.add(write);
+    if (batch.messages.length > 0 || batch.events.length > 0 || batch.states.size > 0) {
+      this.pending = emptyBatch();
+      const committed = this.commit(batch);
+      const previous = this.published;
+      this.published = Promise.all([committed, previous]).then(([ok]) => (ok ? this.deps.events.publish(batch.events) : undefined));
+      const done = this.published.finally(() => this.writing.delete(done));
+      this.writing.add(done);
     }
     while (this.writing.size >= this.deps.settings.writers) await Promise.race(this.writing);
   }
 
-  private async commit(batch: Batch): Promise<void> {
+  /** Writes a batch until it succeeds, then acknowledges its messages. False if abandoned. */
+  private async commit(batch: Batch): Promise<boolean> {
     const { store, metrics, log } = this.deps;
+    const contents = { fixes: batch.fixes, deviceStates: [...batch.states.values()], events: batch.events };
     for (let attempt = 1; ; attempt++) {
       const timer = metrics.writeDuration.startTimer();
       try {
-        const { inserted } = await store.writeBatch(batch.fixes);
+        const { inserted } = await store.writeBatch(contents);
         timer();
         metrics.batchSize.observe(batch.fixes.length);
         metrics.fixesWritten.inc(inserted);
@@ -146,7 +205,7 @@ export class IngestWorker {
         metrics.writeFailures.inc();
         if (this.abandoned) {
           log.warn({ fixes: batch.fixes.length }, 'shutting down with a batch unwritten; JetStream will redeliver it');
-          return;
+          return false;
         }
         const delay = retryDelayMs(attempt);
         log.warn({ err: (err as Error).message, attempt, retryInMs: delay, fixes: batch.fixes.length }, 'database write failed; retrying');
@@ -157,6 +216,7 @@ export class IngestWorker {
     }
     for (const msg of batch.messages) msg.ack();
     metrics.inFlight.dec(batch.messages.length);
+    return true;
   }
 
   /**
@@ -167,8 +227,7 @@ export class IngestWorker {
   async stop(timeoutMs: number): Promise<boolean> {
     if (this.stopping) return false;
     this.stopping = true;
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    if (this.pendingTimer) clearInterval(this.pendingTimer);
+    for (const timer of this.timers) clearInterval(timer);
     const drained = (async () => {
       // close() lets the iterator yield what it has buffered, then ends the loop.
       await this.messages?.close();

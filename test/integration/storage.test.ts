@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHypertable, migrate } from '../../src/store/migrate.js';
-import { PgPositionStore } from '../../src/store/position-store.js';
+import { PgBatchStore } from '../../src/store/batch-store.js';
 import { applyStoragePolicy, partitionName } from '../../src/store/storage-policies.js';
 import type { Fix } from '../../src/decode/fix.js';
 import { countPositions, setup, timescaleEnabled, type TestEnv } from './setup.js';
@@ -45,9 +45,9 @@ describe('storage (native partitions) - positions are range-partitioned by day w
 
   it.skipIf(hyper)('moves late fixes out of the default partition when their day gets a partition', async () => {
     const now = Date.now();
-    const store = new PgPositionStore(world.db);
+    const store = new PgBatchStore(world.db);
     const future = now + 30 * DAY; // no partition yet: lands in the default one
-    await store.writeBatch([fix(future), fix(future + 1000)]);
+    await store.writeBatch({ fixes: [fix(future), fix(future + 1000)], deviceStates: [], events: [] });
     expect(Number((await world.db.query('SELECT count(*) FROM positions_default')).rows[0].count)).toBe(2);
 
     await applyStoragePolicy(world.db, { ...world.config.storage, partitionAheadDays: 31 }, now);
@@ -58,10 +58,10 @@ describe('storage (native partitions) - positions are range-partitioned by day w
 
   it.skipIf(hyper)('drops partitions and default rows past retention, and keeps the rest', async () => {
     const now = Date.now();
-    const store = new PgPositionStore(world.db);
+    const store = new PgBatchStore(world.db);
     // 'kept' lies 8 days ahead: past the partitions made so far, so in the default partition,
     // and still inside retention ten days from now.
-    await store.writeBatch([fix(now - 400 * DAY, 'old'), fix(now - 1000, 'recent'), fix(now + 8 * DAY, 'kept')]);
+    await store.writeBatch({ fixes: [fix(now - 400 * DAY, 'old'), fix(now - 1000, 'recent'), fix(now + 8 * DAY, 'kept')], deviceStates: [], events: [] });
     // Ten days from now, with 3 days of retention, today's partition has expired.
     const later = now + 10 * DAY;
     const report = await applyStoragePolicy(world.db, { retentionDays: 3, partitionAheadDays: 7, compressAfterDays: 1 }, later);
@@ -75,7 +75,7 @@ describe('storage (native partitions) - positions are range-partitioned by day w
   it('runs every migration once: a second migrate applies nothing', async () => {
     expect(await migrate(world.db)).toEqual([]);
     const versions = (await world.db.query('SELECT version FROM schema_migrations ORDER BY 1')).rows.map((r) => r.version);
-    expect(versions).toEqual([1, 2]);
+    expect(versions).toEqual([1, 2, 3]);
   });
 });
 
@@ -86,10 +86,10 @@ describe('storage (TimescaleDB, runs only where the extension is installed and p
       `SELECT proc_name, config FROM timescaledb_information.jobs WHERE hypertable_name = 'positions' ORDER BY proc_name`,
     );
     expect(jobs.rows.map((r) => r.proc_name)).toEqual(['policy_compression', 'policy_retention']);
-    const store = new PgPositionStore(world.db);
+    const store = new PgBatchStore(world.db);
     const ts = Date.now() - 1000;
-    await store.writeBatch([fix(ts, 'ts-1'), fix(ts, 'ts-1')]);
-    await store.writeBatch([fix(ts, 'ts-1')]);
+    await store.writeBatch({ fixes: [fix(ts, 'ts-1'), fix(ts, 'ts-1')], deviceStates: [], events: [] });
+    await store.writeBatch({ fixes: [fix(ts, 'ts-1')], deviceStates: [], events: [] });
     expect(await countPositions(world.db, `device_id = 'ts-1'`)).toBe(1);
   });
 });

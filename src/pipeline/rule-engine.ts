@@ -1,0 +1,83 @@
+import type pg from 'pg';
+import { INITIAL_STATE, type DeviceState } from '../core/device-state.js';
+import type { DerivedEvent } from '../core/event.js';
+import type { GeofenceIndex } from '../core/geometry/geofence-index.js';
+import { sweepOffline } from '../core/offline-sweep.js';
+import { processFix, type RuleFailure } from '../core/process-fix.js';
+import type { RuleConfig } from '../core/rule-config.js';
+import type { Fix } from '../decode/fix.js';
+import type { DeviceStateRow } from '../store/batch-store.js';
+
+/** A tenant's geofences and rule thresholds, as the engine needs them for one fix. */
+export interface TenantRules {
+  readonly index: GeofenceIndex;
+  readonly rules: RuleConfig;
+}
+
+export interface RuleSource {
+  forTenant(tenantId: string): TenantRules;
+  /** Every tenant with devices known or rules set, for the offline sweep. */
+  rulesFor(tenantId: string): RuleConfig;
+}
+
+export interface EngineOutcome {
+  readonly events: DerivedEvent[];
+  /** The device's new state, or null when the fix was stale and changed nothing. */
+  readonly state: DeviceStateRow | null;
+  readonly failures: RuleFailure[];
+}
+
+function deviceKey(tenantId: string, deviceId: string): string {
+  return `${tenantId}\u0000${deviceId}`;
+}
+
+/**
+ * Holds every known device's rule state in memory and runs fixes through the pure core. Fixes
+ * must come in delivery order; the caller persists the returned states and events with the
+ * batch. One ingest process owns a set of devices: the state is not shared between processes.
+ */
+export class RuleEngine {
+  private readonly states: Map<string, DeviceStateRow>;
+
+  constructor(private readonly source: RuleSource, initial: Iterable<DeviceStateRow> = []) {
+    this.states = new Map([...initial].map((row) => [deviceKey(row.tenantId, row.deviceId), row]));
+  }
+
+  get deviceCount(): number {
+    return this.states.size;
+  }
+
+  process(fix: Fix, receivedAt: number): EngineOutcome {
+    const key = deviceKey(fix.tenantId, fix.deviceId);
+    const before = this.states.get(key)?.state ?? INITIAL_STATE;
+    const { index, rules } = this.source.forTenant(fix.tenantId);
+    const result = processFix(before, fix, { index, rules, receivedAt });
+    if (result.stale) return { events: [], state: null, failures: [] };
+    const row = { tenantId: fix.tenantId, deviceId: fix.deviceId, state: result.state };
+    this.states.set(key, row);
+    return { events: result.events, state: row, failures: result.failures };
+  }
+
+  /** device.offline for every device silent past its tenant's timeout. */
+  sweep(nowMs: number): { events: DerivedEvent[]; states: DeviceStateRow[] } {
+    const events: DerivedEvent[] = [];
+    const states: DeviceStateRow[] = [];
+    for (const [key, row] of this.states) {
+      const swept = sweepOffline(row.tenantId, row.deviceId, row.state, nowMs, this.source.rulesFor(row.tenantId));
+      if (swept.events.length === 0) continue;
+      const updated = { ...row, state: swept.state };
+      this.states.set(key, updated);
+      events.push(...swept.events);
+      states.push(updated);
+    }
+    return { events, states };
+  }
+}
+
+/** Every device's persisted state, to start the engine where the last process stopped. */
+export async function loadDeviceStates(pool: pg.Pool): Promise<DeviceStateRow[]> {
+  const result = await pool.query<{ tenant_id: string; device_id: string; state: DeviceState }>(
+    'SELECT tenant_id, device_id, state FROM device_state',
+  );
+  return result.rows.map((r) => ({ tenantId: r.tenant_id, deviceId: r.device_id, state: { ...INITIAL_STATE, ...r.state } }));
+}
