@@ -70,6 +70,15 @@ ensure_postgres() {
   fi
 }
 
+# PostGIS is the independent oracle of the geometry tests: install it beside the server.
+ensure_postgis() {
+  local url="${DATABASE_URL%/*}/postgres"
+  [[ "$(psql "$url" -Atc "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'" 2>/dev/null)" == 1 ]] && return
+  local major; major=$(psql "$url" -Atc "SELECT current_setting('server_version_num')::int / 10000" 2>/dev/null || true)
+  [[ -n "$major" ]] || { say "cannot ask PostgreSQL its version; PostGIS not installed"; return; }
+  apt_install "postgresql-$major-postgis-3" || say "PostGIS could not be installed; the PostGIS oracle tests will be skipped"
+}
+
 ensure_node() {
   command -v node >/dev/null || apt_install nodejs npm
   local version; version=$(node -p 'process.versions.node')
@@ -89,3 +98,4 @@ ensure_node
 ensure_node_modules
 ensure_nats
 ensure_postgres
+if [[ "${1:-}" == "--with-postgis" ]]; then ensure_postgis; fi

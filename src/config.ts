@@ -23,8 +23,6 @@ export interface Config {
     readonly flushMs: number;
     /** Unacknowledged messages the consumer may hold: the back-pressure bound on memory. */
     readonly maxInFlight: number;
-    /** Batches written concurrently, each on its own database connection. */
-    readonly writers: number;
     /** JetStream redelivers a message that is not acknowledged within this many ms. */
     readonly ackWaitMs: number;
   };
@@ -106,7 +104,6 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: integer(env, 'INGEST_BATCH_SIZE', 2000, 1, 50_000),
       flushMs: integer(env, 'INGEST_FLUSH_MS', 100, 1, 60_000),
       maxInFlight: integer(env, 'INGEST_MAX_IN_FLIGHT', 20_000, 1, 1_000_000),
-      writers: integer(env, 'INGEST_WRITERS', 2, 1, 16),
       ackWaitMs: integer(env, 'INGEST_ACK_WAIT_MS', 30_000, 1000, 3_600_000),
     },
     storage: {

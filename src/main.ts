@@ -6,6 +6,7 @@ import { createLogger } from './log.js';
 import { migrateCommand } from './cli/migrate.js';
 import { serveCommand } from './cli/serve.js';
 import { simulateCommand } from './cli/simulate.js';
+import { geofencesCommand } from './cli/geofences.js';
 
 const USAGE = `usage: fencewire <command> [options]
 
@@ -14,6 +15,8 @@ commands:
   migrate                     create or upgrade the database and the NATS streams, then exit
   simulate [--devices N] [--rate FIXES_PER_S] [--duration S] [--tenant ID] [--seed N]
                               publish a simulated fleet
+  geofences import <file.geojson> --tenant ID
+                              load a FeatureCollection; running processors pick it up
 
 configuration: environment variables, see docs/configuration.md`;
 
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<void> {
       return migrateCommand(config, log);
     case 'simulate':
       return simulateCommand(config, values);
+    case 'geofences':
+      return geofencesCommand(config, log, positionals.slice(1), values.tenant);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }

@@ -58,8 +58,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   const metrics = createMetrics();
   const t = topology(config.namespace);
   const nc = await connectNats(config, log);
-  // One connection per concurrent ingest write, one for the API and the storage policy.
-  const pool: pg.Pool = createPool(config.databaseUrl, log, config.ingest.writers + 2);
+  // Ingest's writer, the event publisher, and the API with the storage policy.
+  const pool: pg.Pool = createPool(config.databaseUrl, log, 4);
   const js = jetstream(nc);
 
   let ingest: IngestWorker | null = null;
@@ -69,7 +69,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('ingest')) {
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, t);
-    await ensureIngestConsumer(jsm, t, config.ingest);
+    const consumer = await ensureIngestConsumer(jsm, t, config.ingest);
+    if (consumer === 'rewound') log.warn('the last ingest process left messages unacknowledged; redelivering from its acknowledgement floor, in order');
     catalog = new GeofenceCatalog(pool, log);
     await catalog.start(nc, t);
     const engine = new RuleEngine(catalog, await loadDeviceStates(pool));

@@ -58,19 +58,33 @@ export interface IngestConsumerSettings {
 /**
  * The durable pull consumer of ingest. `max_ack_pending` bounds the messages held but not yet
  * committed, which is what turns a slow database into back-pressure instead of memory growth.
+ *
+ * Messages left unacknowledged by a process that died would come back only after `ack_wait`,
+ * behind newer messages of the same devices, and the rules would then see them as late fixes
+ * and derive nothing from them. So a consumer found with unacknowledged messages is recreated
+ * to start just after its acknowledgement floor: everything not known to be committed is
+ * delivered again, in stream order. Fixes already stored are skipped by the unique key and
+ * by the rules' staleness check. This assumes one ingest process per consumer.
  */
-export async function ensureIngestConsumer(jsm: JetStreamManager, t: Topology, settings: IngestConsumerSettings): Promise<void> {
+export async function ensureIngestConsumer(
+  jsm: JetStreamManager, t: Topology, settings: IngestConsumerSettings,
+): Promise<'created' | 'updated' | 'rewound'> {
   const wanted = { max_ack_pending: settings.maxInFlight, ack_wait: nanos(settings.ackWaitMs) };
+  const create = (start: { deliver_policy: DeliverPolicy; opt_start_seq?: number }) =>
+    jsm.consumers.add(t.telemetryStream, { ...wanted, ...start, durable_name: t.ingestConsumer, ack_policy: AckPolicy.Explicit });
+  let info;
   try {
-    await jsm.consumers.info(t.telemetryStream, t.ingestConsumer);
-    await jsm.consumers.update(t.telemetryStream, t.ingestConsumer, wanted);
+    info = await jsm.consumers.info(t.telemetryStream, t.ingestConsumer);
   } catch (err) {
     if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
-    await jsm.consumers.add(t.telemetryStream, {
-      ...wanted,
-      durable_name: t.ingestConsumer,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-    });
+    await create({ deliver_policy: DeliverPolicy.All });
+    return 'created';
   }
+  if (info.num_ack_pending > 0) {
+    await jsm.consumers.delete(t.telemetryStream, t.ingestConsumer);
+    await create({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
+    return 'rewound';
+  }
+  await jsm.consumers.update(t.telemetryStream, t.ingestConsumer, wanted);
+  return 'updated';
 }

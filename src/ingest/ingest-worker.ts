@@ -14,9 +14,15 @@ export interface IngestSettings {
   readonly batchSize: number;
   readonly flushMs: number;
   readonly maxInFlight: number;
-  /** Batches written at once, each on its own connection. */
-  readonly writers: number;
 }
+
+/**
+ * Batches in hand besides the one filling: one being committed, one queued behind it. Commits
+ * run strictly in order, one at a time: a batch carries the device states that follow from
+ * every earlier batch, so committing batch k+1 before batch k would, after a crash between the
+ * two, leave k's fixes looking stale on redelivery and lose k's events.
+ */
+const BATCHES_IN_HAND = 2;
 
 /** Where committed events go next; publishes in the order it is called. */
 export interface CommittedEventSink {
@@ -57,14 +63,17 @@ function emptyBatch(): Batch {
  * Ingest: pulls telemetry from JetStream, decodes it, dead-letters what is refused, runs each
  * fix through the rules in delivery order, and writes fixes, device states and events in one
  * transaction per batch. A message is acknowledged only once its batch is committed; the
- * batch's events are published afterwards, batch after batch in order. Up to `writers` batches
- * are written while the next one fills; a failing database stalls consumption (back-pressure,
- * bounded by the consumer's max_ack_pending) and each write is retried until it succeeds.
+ * batch's events are published afterwards, batch after batch in order. Batches are committed
+ * one at a time, in order, while the next one fills; a failing database stalls consumption
+ * (back-pressure, bounded by the consumer's max_ack_pending) and each write is retried until
+ * it succeeds.
  */
 export class IngestWorker {
   private messages: ConsumerMessages | null = null;
   private pending: Batch = emptyBatch();
   private readonly writing = new Set<Promise<void>>();
+  /** Resolves when the previous batch is committed (true) or abandoned (false). */
+  private committed: Promise<boolean> = Promise.resolve(true);
   /** Resolves when the previous batch's events are published: keeps events in order. */
   private published: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
@@ -114,14 +123,18 @@ export class IngestWorker {
     const decoded = decodeTelemetryMessage(msg.subject, topology.telemetryPrefix, msg.data, msg.headers?.get('Content-Type') || undefined, now);
     metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
     for (const refused of decoded.rejected) {
-      try {
-        await publishDeadLetter(js, topology, decoded.tenantId, msg, refused, decoded.encoding, this.deps.maxPayload);
-      } catch (err) {
-        // Not acknowledged, so JetStream redelivers the message and the dead letter is retried.
-        this.deps.log.warn({ err: (err as Error).message, subject: msg.subject }, 'dead-letter publish failed; message will be redelivered');
-        msg.nak(1000);
-        metrics.inFlight.dec();
-        return;
+      // Retried in place rather than nak'ed: a redelivery would come back behind newer fixes of
+      // the same device, and the rules would take its good fixes for late ones.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await publishDeadLetter(js, topology, decoded.tenantId, msg, refused, decoded.encoding, this.deps.maxPayload);
+          break;
+        } catch (err) {
+          const delay = retryDelayMs(attempt);
+          this.deps.log.warn({ err: (err as Error).message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
+          msg.working();
+          await sleep(delay);
+        }
       }
       metrics.fixesRejected.inc({ code: refused.rejection.code });
     }
@@ -170,21 +183,22 @@ export class IngestWorker {
   }
 
   /**
-   * Starts writing the filling batch, and publishing its events once it and every earlier
-   * batch are done. Resolves once fewer than `writers` batches are in hand, so that the
+   * Queues the filling batch for commit after the previous one, and its events for publishing
+   * after the previous batch's. Resolves once few enough batches are in hand, so that the
    * consumer waits (and stops pulling) while the database is the bottleneck.
    */
   private async flush(): Promise<void> {
     const batch = this.pending;
     if (batch.messages.length > 0 || batch.events.length > 0 || batch.states.size > 0) {
       this.pending = emptyBatch();
-      const committed = this.commit(batch);
+      this.committed = this.committed.then((ok) => (ok ? this.commit(batch) : false));
+      const committed = this.committed;
       const previous = this.published;
       this.published = Promise.all([committed, previous]).then(([ok]) => (ok ? this.deps.events.publish(batch.events) : undefined));
       const done = this.published.finally(() => this.writing.delete(done));
       this.writing.add(done);
     }
-    while (this.writing.size >= this.deps.settings.writers) await Promise.race(this.writing);
+    while (this.writing.size >= BATCHES_IN_HAND) await Promise.race(this.writing);
   }
 
   /** Writes a batch until it succeeds, then acknowledges its messages. False if abandoned. */

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +50,29 @@ describe('cli - the built fencewire binary', () => {
     const tables = await db.query(`SELECT to_regclass('positions') AS p, to_regclass('devices') AS d`);
     await db.end();
     expect(tables.rows[0]).toEqual({ p: 'positions', d: 'devices' });
+  });
+
+  it('geofences import loads a FeatureCollection, and refuses a bad one whole, naming the feature', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fencewire-'));
+    const good = join(dir, 'good.geojson');
+    const bad = join(dir, 'bad.geojson');
+    const feature = (id: string, coordinates: unknown) => ({ type: 'Feature', properties: { id }, geometry: { type: 'Polygon', coordinates } });
+    const square = [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]];
+    writeFileSync(good, JSON.stringify({ type: 'FeatureCollection', features: [feature('a', square), feature('b', square)] }));
+    writeFileSync(bad, JSON.stringify({ type: 'FeatureCollection', features: [feature('c', square), feature('d', [[[0, 0], [1, 0], [1, 1]]])] }));
+
+    const imported = fencewire(['geofences', 'import', good, '--tenant', 'acme']);
+    expect(imported.stderr).toBe('');
+    expect(imported.stdout).toMatch(/imported 2 geofences for tenant acme/);
+    const refused = fencewire(['geofences', 'import', bad, '--tenant', 'acme']);
+    expect(refused.status).toBe(64);
+    expect(refused.stderr).toMatch(/nothing imported; 1 invalid feature\(s\):\n {2}features\[1\]: geometry.coordinates\[0\] must be a closed ring of at least 4 positions/);
+
+    const db = new pg.Client(connectionConfig(env.DATABASE_URL));
+    await db.connect();
+    const ids = await db.query(`SELECT id FROM geofences WHERE tenant_id = 'acme' ORDER BY id`);
+    await db.end();
+    expect(ids.rows.map((r) => r.id)).toEqual(['a', 'b']);
   });
 
   it('stops on a bad configuration value with a message naming the variable', () => {

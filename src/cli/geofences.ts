@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { topology } from '../bus/topology.js';
+import type { Config } from '../config.js';
+import { isValidToken } from '../decode/subject.js';
+import { UsageError } from '../errors.js';
+import { notifyGeofencesChanged } from '../geofences/geofence-catalog.js';
+import { importGeofences } from '../geofences/geofence-import.js';
+import { createPool } from '../store/database.js';
+
+/**
+ * `fencewire geofences import <file.geojson> --tenant <id>`: loads a FeatureCollection (all or
+ * nothing) and tells running processors, which pick the change up within a second.
+ */
+export async function geofencesCommand(config: Config, log: Logger, args: string[], tenant: string | undefined): Promise<void> {
+  const [action, file] = args;
+  if (action !== 'import' || file === undefined) throw new UsageError('usage: fencewire geofences import <file.geojson> --tenant <id>');
+  if (tenant === undefined || !isValidToken(tenant)) throw new UsageError('--tenant <id> is required: 1-64 characters of [A-Za-z0-9_-]');
+  let collection: unknown;
+  try {
+    collection = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
+  }
+  const pool = createPool(config.databaseUrl, log);
+  let imported: number;
+  try {
+    const result = await importGeofences(pool, tenant, collection);
+    if (result.errors.length > 0) {
+      throw new UsageError(`nothing imported; ${result.errors.length} invalid feature(s):\n  ${result.errors.slice(0, 20).join('\n  ')}`);
+    }
+    imported = result.imported;
+  } finally {
+    await pool.end();
+  }
+  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-geofences' });
+  try {
+    await notifyGeofencesChanged(nc, topology(config.namespace), tenant);
+  } finally {
+    await nc.close();
+  }
+  console.log(`imported ${imported} geofences for tenant ${tenant}`);
+}
