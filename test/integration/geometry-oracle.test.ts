@@ -44,15 +44,18 @@ let postgis = false;
 
 /**
  * Features the comparison leaves out, because the two sides cannot mean the same by them:
- * polygons PostGIS finds invalid (a hole outside its shell, overlapping parts: ST_Covers and
- * an even-odd rule then differ by definition, and the API refuses such polygons), and a ring
- * around a pole, which has no planar equivalent in PostGIS geometry.
+ * polygons PostGIS finds invalid other than by a ring touching itself (a hole outside its
+ * shell, overlapping parts: ST_Covers and an even-odd rule then differ by definition), and a
+ * ring around a pole, which has no planar equivalent in PostGIS geometry.
  */
 async function outsideThePlanarModel(features: Feature[]): Promise<Set<string>> {
   const result = await world.db.query<{ id: string }>(
     `SELECT f->>'id' AS id FROM jsonb_array_elements($1::jsonb) AS f
-      WHERE NOT ST_IsValid(CASE WHEN (f->>'wraps')::boolean THEN ST_ShiftLongitude(ST_GeomFromGeoJSON(f->'geometry'))
-                                ELSE ST_GeomFromGeoJSON(f->'geometry') END)`,
+      WHERE ST_IsValidReason(CASE WHEN (f->>'wraps')::boolean THEN ST_ShiftLongitude(ST_GeomFromGeoJSON(f->'geometry'))
+                                  ELSE ST_GeomFromGeoJSON(f->'geometry') END) NOT IN ('Valid Geometry')
+        -- A ring that touches itself at a vertex (common in surveyed boundaries) means the same to both.
+        AND ST_IsValidReason(CASE WHEN (f->>'wraps')::boolean THEN ST_ShiftLongitude(ST_GeomFromGeoJSON(f->'geometry'))
+                                  ELSE ST_GeomFromGeoJSON(f->'geometry') END) NOT LIKE 'Ring Self-intersection%'`,
     [JSON.stringify(features.map((f, i) => ({ id: `f${i}`, wraps: crossesAntimeridian(f), geometry: f.geometry })))],
   );
   const skip = new Set(result.rows.map((r) => r.id));
@@ -128,7 +131,7 @@ describe('geometry oracle - point in polygon agrees with PostGIS ST_Covers on re
       if (ours !== theirs) disagreements.push(`(${lon}, ${lat}): ours [${ours}] PostGIS [${theirs}]`);
     });
     expect(disagreements.slice(0, 10)).toEqual([]);
-    expect(points.length).toBeGreaterThan(features.length * pointsPerFeature);
+    expect(points.length).toBeGreaterThan(geofences.length * pointsPerFeature);
     // Sanity: the samples are not all outside, which would make agreement trivial.
     expect(oracle.size).toBeGreaterThan(points.length / 10);
   });
