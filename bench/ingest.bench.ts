@@ -15,7 +15,9 @@ import { PgBatchStore } from '../src/store/batch-store.js';
 import { telemetrySubject } from '../src/bus/topology.js';
 import { seededRandom } from '../src/simulate/random.js';
 import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
+import { importGeofences } from '../src/geofences/geofence-import.js';
 import { spawnBuilt } from './spawn-built.js';
+import { syntheticFeatures } from './geofence-fixtures.js';
 import { formatRate, machineLine, peakRssMiB } from './machine.js';
 
 const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' } } });
@@ -23,6 +25,7 @@ const FIXES = Number(values.fixes ?? 200_000);
 const DEVICES = Number(values.devices ?? 10_000);
 const TENANT = 'bench';
 const FLUSH_EVERY = 1000;
+const FLEET_AREA = { minLon: 11.4, minLat: 48, maxLon: 11.7, maxLat: 48.3 };
 
 interface Message {
   readonly device: string;
@@ -36,7 +39,7 @@ function generate(count: number, devices: number, seed: number): Message[] {
   const start = Date.now() - 3_600_000;
   return Array.from({ length: count }, (_, i) => {
     const device = `veh-${i % devices}`;
-    const report = { ts: start + Math.floor(i / devices) * 1000, lat: 48 + random() * 0.3, lon: 11.4 + random() * 0.3, speed: Math.round(random() * 900) / 10, heading: Math.floor(random() * 360), ignition: true };
+    const report = { ts: start + Math.floor(i / devices) * 1000, lat: FLEET_AREA.minLat + random() * 0.3, lon: FLEET_AREA.minLon + random() * 0.3, speed: Math.round(random() * 900) / 10, heading: Math.floor(random() * 360), ignition: true };
     const fix: Fix = {
       tenantId: TENANT, deviceId: device, ts: report.ts, lat: report.lat, lon: report.lon, speed: report.speed, heading: report.heading,
       altitude: null, accuracy: null, satellites: null, ignition: true, odometer: null, attributes: null,
@@ -72,8 +75,9 @@ async function waitForCount(world: TestEnv, count: number): Promise<void> {
  * published before fencewire starts and the clock runs from its start: the catch-up rate after
  * an outage.
  */
-async function endToEnd(messages: Message[], backlog = false): Promise<{ perSecond: number; rssMiB: number | null }> {
+async function endToEnd(messages: Message[], backlog = false, geofences = 0): Promise<{ perSecond: number; rssMiB: number | null }> {
   const world = await setup();
+  if (geofences > 0) await loadGeofences(world, geofences);
   if (backlog) await publishAll(world, messages);
   let started = performance.now();
   const proc = await spawnBuilt(world.env);
@@ -89,6 +93,17 @@ async function endToEnd(messages: Message[], backlog = false): Promise<{ perSeco
     await proc.stop();
     await world.dispose();
   }
+}
+
+/**
+ * `count` geofences with real outlines over the fleet's area, and rules that fire: an overspeed
+ * limit of 50 km/h, idle and trips at their defaults.
+ */
+async function loadGeofences(world: TestEnv, count: number): Promise<void> {
+  const features = syntheticFeatures(count, FLEET_AREA, 0.004, seededRandom(99));
+  const result = await importGeofences(world.db, TENANT, { type: 'FeatureCollection', features });
+  if (result.errors.length > 0) throw new Error(result.errors[0]);
+  await world.db.query(`INSERT INTO tenants (id, rules) VALUES ($1, '{"overspeedLimitKmh": 50}')`, [TENANT]);
 }
 
 /** Baseline 1: the same messages through JetStream, consumed and acked, no work. */
@@ -145,6 +160,9 @@ async function main(): Promise<void> {
   console.log(`baseline JetStream  consume+ack only:             ${formatRate(jetstreamRate)}`);
   console.log(`baseline insert     unnest batches of 2000:       ${formatRate(insertRate)}`);
   console.log(`ratio               end to end / slower baseline: ${(e2e.perSecond / slower).toFixed(2)} (target >= 0.5); target 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}`);
+
+  const fenced = await endToEnd(messages, false, 10_000);
+  console.log(`with 10 000 geofences and rules on: ${formatRate(fenced.perSecond)} end to end (peak RSS ${fenced.rssMiB?.toFixed(0)} MiB; target 40,000/s)`);
 
   const backlog = await endToEnd(messages, true);
   console.log(`backlog drain       ${FIXES} fixes already in the stream: ${formatRate(backlog.perSecond)} from process start to last commit`);
