@@ -14,6 +14,7 @@ import type { Fix } from '../src/decode/fix.js';
 import { PgBatchStore } from '../src/store/batch-store.js';
 import { telemetrySubject } from '../src/bus/topology.js';
 import { seededRandom } from '../src/simulate/random.js';
+import { advance, createVehicle, report as simulatedReport, type Vehicle } from '../src/simulate/vehicle.js';
 import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
 import { importGeofences } from '../src/geofences/geofence-import.js';
 import { spawnBuilt } from './spawn-built.js';
@@ -25,7 +26,8 @@ const FIXES = Number(values.fixes ?? 200_000);
 const DEVICES = Number(values.devices ?? 10_000);
 const TENANT = 'bench';
 const FLUSH_EVERY = 1000;
-const FLEET_AREA = { minLon: 11.4, minLat: 48, maxLon: 11.7, maxLat: 48.3 };
+const FLEET_AREA = { minLon: 11.45, minLat: 48.05, maxLon: 11.7, maxLat: 48.22 };
+const FLEET_CITY = { lat: 48.137, lon: 11.575, radiusM: 8000 };
 
 interface Message {
   readonly device: string;
@@ -33,18 +35,23 @@ interface Message {
   readonly fix: Fix;
 }
 
-/** The same seeded stream of fixes for every measurement: round-robin over the devices. */
+/**
+ * The same seeded stream of fixes for every measurement: the simulator's vehicles driving the
+ * streets of the fleet's area, each reporting once a second, round-robin over the devices.
+ */
 function generate(count: number, devices: number, seed: number): Message[] {
   const random = seededRandom(seed);
   const start = Date.now() - 3_600_000;
+  const vehicles = Array.from({ length: devices }, (_, i) => createVehicle(`veh-${i}`, FLEET_CITY, random));
   return Array.from({ length: count }, (_, i) => {
-    const device = `veh-${i % devices}`;
-    const report = { ts: start + Math.floor(i / devices) * 1000, lat: FLEET_AREA.minLat + random() * 0.3, lon: FLEET_AREA.minLon + random() * 0.3, speed: Math.round(random() * 900) / 10, heading: Math.floor(random() * 360), ignition: true };
+    const vehicle = vehicles[i % devices] as Vehicle;
+    advance(vehicle, 1, random);
+    const report = simulatedReport(vehicle, start + Math.floor(i / devices) * 1000, random);
     const fix: Fix = {
-      tenantId: TENANT, deviceId: device, ts: report.ts, lat: report.lat, lon: report.lon, speed: report.speed, heading: report.heading,
-      altitude: null, accuracy: null, satellites: null, ignition: true, odometer: null, attributes: null,
+      tenantId: TENANT, deviceId: vehicle.id, ts: report.ts, lat: report.lat, lon: report.lon, speed: report.speed, heading: report.heading,
+      altitude: null, accuracy: report.accuracy, satellites: report.satellites, ignition: report.ignition, odometer: report.odometer, attributes: report.attributes,
     };
-    return { device, payload: pack(report), fix };
+    return { device: vehicle.id, payload: pack(report), fix };
   });
 }
 

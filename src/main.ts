@@ -7,6 +7,7 @@ import { migrateCommand } from './cli/migrate.js';
 import { serveCommand } from './cli/serve.js';
 import { simulateCommand } from './cli/simulate.js';
 import { geofencesCommand } from './cli/geofences.js';
+import { tenantCommand } from './cli/tenant.js';
 
 const USAGE = `usage: fencewire <command> [options]
 
@@ -17,6 +18,8 @@ commands:
                               publish a simulated fleet
   geofences import <file.geojson> --tenant ID
                               load a FeatureCollection; running processors pick it up
+  tenant create ID [--rules JSON]
+                              create a tenant or set its rule thresholds (docs/rules.md)
 
 configuration: environment variables, see docs/configuration.md`;
 
@@ -31,6 +34,7 @@ async function main(argv: string[]): Promise<void> {
       duration: { type: 'string' },
       tenant: { type: 'string' },
       seed: { type: 'string' },
+      rules: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,6 +54,8 @@ async function main(argv: string[]): Promise<void> {
       return simulateCommand(config, values);
     case 'geofences':
       return geofencesCommand(config, log, positionals.slice(1), values.tenant);
+    case 'tenant':
+      return tenantCommand(config, log, positionals.slice(1), values.rules);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }

@@ -75,6 +75,23 @@ describe('cli - the built fencewire binary', () => {
     expect(ids.rows.map((r) => r.id)).toEqual(['a', 'b']);
   });
 
+  it('tenant create sets rule thresholds, and refuses unknown ones', async () => {
+    const created = fencewire(['tenant', 'create', 'fleet-1', '--rules', '{"overspeedLimitKmh": 90, "idleMinDurationS": 120}']);
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toMatch(/tenant fleet-1 ready with its rules set/);
+    const refused = fencewire(['tenant', 'create', 'fleet-1', '--rules', '{"idleMinutes": 2}']);
+    expect(refused.status).toBe(64);
+    expect(refused.stderr).toMatch(/unknown rule setting idleMinutes/);
+    const again = fencewire(['tenant', 'create', 'fleet-1']);
+    expect(again.status).toBe(0);
+
+    const db = new pg.Client(connectionConfig(env.DATABASE_URL));
+    await db.connect();
+    const row = await db.query(`SELECT rules FROM tenants WHERE id = 'fleet-1'`);
+    await db.end();
+    expect(row.rows[0]?.rules).toEqual({ overspeedLimitKmh: 90, idleMinDurationS: 120 });
+  });
+
   it('stops on a bad configuration value with a message naming the variable', () => {
     const result = fencewire(['migrate'], { INGEST_BATCH_SIZE: 'lots' });
     expect(result.status).toBe(1);

@@ -1,0 +1,48 @@
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { topology } from '../bus/topology.js';
+import type { Config } from '../config.js';
+import { resolveRules } from '../core/rule-config.js';
+import { isValidToken } from '../decode/subject.js';
+import { UsageError } from '../errors.js';
+import { notifyGeofencesChanged } from '../geofences/geofence-catalog.js';
+import { createPool } from '../store/database.js';
+
+/**
+ * `fencewire tenant create <id> [--rules JSON]`: creates a tenant, or replaces its rule
+ * overrides (keys and units in docs/rules.md), and tells running processors.
+ */
+export async function tenantCommand(config: Config, log: Logger, args: string[], rulesJson: string | undefined): Promise<void> {
+  const [action, tenantId] = args;
+  if (action !== 'create' || tenantId === undefined) throw new UsageError("usage: fencewire tenant create <id> [--rules '{\"idleMinDurationS\": 120}']");
+  if (!isValidToken(tenantId)) throw new UsageError(`tenant id "${tenantId}" must be 1-64 characters of [A-Za-z0-9_-]`);
+  let rules: unknown = {};
+  if (rulesJson !== undefined) {
+    try {
+      rules = JSON.parse(rulesJson);
+    } catch (err) {
+      throw new UsageError(`--rules is not JSON: ${(err as Error).message}`);
+    }
+    const { problems } = resolveRules(rules);
+    if (problems.length > 0 || typeof rules !== 'object' || rules === null || Array.isArray(rules)) {
+      throw new UsageError(`--rules must be an object of rule settings: ${problems.join('; ') || 'not an object'}`);
+    }
+  }
+  const pool = createPool(config.databaseUrl, log);
+  try {
+    await pool.query(
+      `INSERT INTO tenants (id, rules) VALUES ($1, $2::jsonb)
+       ON CONFLICT (id) DO UPDATE SET rules = CASE WHEN $3 THEN excluded.rules ELSE tenants.rules END`,
+      [tenantId, JSON.stringify(rules), rulesJson !== undefined],
+    );
+  } finally {
+    await pool.end();
+  }
+  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-tenant' });
+  try {
+    await notifyGeofencesChanged(nc, topology(config.namespace), tenantId);
+  } finally {
+    await nc.close();
+  }
+  console.log(`tenant ${tenantId} ready${rulesJson === undefined ? '' : ' with its rules set'}`);
+}
