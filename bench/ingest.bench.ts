@@ -21,7 +21,9 @@ import { spawnBuilt } from './spawn-built.js';
 import { syntheticFeatures } from './geofence-fixtures.js';
 import { formatRate, machineLine, peakRssMiB } from './machine.js';
 
-const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' } } });
+const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' }, only: { type: 'string' } } });
+/** `--only fenced` (or plain, backlog, wide) runs one measurement, for a quick look. */
+const ONLY = values.only;
 const FIXES = Number(values.fixes ?? 200_000);
 const DEVICES = Number(values.devices ?? 10_000);
 const TENANT = 'bench';
@@ -153,30 +155,35 @@ async function bareInsert(messages: Message[], batchSize: number): Promise<numbe
 async function main(): Promise<void> {
   console.log(machineLine());
   const messages = generate(FIXES, DEVICES, 42);
+  const run = (name: string) => ONLY === undefined || ONLY === name;
   // Warm-up: a small run of each path, so that JIT, connections and page cache are hot.
   const warm = messages.slice(0, 10_000);
   await bareJetStream(warm);
   await bareInsert(warm, 2000);
   await endToEnd(warm);
 
-  const jetstreamRate = await bareJetStream(messages);
-  const insertRate = await bareInsert(messages, 2000);
-  const e2e = await endToEnd(messages);
-  const slower = Math.min(jetstreamRate, insertRate);
-  console.log(`ingest end to end   ${FIXES} fixes, ${DEVICES} devices: ${formatRate(e2e.perSecond)} (peak RSS ${e2e.rssMiB?.toFixed(0)} MiB)`);
-  console.log(`baseline JetStream  consume+ack only:             ${formatRate(jetstreamRate)}`);
-  console.log(`baseline insert     unnest batches of 2000:       ${formatRate(insertRate)}`);
-  console.log(`ratio               end to end / slower baseline: ${(e2e.perSecond / slower).toFixed(2)} (target >= 0.5); target 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}`);
-
-  const fenced = await endToEnd(messages, false, 10_000);
-  console.log(`with 10 000 geofences and rules on: ${formatRate(fenced.perSecond)} end to end (peak RSS ${fenced.rssMiB?.toFixed(0)} MiB; target 40,000/s)`);
-
-  const backlog = await endToEnd(messages, true);
-  console.log(`backlog drain       ${FIXES} fixes already in the stream: ${formatRate(backlog.perSecond)} from process start to last commit`);
-
-  const manyDevices = generate(200_000, 100_000, 7);
-  const wide = await endToEnd(manyDevices);
-  console.log(`100 000 devices     200 000 fixes: ${formatRate(wide.perSecond)}, processor peak RSS ${wide.rssMiB?.toFixed(0)} MiB (target < 300)`);
+  if (run('plain')) {
+    const jetstreamRate = await bareJetStream(messages);
+    const insertRate = await bareInsert(messages, 2000);
+    const e2e = await endToEnd(messages);
+    const slower = Math.min(jetstreamRate, insertRate);
+    console.log(`ingest end to end   ${FIXES} fixes, ${DEVICES} devices: ${formatRate(e2e.perSecond)} (peak RSS ${e2e.rssMiB?.toFixed(0)} MiB)`);
+    console.log(`baseline JetStream  consume+ack only:             ${formatRate(jetstreamRate)}`);
+    console.log(`baseline insert     unnest batches of 2000:       ${formatRate(insertRate)}`);
+    console.log(`ratio               end to end / slower baseline: ${(e2e.perSecond / slower).toFixed(2)} (target >= 0.5); target 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}`);
+  }
+  if (run('fenced')) {
+    const fenced = await endToEnd(messages, false, 10_000);
+    console.log(`with 10 000 geofences and rules on: ${formatRate(fenced.perSecond)} end to end (peak RSS ${fenced.rssMiB?.toFixed(0)} MiB; target 40,000/s)`);
+  }
+  if (run('backlog')) {
+    const backlog = await endToEnd(messages, true);
+    console.log(`backlog drain       ${FIXES} fixes already in the stream: ${formatRate(backlog.perSecond)} from process start to last commit`);
+  }
+  if (run('wide')) {
+    const wide = await endToEnd(generate(200_000, 100_000, 7));
+    console.log(`100 000 devices     200 000 fixes: ${formatRate(wide.perSecond)}, processor peak RSS ${wide.rssMiB?.toFixed(0)} MiB (target < 300)`);
+  }
 }
 
 await main();

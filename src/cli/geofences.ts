@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import { isValidToken } from '../decode/subject.js';
 import { UsageError } from '../errors.js';
-import { notifyGeofencesChanged } from '../geofences/geofence-catalog.js';
+import { announceTenantChange } from './announce-change.js';
 import { importGeofences } from '../geofences/geofence-import.js';
 import { createPool } from '../store/database.js';
 
@@ -34,11 +32,6 @@ export async function geofencesCommand(config: Config, log: Logger, args: string
   } finally {
     await pool.end();
   }
-  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-geofences' });
-  try {
-    await notifyGeofencesChanged(nc, topology(config.namespace), tenant);
-  } finally {
-    await nc.close();
-  }
+  await announceTenantChange(config, tenant);
   console.log(`imported ${imported} geofences for tenant ${tenant}`);
 }

@@ -1,11 +1,9 @@
-import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import { resolveRules } from '../core/rule-config.js';
 import { isValidToken } from '../decode/subject.js';
 import { UsageError } from '../errors.js';
-import { notifyGeofencesChanged } from '../geofences/geofence-catalog.js';
+import { announceTenantChange } from './announce-change.js';
 import { createPool } from '../store/database.js';
 
 /**
@@ -38,11 +36,6 @@ export async function tenantCommand(config: Config, log: Logger, args: string[],
   } finally {
     await pool.end();
   }
-  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-tenant' });
-  try {
-    await notifyGeofencesChanged(nc, topology(config.namespace), tenantId);
-  } finally {
-    await nc.close();
-  }
+  await announceTenantChange(config, tenantId);
   console.log(`tenant ${tenantId} ready${rulesJson === undefined ? '' : ' with its rules set'}`);
 }

@@ -24,6 +24,8 @@ export function notifyGeofencesChanged(nc: NatsConnection, t: Topology, tenantId
  */
 export class GeofenceCatalog implements RuleSource {
   private tenants = new Map<string, TenantRules>();
+  /** Per tenant, a digest of its geofences and rules as last loaded: unchanged ones are not rebuilt. */
+  private signatures = new Map<string, string>();
   private subscription: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -57,15 +59,29 @@ export class GeofenceCatalog implements RuleSource {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Reloads the tenants whose geofences or rules changed (a missed notice), and drops the gone. */
   async reloadAll(): Promise<void> {
-    const rows = await this.pool.query<{ tenant_id: string }>('SELECT id AS tenant_id FROM tenants UNION SELECT DISTINCT tenant_id FROM geofences');
+    const rows = await this.pool.query<{ tenant_id: string; signature: string }>(
+      `SELECT coalesce(t.id, g.tenant_id) AS tenant_id,
+              concat_ws('/', md5(t.rules::text), g.n, g.latest) AS signature
+         FROM tenants t
+         FULL JOIN (SELECT tenant_id, count(*) AS n, max(updated_at) AS latest FROM geofences GROUP BY tenant_id) g
+           ON g.tenant_id = t.id`,
+    );
     const next = new Map<string, TenantRules>();
-    for (const { tenant_id: tenantId } of rows.rows) next.set(tenantId, await this.loadTenant(tenantId));
+    const signatures = new Map<string, string>();
+    for (const { tenant_id: tenantId, signature } of rows.rows) {
+      const known = this.tenants.get(tenantId);
+      next.set(tenantId, known !== undefined && this.signatures.get(tenantId) === signature ? known : await this.loadTenant(tenantId));
+      signatures.set(tenantId, signature);
+    }
     this.tenants = next;
+    this.signatures = signatures;
   }
 
   async reloadTenant(tenantId: string): Promise<void> {
     this.tenants.set(tenantId, await this.loadTenant(tenantId));
+    this.signatures.delete(tenantId);
     this.log.info({ tenantId, geofences: this.forTenant(tenantId).index.size }, 'geofences reloaded');
   }
 

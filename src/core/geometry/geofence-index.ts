@@ -104,8 +104,11 @@ export class GeofenceIndex {
     return found;
   }
 
-  /** The geofences whose boundary the straight segment between two points crosses twice or more. */
-  crossedBy(lon1: number, lat1: number, lon2: number, lat2: number): Crossing[] {
+  /**
+   * The geofences whose boundary the straight segment between two points crosses twice or more,
+   * leaving out those `skip` names (the ones a fix is inside need no crossing test).
+   */
+  crossedBy(lon1: number, lat1: number, lon2: number, lat2: number, skip: (geofence: Geofence) => boolean = () => false): Crossing[] {
     const result: Crossing[] = [];
     const seen = new Set<Geofence>();
     // A segment spanning the antimeridian is searched as the two pieces either side of it.
@@ -116,6 +119,7 @@ export class GeofenceIndex {
       for (const entry of this.tree.search({ ...box, minY: Math.min(lat1, lat2), maxY: Math.max(lat1, lat2) })) {
         if (seen.has(entry.geofence)) continue;
         seen.add(entry.geofence);
+        if (skip(entry.geofence)) continue;
         const ts = entry.geofence.shape.crossings(lon1, lat1, lon2, lat2);
         if (ts.length >= 2) result.push({ geofence: entry.geofence, enteredAt: ts[0] as number, leftAt: ts[ts.length - 1] as number });
       }

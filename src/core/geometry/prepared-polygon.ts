@@ -209,11 +209,25 @@ export class PreparedPolygon {
       x1 += 360;
       x2 += 360;
     }
+    // Only the edges of the bands the segment spans can meet it; an edge listed in several of
+    // those bands is tested once.
     const result: number[] = [];
     const edges = this.edges;
-    for (let i = 0; i < edges.length; i += 4) {
-      const t = segmentIntersection(x1, lat1, x2, lat2, edges[i] as number, edges[i + 1] as number, edges[i + 2] as number, edges[i + 3] as number);
-      if (t !== null) result.push(t);
+    const first = this.band(Math.min(lat1, lat2));
+    const last = this.band(Math.max(lat1, lat2));
+    if (Math.max(lat1, lat2) < this.minLat || Math.min(lat1, lat2) > this.maxLat) return result;
+    const seen = first === last ? null : new Set<number>();
+    for (let band = first; band <= last; band++) {
+      for (let k = this.bandStart[band] as number, end = this.bandStart[band + 1] as number; k < end; k++) {
+        const edge = this.bandEdges[k] as number;
+        if (seen !== null) {
+          if (seen.has(edge)) continue;
+          seen.add(edge);
+        }
+        const i = edge * 4;
+        const t = segmentIntersection(x1, lat1, x2, lat2, edges[i] as number, edges[i + 1] as number, edges[i + 2] as number, edges[i + 3] as number);
+        if (t !== null) result.push(t);
+      }
     }
     return result.sort((a, b) => a - b);
   }

@@ -1,4 +1,5 @@
 import type { InsideGeofence } from '../device-state.js';
+import type { Geofence } from '../geometry/geofence.js';
 import { derivedEvent, type DerivedEvent } from '../event.js';
 import { seconds, type Rule } from '../rule.js';
 
@@ -47,9 +48,9 @@ export const geofenceRule: Rule = {
     const previous = state.lastFix;
     if (previous !== null) {
       const span = fix.ts - previous.ts;
-      for (const crossing of index.crossedBy(previous.lon, previous.lat, fix.lon, fix.lat)) {
+      const skip = (g: Geofence) => g.id in state.inside || coveringIds.has(g.id);
+      for (const crossing of index.crossedBy(previous.lon, previous.lat, fix.lon, fix.lat, skip)) {
         const id = crossing.geofence.id;
-        if (id in state.inside || coveringIds.has(id)) continue;
         events.push(derivedEvent(tenantId, deviceId, 'geofence.crossed', fix.ts, {
           geofence_id: id,
           geofence_name: crossing.geofence.name,
