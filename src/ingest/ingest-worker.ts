@@ -93,8 +93,10 @@ export class IngestWorker {
     const consumer = await js.consumers.get(topology.telemetryStream, topology.ingestConsumer);
     this.messages = await consumer.consume({ max_messages: Math.min(1000, settings.maxInFlight) });
     this.timers = [
+      // The timer flushes a partial batch only while nothing is being written: under load the
+      // batch keeps filling behind the running commit instead of being cut into small ones.
       setInterval(() => {
-        if (this.pending.messages.length > 0 || this.pending.events.length > 0) void this.flush();
+        if (this.writing.size === 0 && (this.pending.messages.length > 0 || this.pending.events.length > 0)) void this.flush();
       }, settings.flushMs),
       setInterval(() => {
         consumer.info(false).then((info) => metrics.consumerPending.set(info.num_pending), () => undefined);
