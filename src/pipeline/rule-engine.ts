@@ -76,8 +76,8 @@ export class RuleEngine {
 
 /** Every device's persisted state, to start the engine where the last process stopped. */
 export async function loadDeviceStates(pool: pg.Pool): Promise<DeviceStateRow[]> {
-  const result = await pool.query<{ tenant_id: string; device_id: string; state: DeviceState }>(
+  const result = await pool.query<{ tenant_id: string; device_id: string; state: string }>(
     'SELECT tenant_id, device_id, state FROM device_state',
   );
-  return result.rows.map((r) => ({ tenantId: r.tenant_id, deviceId: r.device_id, state: { ...INITIAL_STATE, ...r.state } }));
+  return result.rows.map((r) => ({ tenantId: r.tenant_id, deviceId: r.device_id, state: { ...INITIAL_STATE, ...(JSON.parse(r.state) as DeviceState) } }));
 }

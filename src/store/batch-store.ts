@@ -47,7 +47,7 @@ ON CONFLICT (tenant_id, device_id) DO UPDATE
 
 const UPSERT_DEVICE_STATE = `
 INSERT INTO device_state (tenant_id, device_id, state)
-SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
 ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, updated_at = now()`;
 
 const INSERT_EVENTS = `
