@@ -86,11 +86,13 @@ ensure_node() {
     || { say "Node.js $version is too old: fencewire needs 20.19 or newer"; return 1; }
 }
 
-# npm ci when node_modules is missing or older than the lock file.
+# npm install when node_modules is missing or older than the lock file. Not `npm ci`: the
+# registry reachable here lacks some platforms' optional builds of msgpackr-extract at the
+# locked version, which `npm install` skips (they are optional) but `npm ci` refuses.
 ensure_node_modules() {
   if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
     say "installing npm dependencies"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
   fi
 }
 
