@@ -50,7 +50,16 @@ ensure_postgres() {
   local host port; host=$(host_of "$DATABASE_URL"); port=$(port_of "$DATABASE_URL" 5432)
   if listening "$host" "$port"; then say "PostgreSQL found on $host:$port"; return; fi
   local bindir; bindir=$(pg_bindir)
-  if [[ -z "$bindir" ]]; then apt_install postgresql; bindir=$(pg_bindir); fi
+  if [[ -z "$bindir" ]]; then
+    apt_install postgresql; bindir=$(pg_bindir)
+    # Debian's package may have started a cluster of its own on the port, with password
+    # authentication on TCP: stop it, and run ours (trust, loopback only) instead.
+    if listening "$host" "$port" && command -v pg_ctlcluster >/dev/null; then
+      local version; version=$(basename "$(dirname "$bindir")")
+      say "stopping the cluster the postgresql package started, to run a project-local one"
+      pg_ctlcluster --skip-systemctl-redirect "$version" main stop || true
+    fi
+  fi
   local data="$LOCAL/pg-$port" me; me=$(id -un)
   # initdb refuses to run as root: as root, the cluster belongs to the postgres OS user.
   local run=(); local owner="$me"
