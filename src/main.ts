@@ -8,6 +8,7 @@ import { serveCommand } from './cli/serve.js';
 import { simulateCommand } from './cli/simulate.js';
 import { geofencesCommand } from './cli/geofences.js';
 import { tenantCommand } from './cli/tenant.js';
+import { keyCommand } from './cli/key.js';
 
 const USAGE = `usage: fencewire <command> [options]
 
@@ -20,6 +21,7 @@ commands:
                               load a FeatureCollection; running processors pick it up
   tenant create ID [--rules JSON]
                               create a tenant or set its rule thresholds (docs/rules.md)
+  key create --tenant ID      print a new integration key for the HTTP API (shown once)
 
 configuration: environment variables, see docs/configuration.md`;
 
@@ -56,6 +58,8 @@ async function main(argv: string[]): Promise<void> {
       return geofencesCommand(config, log, positionals.slice(1), values.tenant);
     case 'tenant':
       return tenantCommand(config, log, positionals.slice(1), values.rules);
+    case 'key':
+      return keyCommand(config, log, positionals.slice(1), values.tenant);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }

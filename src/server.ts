@@ -95,6 +95,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     app = buildApp({
       version: VERSION,
       metrics,
+      db: pool,
       health: {
         nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
         database: () => withTimeout(pool.query('SELECT 1')),

@@ -37,7 +37,7 @@ describe('cli - the built fencewire binary', () => {
     const first = fencewire(['migrate']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
-    expect(first.stdout).toMatch(/"createdDatabase":true,"applied":\[1,2,3,4\]/);
+    expect(first.stdout).toMatch(/"createdDatabase":true,"applied":\[1,2,3,4,5\]/);
     expect(first.stdout).toMatch(/"createdStreams":\["[A-Z0-9]+_TELEMETRY","[A-Z0-9]+_DLQ","[A-Z0-9]+_EVENTS"\]/);
 
     const second = fencewire(['migrate']);
@@ -90,6 +90,20 @@ describe('cli - the built fencewire binary', () => {
     const row = await db.query(`SELECT rules FROM tenants WHERE id = 'fleet-1'`);
     await db.end();
     expect(row.rows[0]?.rules).toEqual({ overspeedLimitKmh: 90, idleMinDurationS: 120 });
+  });
+
+  it('key create prints a key once and stores only its hash', async () => {
+    const created = fencewire(['key', 'create', '--tenant', 'acme']);
+    expect(created.status).toBe(0);
+    const key = created.stdout.split('\n')[0] as string;
+    expect(key).toMatch(/^fwk_[A-Za-z0-9_-]{43}$/);
+    const db = new pg.Client(connectionConfig(env.DATABASE_URL));
+    await db.connect();
+    const stored = await db.query(`SELECT tenant_id, key_hash FROM api_keys`);
+    await db.end();
+    expect(stored.rows).toHaveLength(1);
+    expect(stored.rows[0]?.tenant_id).toBe('acme');
+    expect(JSON.stringify(stored.rows)).not.toContain(key);
   });
 
   it('stops on a bad configuration value with a message naming the variable', () => {

@@ -1,0 +1,35 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+
+/** Keys are stored only as this hash; the key itself is shown once, at creation. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** Creates a key for a tenant and returns it: `fwk_` and 32 random bytes, base64url. */
+export async function createApiKey(pool: pg.Pool, tenantId: string): Promise<{ id: string; key: string }> {
+  const key = `fwk_${randomBytes(32).toString('base64url')}`;
+  const id = `key_${randomBytes(8).toString('hex')}`;
+  await pool.query('INSERT INTO api_keys (id, tenant_id, key_hash) VALUES ($1, $2, $3)', [id, tenantId, hashKey(key)]);
+  return { id, key };
+}
+
+/** The tenant a key belongs to, or null for an unknown or revoked key. */
+export async function tenantForKey(pool: pg.Pool, key: string): Promise<string | null> {
+  const result = await pool.query<{ tenant_id: string }>(
+    'SELECT tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)],
+  );
+  return result.rows[0]?.tenant_id ?? null;
+}
+
+/** The key a request carries: `X-Integration-Key`, else `Authorization: Bearer`. */
+export function keyFromHeaders(headers: Record<string, string | string[] | undefined>): string | null {
+  const direct = headers['x-integration-key'];
+  if (typeof direct === 'string' && direct !== '') return direct;
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (match) return match[1] as string;
+  }
+  return null;
+}

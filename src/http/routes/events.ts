@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { ApiError } from '../api-error.js';
+import { pageResponse, parsePage } from '../pagination.js';
+
+function time(query: Record<string, unknown>, name: string): string | null {
+  const raw = query[name];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || Number.isNaN(Date.parse(raw))) throw new ApiError('invalid_request', `${name} must be an RFC 3339 date-time, got ${JSON.stringify(raw)}`);
+  return new Date(raw).toISOString();
+}
+
+/** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
+export function eventRoutes(app: FastifyInstance, db: pg.Pool): void {
+  app.get('/v1/events', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const type = typeof query.type === 'string' ? query.type : null;
+    const deviceId = typeof query.device_id === 'string' ? query.device_id : null;
+    const params = [request.tenantId, type, deviceId, time(query, 'from'), time(query, 'to')];
+    const where = `tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR device_id = $3)
+                   AND ($4::timestamptz IS NULL OR occurred_at >= $4) AND ($5::timestamptz IS NULL OR occurred_at < $5)`;
+    const [count, rows] = await Promise.all([
+      db.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE ${where}`, params),
+      db.query(`SELECT id, type, tenant_id, device_id, occurred_at, data FROM events WHERE ${where}
+                ORDER BY occurred_at, seq LIMIT ${page.limit} OFFSET ${page.offset}`, params),
+    ]);
+    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+  });
+}

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { derivedEvent } from '../../src/core/event.js';
+import { API_ERROR_STATUS, ApiError } from '../../src/http/api-error.js';
+import { createApiKey } from '../../src/http/api-keys.js';
+import { buildApp } from '../../src/http/app.js';
+import { createMetrics } from '../../src/metrics.js';
+import { PgBatchStore } from '../../src/store/batch-store.js';
+import type { Fix } from '../../src/decode/fix.js';
+import { setup, type TestEnv } from './setup.js';
+
+let world: TestEnv;
+let app: ReturnType<typeof buildApp>;
+let acmeKey: string;
+let globexKey: string;
+const T0 = Date.parse('2026-11-22T08:00:00Z');
+
+function fix(tenantId: string, deviceId: string, ts: number): Fix {
+  return { tenantId, deviceId, ts, lat: 52.5, lon: 13.4, speed: 10, heading: null, altitude: null, accuracy: null, satellites: null, ignition: true, odometer: null, attributes: null };
+}
+
+beforeAll(async () => {
+  world = await setup();
+  app = buildApp({ version: '0.1.0', metrics: createMetrics(), db: world.db, health: { nats: async () => true, database: async () => true } });
+  acmeKey = (await createApiKey(world.db, 'acme')).key;
+  globexKey = (await createApiKey(world.db, 'globex')).key;
+  const events = Array.from({ length: 120 }, (_, i) => derivedEvent('acme', `veh-${i % 3}`, i % 2 ? 'ignition.on' : 'ignition.off', T0 + i * 1000, { lat: 1, lon: 2 }));
+  await new PgBatchStore(world.db).writeBatch({
+    fixes: [fix('acme', 'veh-0', T0), fix('acme', 'veh-1', T0), fix('globex', 'truck-9', T0)],
+    deviceStates: [],
+    events: [...events, derivedEvent('globex', 'truck-9', 'ignition.on', T0, { lat: 1, lon: 2 })],
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await world?.dispose();
+});
+
+const get = (url: string, key?: string, bearer = false) =>
+  app.inject({ method: 'GET', url, headers: key === undefined ? {} : bearer ? { authorization: `Bearer ${key}` } : { 'x-integration-key': key } });
+
+describe('api - keys and tenants', () => {
+  it('refuses a missing or unknown key with 401 and the error shape, but serves health without one', async () => {
+    for (const response of [await get('/v1/events'), await get('/v1/events', 'fwk_nope')]) {
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    }
+    expect((await get('/api/integration/health')).statusCode).toBe(200);
+  });
+
+  it('accepts the key as a Bearer token too', async () => {
+    expect((await get('/v1/devices', acmeKey, true)).statusCode).toBe(200);
+  });
+
+  it("shows a key only its own tenant's events and devices", async () => {
+    const acme = (await get('/v1/events?limit=100', acmeKey)).json();
+    expect(acme.count).toBe(120);
+    expect(acme.results.every((e: { tenant_id: string }) => e.tenant_id === 'acme')).toBe(true);
+    const globex = (await get('/v1/events', globexKey)).json();
+    expect(globex.count).toBe(1);
+    expect((await get('/v1/devices', globexKey)).json().results.map((d: { id: string }) => d.id)).toEqual(['truck-9']);
+    expect((await get('/v1/devices/veh-0', globexKey)).statusCode).toBe(404);
+    expect((await get('/v1/devices/veh-0', acmeKey)).json()).toMatchObject({ id: 'veh-0', last_position: { lat: 52.5, lon: 13.4 } });
+  });
+});
+
+describe('api - lists', () => {
+  it('pages with limit (default 50, at most 100) and offset, with next and previous links', async () => {
+    const first = (await get('/v1/events?type=ignition.on', acmeKey)).json();
+    expect(first.count).toBe(60);
+    expect(first.results).toHaveLength(50);
+    expect(first.previous).toBeNull();
+    expect(first.next).toBe('/v1/events?type=ignition.on&limit=50&offset=50');
+    const second = (await get(first.next, acmeKey)).json();
+    expect(second.results).toHaveLength(10);
+    expect(second.next).toBeNull();
+    expect(second.previous).toBe('/v1/events?type=ignition.on&limit=50&offset=0');
+    expect((await get('/v1/events?limit=1000', acmeKey)).json().results).toHaveLength(100);
+  });
+
+  it('filters events by device and time', async () => {
+    const body = (await get(`/v1/events?device_id=veh-1&from=${new Date(T0 + 10_000).toISOString()}&to=${new Date(T0 + 20_000).toISOString()}`, acmeKey)).json();
+    // veh-1 has the events of every third second from the first: 10, 13, 16 and 19 s fall in [10 s, 20 s).
+    expect(body.results.map((e: { occurred_at: string }) => (Date.parse(e.occurred_at) - T0) / 1000)).toEqual([10, 13, 16, 19]);
+  });
+
+  it('answers a bad query with 400 and a message naming the parameter', async () => {
+    const response = await get('/v1/events?limit=-3', acmeKey);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: { code: 'invalid_request', message: 'limit must be a whole number >= 0, got "-3"' } });
+    expect((await get('/v1/events?from=yesterday', acmeKey)).json().error.message).toMatch(/from must be an RFC 3339 date-time/);
+    expect((await get('/v1/nothing', acmeKey)).statusCode).toBe(404);
+  });
+});
+
+describe('api - errors', () => {
+  it('maps every error code to a 4xx or 5xx status', () => {
+    for (const [code, status] of Object.entries(API_ERROR_STATUS)) {
+      expect(new ApiError(code as keyof typeof API_ERROR_STATUS, 'x').status, code).toBe(status);
+      expect(status >= 400 && status < 600, code).toBe(true);
+    }
+  });
+});
