@@ -12,7 +12,7 @@ import { createMetrics } from './metrics.js';
 import { createPool } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { EventPublisher } from './events/event-publisher.js';
-import { GeofenceCatalog } from './geofences/geofence-catalog.js';
+import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
 import { loadDeviceStates, RuleEngine } from './pipeline/rule-engine.js';
 import { applyStoragePolicy } from './store/storage-policies.js';
 import { VERSION } from './version.js';
@@ -96,6 +96,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       version: VERSION,
       metrics,
       db: pool,
+      geofencesChanged: (tenantId) => notifyGeofencesChanged(nc, t, tenantId),
       health: {
         nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
         database: () => withTimeout(pool.query('SELECT 1')),

@@ -6,6 +6,7 @@
 export const API_ERROR_STATUS = {
   unauthorized: 401,
   not_found: 404,
+  conflict: 409,
   invalid_request: 400,
   payload_too_large: 413,
   unavailable: 503,

@@ -5,6 +5,7 @@ import { API_ERROR_STATUS, ApiError, errorBody } from './api-error.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,6 +22,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly db: pg.Pool;
   readonly health: { readonly nats: HealthCheck; readonly database: HealthCheck };
+  /** Called after a geofence change, so that running processors reload the tenant. */
+  readonly geofencesChanged: GeofencesChanged;
 }
 
 /** Routes that answer without a key (contract section 6). */
@@ -69,5 +72,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   eventRoutes(app, deps.db);
   deviceRoutes(app, deps.db);
+  geofenceRoutes(app, deps.db, deps.geofencesChanged);
   return app;
 }

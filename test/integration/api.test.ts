@@ -12,6 +12,7 @@ let world: TestEnv;
 let app: ReturnType<typeof buildApp>;
 let acmeKey: string;
 let globexKey: string;
+const changes: string[] = [];
 const T0 = Date.parse('2026-11-22T08:00:00Z');
 
 function fix(tenantId: string, deviceId: string, ts: number): Fix {
@@ -20,7 +21,10 @@ function fix(tenantId: string, deviceId: string, ts: number): Fix {
 
 beforeAll(async () => {
   world = await setup();
-  app = buildApp({ version: '0.1.0', metrics: createMetrics(), db: world.db, health: { nats: async () => true, database: async () => true } });
+  app = buildApp({
+    version: '0.1.0', metrics: createMetrics(), db: world.db, health: { nats: async () => true, database: async () => true },
+    geofencesChanged: async (tenantId) => void changes.push(tenantId),
+  });
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
   const events = Array.from({ length: 120 }, (_, i) => derivedEvent('acme', `veh-${i % 3}`, i % 2 ? 'ignition.on' : 'ignition.off', T0 + i * 1000, { lat: 1, lon: 2 }));
@@ -99,5 +103,50 @@ describe('api - errors', () => {
       expect(new ApiError(code as keyof typeof API_ERROR_STATUS, 'x').status, code).toBe(status);
       expect(status >= 400 && status < 600, code).toBe(true);
     }
+  });
+});
+
+describe('api - geofences', () => {
+  const square = { type: 'Polygon', coordinates: [[[13, 52], [13.01, 52], [13.01, 52.01], [13, 52.01], [13, 52]]] };
+  const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, body: unknown, key = acmeKey) =>
+    app.inject({ method, url, headers: { 'x-integration-key': key }, ...(body === undefined ? {} : { payload: body as object }) });
+
+  it('creates, reads, replaces and deletes a geofence, telling the processors each time', async () => {
+    changes.length = 0;
+    const created = await send('POST', '/v1/geofences', { type: 'Feature', properties: { id: 'depot', name: 'Depot' }, geometry: square });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ properties: { id: 'depot', name: 'Depot' } });
+    expect((await send('POST', '/v1/geofences', { type: 'Feature', properties: { id: 'depot' }, geometry: square })).statusCode).toBe(409);
+    expect((await get('/v1/geofences/depot', acmeKey)).json().properties.name).toBe('Depot');
+    expect((await get('/v1/geofences/depot', globexKey)).statusCode).toBe(404);
+    const replaced = await send('PUT', '/v1/geofences/depot', { type: 'Feature', properties: { name: 'Main depot' }, geometry: square });
+    expect(replaced.json()).toMatchObject({ properties: { id: 'depot', name: 'Main depot' } });
+    expect((await send('DELETE', '/v1/geofences/depot', undefined, globexKey)).statusCode).toBe(404);
+    expect((await send('DELETE', '/v1/geofences/depot', undefined)).statusCode).toBe(204);
+    expect((await get('/v1/geofences/depot', acmeKey)).statusCode).toBe(404);
+    expect(changes).toEqual(['acme', 'acme', 'acme']);
+  });
+
+  it('imports a FeatureCollection and lists it with pagination', async () => {
+    const features = Array.from({ length: 3 }, (_, i) => ({ type: 'Feature', properties: { id: `zone-${i}` }, geometry: square }));
+    const imported = await send('POST', '/v1/geofences/import', { type: 'FeatureCollection', features });
+    expect(imported.json()).toEqual({ imported: 3 });
+    const list = (await get('/v1/geofences?limit=2', acmeKey)).json();
+    expect(list.count).toBe(3);
+    expect(list.results.map((f: { properties: { id: string } }) => f.properties.id)).toEqual(['zone-0', 'zone-1']);
+  });
+
+  it('refuses invalid GeoJSON with 400 and the reason, never a 500', async () => {
+    for (const body of [
+      { type: 'Feature', geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1]]] } },
+      { type: 'Feature', geometry: { type: 'LineString', coordinates: [[0, 0], [1, 1]] } },
+      { type: 'Feature', properties: { id: 'x', speed_limit: 'fast' }, geometry: square },
+      'not json at all',
+    ]) {
+      const response = await send('POST', '/v1/geofences', body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+      expect(response.json().error.code).toBe('invalid_request');
+    }
+    expect((await send('POST', '/v1/geofences/import', { type: 'Feature' })).json().error.message).toMatch(/FeatureCollection/);
   });
 });

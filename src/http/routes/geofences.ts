@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { generatedGeofenceId, importGeofences } from '../../geofences/geofence-import.js';
+import { ApiError } from '../api-error.js';
+import { pageResponse, parsePage } from '../pagination.js';
+
+/** Tells running processors that a tenant's geofences changed. */
+export type GeofencesChanged = (tenantId: string) => Promise<void>;
+
+async function save(db: pg.Pool, tenantId: string, features: unknown[], changed: GeofencesChanged): Promise<number> {
+  const result = await importGeofences(db, tenantId, { type: 'FeatureCollection', features });
+  if (result.errors.length > 0) throw new ApiError('invalid_request', result.errors.join('; '));
+  await changed(tenantId);
+  return result.imported;
+}
+
+async function find(db: pg.Pool, tenantId: string, id: string): Promise<unknown> {
+  const result = await db.query<{ feature: unknown }>('SELECT feature FROM geofences WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
+  return result.rows[0]?.feature;
+}
+
+/** `/v1/geofences`: create, list, read, replace, delete and import the tenant's geofences. */
+export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: GeofencesChanged): void {
+  app.post('/v1/geofences', async (request, reply) => {
+    const feature = request.body as { properties?: Record<string, unknown> | null } | null;
+    const id = feature?.properties?.id ?? generatedGeofenceId(feature);
+    if (typeof id === 'string') {
+      const exists = await db.query('SELECT 1 FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
+      if (exists.rowCount !== 0) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
+    }
+    await save(db, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }], changed);
+    return reply.code(201).send(await find(db, request.tenantId, String(id)));
+  });
+
+  app.post('/v1/geofences/import', async (request) => {
+    const collection = request.body as { type?: unknown; features?: unknown } | null;
+    if (collection?.type !== 'FeatureCollection' || !Array.isArray(collection.features)) {
+      throw new ApiError('invalid_request', 'the body must be a GeoJSON FeatureCollection');
+    }
+    return { imported: await save(db, request.tenantId, collection.features, changed) };
+  });
+
+  app.get('/v1/geofences', async (request) => {
+    const page = parsePage(request.query as Record<string, unknown>);
+    const [count, rows] = await Promise.all([
+      db.query<{ n: string }>('SELECT count(*) AS n FROM geofences WHERE tenant_id = $1', [request.tenantId]),
+      db.query<{ feature: unknown }>(`SELECT feature FROM geofences WHERE tenant_id = $1 ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
+    ]);
+    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows.map((r) => r.feature));
+  });
+
+  app.get('/v1/geofences/:id', async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
+
+  app.put('/v1/geofences/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    const feature = request.body as { properties?: Record<string, unknown> | null } | null;
+    await find(db, request.tenantId, id);
+    await save(db, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }], changed);
+    return find(db, request.tenantId, id);
+  });
+
+  app.delete('/v1/geofences/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const result = await db.query('DELETE FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
+    if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
+    await changed(request.tenantId);
+    return reply.code(204).send();
+  });
+}
