@@ -34,3 +34,11 @@ export function pageResponse<T>(url: string, page: Page, count: number, results:
     results,
   };
 }
+
+/** An optional RFC 3339 query parameter (`from`, `to`), as an ISO string, or null when absent. */
+export function timeParameter(query: Record<string, unknown>, name: string): string | null {
+  const raw = query[name];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || Number.isNaN(Date.parse(raw))) throw new ApiError('invalid_request', `${name} must be an RFC 3339 date-time, got ${JSON.stringify(raw)}`);
+  return new Date(raw).toISOString();
+}

@@ -97,6 +97,19 @@ describe('api - lists', () => {
   });
 });
 
+describe('api - positions and the integration views', () => {
+  it('serves a device history by time, and the latest position by vehicle_id', async () => {
+    const history = (await get(`/v1/devices/veh-0/positions?from=${new Date(T0 - 1000).toISOString()}`, acmeKey)).json();
+    expect(history.count).toBe(1);
+    expect(history.results[0]).toMatchObject({ lat: 52.5, lon: 13.4, speed: 10, ignition: true });
+    expect((await get('/v1/devices/truck-9/positions', acmeKey)).statusCode).toBe(404);
+    expect((await get('/api/integration/vehicles', globexKey)).json()).toMatchObject({ count: 1, results: [{ id: 'truck-9' }] });
+    expect((await get('/api/integration/vehicle-location?vehicle_id=veh-1', acmeKey)).json()).toMatchObject({ id: 'veh-1' });
+    expect((await get('/api/integration/vehicle-location', acmeKey)).statusCode).toBe(400);
+    expect((await get('/api/integration/vehicles')).statusCode).toBe(401);
+  });
+});
+
 describe('api - errors', () => {
   it('maps every error code to a 4xx or 5xx status', () => {
     for (const [code, status] of Object.entries(API_ERROR_STATUS)) {

@@ -1,12 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ApiError } from '../api-error.js';
-import { pageResponse, parsePage } from '../pagination.js';
+import { pageResponse, parsePage, timeParameter } from '../pagination.js';
 
 const COLUMNS = `device_id AS id, first_seen_at, last_received_at,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;
 
-/** `GET /v1/devices` and `GET /v1/devices/{id}`: the tenant's devices with their latest position. */
+const POSITION_COLUMNS = `ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes, received_at`;
+
+async function latest(db: pg.Pool, tenantId: string, id: string): Promise<unknown> {
+  const result = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 AND device_id = $2`, [tenantId, id]);
+  if (result.rowCount === 0) throw new ApiError('not_found', `no device "${id}" in this tenant`);
+  return result.rows[0];
+}
+
+/**
+ * `GET /v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/positions?from=&to=`, and the
+ * integration views `/api/integration/vehicles` and `/api/integration/vehicle-location`.
+ */
 export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
   app.get('/v1/devices', async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
@@ -17,10 +28,30 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
     return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
   });
 
-  app.get('/v1/devices/:id', async (request) => {
+  app.get('/v1/devices/:id', async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
+
+  app.get('/v1/devices/:id/positions', async (request) => {
     const { id } = request.params as { id: string };
-    const result = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 AND device_id = $2`, [request.tenantId, id]);
-    if (result.rowCount === 0) throw new ApiError('not_found', `no device "${id}" in this tenant`);
-    return result.rows[0];
+    const query = request.query as Record<string, unknown>;
+    const page = parsePage(query);
+    await latest(db, request.tenantId, id);
+    const params = [request.tenantId, id, timeParameter(query, 'from'), timeParameter(query, 'to')];
+    const where = `tenant_id = $1 AND device_id = $2 AND ($3::timestamptz IS NULL OR ts >= $3) AND ($4::timestamptz IS NULL OR ts < $4)`;
+    const [count, rows] = await Promise.all([
+      db.query<{ n: string }>(`SELECT count(*) AS n FROM positions WHERE ${where}`, params),
+      db.query(`SELECT ${POSITION_COLUMNS} FROM positions WHERE ${where} ORDER BY ts LIMIT ${page.limit} OFFSET ${page.offset}`, params),
+    ]);
+    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+  });
+
+  app.get('/api/integration/vehicles', async (request) => {
+    const rows = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY device_id`, [request.tenantId]);
+    return { count: rows.rowCount, results: rows.rows };
+  });
+
+  app.get('/api/integration/vehicle-location', async (request) => {
+    const id = (request.query as Record<string, unknown>).vehicle_id;
+    if (typeof id !== 'string' || id === '') throw new ApiError('invalid_request', 'vehicle_id is required');
+    return latest(db, request.tenantId, id);
   });
 }

@@ -1,14 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { ApiError } from '../api-error.js';
-import { pageResponse, parsePage } from '../pagination.js';
-
-function time(query: Record<string, unknown>, name: string): string | null {
-  const raw = query[name];
-  if (raw === undefined) return null;
-  if (typeof raw !== 'string' || Number.isNaN(Date.parse(raw))) throw new ApiError('invalid_request', `${name} must be an RFC 3339 date-time, got ${JSON.stringify(raw)}`);
-  return new Date(raw).toISOString();
-}
+import { pageResponse, parsePage, timeParameter } from '../pagination.js';
 
 /** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
 export function eventRoutes(app: FastifyInstance, db: pg.Pool): void {
@@ -17,7 +9,7 @@ export function eventRoutes(app: FastifyInstance, db: pg.Pool): void {
     const page = parsePage(query);
     const type = typeof query.type === 'string' ? query.type : null;
     const deviceId = typeof query.device_id === 'string' ? query.device_id : null;
-    const params = [request.tenantId, type, deviceId, time(query, 'from'), time(query, 'to')];
+    const params = [request.tenantId, type, deviceId, timeParameter(query, 'from'), timeParameter(query, 'to')];
     const where = `tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR device_id = $3)
                    AND ($4::timestamptz IS NULL OR occurred_at >= $4) AND ($5::timestamptz IS NULL OR occurred_at < $5)`;
     const [count, rows] = await Promise.all([
