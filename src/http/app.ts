@@ -6,6 +6,7 @@ import { keyFromHeaders, tenantForKey } from './api-keys.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
+import { inboundRoutes } from './routes/inbound.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,5 +74,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   eventRoutes(app, deps.db);
   deviceRoutes(app, deps.db);
   geofenceRoutes(app, deps.db, deps.geofencesChanged);
+  inboundRoutes(app, deps.db);
   return app;
 }

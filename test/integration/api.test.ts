@@ -110,6 +110,20 @@ describe('api - positions and the integration views', () => {
   });
 });
 
+describe('api - inbound webhook audit log', () => {
+  it('keeps events other products post, per tenant, and refuses a body that is not an object', async () => {
+    const post = (body: unknown, key = acmeKey) =>
+      app.inject({ method: 'POST', url: '/api/integration/webhook', headers: { 'x-integration-key': key }, payload: body as object });
+    expect((await post({ type: 'order.created', order: 42 })).statusCode).toBe(202);
+    expect((await post({ type: 'order.shipped', order: 42 })).statusCode).toBe(202);
+    expect((await post({ type: 'other' }, globexKey)).statusCode).toBe(202);
+    expect((await post([1, 2])).statusCode).toBe(400);
+    const log = (await get('/v1/inbound-events', acmeKey)).json();
+    expect(log.count).toBe(2);
+    expect(log.results.map((r: { body: { type: string } }) => r.body.type)).toEqual(['order.shipped', 'order.created']);
+  });
+});
+
 describe('api - errors', () => {
   it('maps every error code to a 4xx or 5xx status', () => {
     for (const [code, status] of Object.entries(API_ERROR_STATUS)) {

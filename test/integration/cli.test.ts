@@ -37,7 +37,7 @@ describe('cli - the built fencewire binary', () => {
     const first = fencewire(['migrate']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
-    expect(first.stdout).toMatch(/"createdDatabase":true,"applied":\[1,2,3,4,5\]/);
+    expect(first.stdout).toMatch(/"createdDatabase":true,"applied":\[1,2,3,4,5,6\]/);
     expect(first.stdout).toMatch(/"createdStreams":\["[A-Z0-9]+_TELEMETRY","[A-Z0-9]+_DLQ","[A-Z0-9]+_EVENTS"\]/);
 
     const second = fencewire(['migrate']);

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { ApiError } from '../api-error.js';
+import { pageResponse, parsePage } from '../pagination.js';
+
+/**
+ * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and
+ * `GET /v1/inbound-events` to read that log back, newest first.
+ */
+export function inboundRoutes(app: FastifyInstance, db: pg.Pool): void {
+  app.post('/api/integration/webhook', async (request, reply) => {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ApiError('invalid_request', 'the body must be a JSON object');
+    }
+    const result = await db.query<{ id: string; received_at: Date }>(
+      'INSERT INTO inbound_events (tenant_id, body) VALUES ($1, $2) RETURNING id, received_at', [request.tenantId, JSON.stringify(body)],
+    );
+    const row = result.rows[0] as { id: string; received_at: Date };
+    return reply.code(202).send({ id: Number(row.id), received_at: row.received_at });
+  });
+
+  app.get('/v1/inbound-events', async (request) => {
+    const page = parsePage(request.query as Record<string, unknown>);
+    const [count, rows] = await Promise.all([
+      db.query<{ n: string }>('SELECT count(*) AS n FROM inbound_events WHERE tenant_id = $1', [request.tenantId]),
+      db.query(`SELECT id::int AS id, received_at, body FROM inbound_events WHERE tenant_id = $1
+                ORDER BY id DESC LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
+    ]);
+    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+  });
+}
