@@ -31,14 +31,6 @@ export class UsageError extends FencewireError {
   }
 }
 
-/** The database or NATS could not be reached or refused an operation. */
-export class DependencyError extends FencewireError {
-  constructor(code: 'database_unavailable' | 'nats_unavailable', message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'DependencyError';
-  }
-}
-
 /** Renders any thrown value as one line for logs and CLI output. */
 export function describeError(err: unknown): string {
   if (err instanceof FencewireError) return `${err.code}: ${err.message}`;

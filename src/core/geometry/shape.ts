@@ -11,8 +11,6 @@ export interface ShapePart {
 
 /** The geometry of a geofence, whatever its kind. */
 export interface Shape {
-  /** Boxes to index it under: two when it crosses the antimeridian. */
-  readonly bboxes: readonly BBox[];
   /** The parts to index, each under its box (a part across the antimeridian appears twice). */
   readonly parts: readonly ShapePart[];
   /** Inside or on the boundary. */
@@ -35,13 +33,11 @@ function splitAtAntimeridian(bbox: BBox): BBox[] {
 /** A Polygon or MultiPolygon: any of its polygons covers the point. */
 export class PolygonShape implements Shape {
   private readonly polygons: PreparedPolygon[];
-  readonly bboxes: BBox[];
   readonly parts: ShapePart[];
 
   constructor(polygons: readonly Rings[]) {
     this.polygons = polygons.map((rings) => new PreparedPolygon(rings));
     this.parts = this.polygons.flatMap((polygon) => splitAtAntimeridian(polygon.bbox).map((bbox) => ({ bbox, classification: polygon.classification(), covers: (lon: number, lat: number) => polygon.covers(lon, lat) })));
-    this.bboxes = this.parts.map((part) => part.bbox);
   }
 
   covers(lon: number, lat: number): boolean {
@@ -62,15 +58,14 @@ export class PolygonShape implements Shape {
 
 /** A circle: a Point with `radius_m`. */
 export class CircleShape implements Shape {
-  readonly bboxes: BBox[];
   readonly parts: ShapePart[];
 
   constructor(readonly lon: number, readonly lat: number, readonly radiusM: number) {
     const dLat = radiusM / METRES_PER_DEGREE;
     const dLon = radiusM / Math.max(1e-9, metresPerDegreeLon(Math.min(89.9, Math.abs(lat) + dLat)));
     const bbox = { minLon: lon - dLon, minLat: lat - dLat, maxLon: lon + dLon, maxLat: lat + dLat };
-    this.bboxes = bbox.minLon < -180 ? splitAtAntimeridian({ ...bbox, minLon: bbox.minLon + 360, maxLon: bbox.maxLon + 360 }) : splitAtAntimeridian(bbox);
-    this.parts = this.bboxes.map((box) => ({ bbox: box, classification: null, covers: (lon: number, lat: number) => this.covers(lon, lat) }));
+    const boxes = bbox.minLon < -180 ? splitAtAntimeridian({ ...bbox, minLon: bbox.minLon + 360, maxLon: bbox.maxLon + 360 }) : splitAtAntimeridian(bbox);
+    this.parts = boxes.map((box) => ({ bbox: box, classification: null, covers: (lon: number, lat: number) => this.covers(lon, lat) }));
   }
 
   covers(lon: number, lat: number): boolean {
