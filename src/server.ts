@@ -69,7 +69,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('ingest')) {
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, t);
-    const consumer = await ensureIngestConsumer(jsm, t, config.ingest);
+    const consumer = await ensureIngestConsumer(jsm, t, config.ingest, { rewind: true });
     if (consumer === 'rewound') log.warn('the last ingest process left messages unacknowledged; redelivering from its acknowledgement floor, in order');
     catalog = new GeofenceCatalog(pool, log);
     await catalog.start(nc, t);

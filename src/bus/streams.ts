@@ -64,10 +64,12 @@ export interface IngestConsumerSettings {
  * and derive nothing from them. So a consumer found with unacknowledged messages is recreated
  * to start just after its acknowledgement floor: everything not known to be committed is
  * delivered again, in stream order. Fixes already stored are skipped by the unique key and
- * by the rules' staleness check. This assumes one ingest process per consumer.
+ * by the rules' staleness check. This assumes one ingest process per consumer, and is done only
+ * by that process as it starts (`rewind`): `fencewire migrate`, run beside a live processor,
+ * must not pull its consumer from under it.
  */
 export async function ensureIngestConsumer(
-  jsm: JetStreamManager, t: Topology, settings: IngestConsumerSettings,
+  jsm: JetStreamManager, t: Topology, settings: IngestConsumerSettings, options: { rewind: boolean },
 ): Promise<'created' | 'updated' | 'rewound'> {
   const wanted = { max_ack_pending: settings.maxInFlight, ack_wait: nanos(settings.ackWaitMs) };
   const create = (start: { deliver_policy: DeliverPolicy; opt_start_seq?: number }) =>
@@ -80,7 +82,7 @@ export async function ensureIngestConsumer(
     await create({ deliver_policy: DeliverPolicy.All });
     return 'created';
   }
-  if (info.num_ack_pending > 0) {
+  if (options.rewind && info.num_ack_pending > 0) {
     await jsm.consumers.delete(t.telemetryStream, t.ingestConsumer);
     await create({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
     return 'rewound';

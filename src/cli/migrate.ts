@@ -27,7 +27,7 @@ export async function migrateCommand(config: Config, log: Logger): Promise<void>
     const jsm = await jetstreamManager(nc);
     const t = topology(config.namespace);
     const streams = await ensureStreams(jsm, t);
-    await ensureIngestConsumer(jsm, t, config.ingest);
+    await ensureIngestConsumer(jsm, t, config.ingest, { rewind: false });
     log.info({ createdStreams: streams }, 'NATS streams ready');
   } finally {
     await nc.close();

@@ -56,7 +56,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const nc = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, t);
-  await ensureIngestConsumer(jsm, t, config.ingest);
+  await ensureIngestConsumer(jsm, t, config.ingest, { rewind: false });
   const js = jetstream(nc);
 
   return {
