@@ -1,13 +1,12 @@
 import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FUTURE_MS } from '../../src/decode/report.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { countPositions, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import type { RunningServer } from '../../src/server.js';
+import { countPositions, disposeWithServer, jsonBytes, setupWithServer, waitFor, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let server: RunningServer;
 const encoder = new TextEncoder();
-const json = (value: unknown) => encoder.encode(JSON.stringify(value));
 const good = (ts: number) => ({ ts, lat: 48.1, lon: 11.5 });
 
 interface DeadLetter {
@@ -44,14 +43,10 @@ async function dlqCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  world = await setup();
-  server = await startServer(world.config, silentLog);
+  ({ world, server } = await setupWithServer());
 });
 
-afterAll(async () => {
-  await server?.stop();
-  await world?.dispose();
-});
+afterAll(() => disposeWithServer(world, server));
 
 describe('dead letters - bad input is refused with a reason and loses nothing else', () => {
   const now = Date.now();
@@ -62,25 +57,25 @@ describe('dead letters - bad input is refused with a reason and loses nothing el
       { device: 'garbage', payload: Uint8Array.from([0xc1, 0xff, 0x00, 0x13]), code: 'malformed_payload' },
       { device: 'bad-json', payload: encoder.encode('{"ts": 1, "lat":'), code: 'malformed_payload' },
       { device: 'string', payload: pack('hello'), code: 'not_a_report' },
-      { device: 'empty', payload: json([]), code: 'empty_batch' },
+      { device: 'empty', payload: jsonBytes([]), code: 'empty_batch' },
       { device: 'huge-array', payload: pack(Array.from({ length: 1001 }, (_, i) => good(now - i))), code: 'batch_too_large' },
-      { device: 'no-ts', payload: json({ lat: 1, lon: 1 }), code: 'missing_field' },
-      { device: 'str-speed', payload: json({ ...good(now), speed: 'fast' }), code: 'invalid_field' },
-      { device: 'bad-ts', payload: json({ ...good(now), ts: 'noon' }), code: 'invalid_timestamp' },
-      { device: 'future', payload: json({ ...good(now + MAX_FUTURE_MS + 60_000) }), code: 'timestamp_in_future' },
+      { device: 'no-ts', payload: jsonBytes({ lat: 1, lon: 1 }), code: 'missing_field' },
+      { device: 'str-speed', payload: jsonBytes({ ...good(now), speed: 'fast' }), code: 'invalid_field' },
+      { device: 'bad-ts', payload: jsonBytes({ ...good(now), ts: 'noon' }), code: 'invalid_timestamp' },
+      { device: 'future', payload: jsonBytes({ ...good(now + MAX_FUTURE_MS + 60_000) }), code: 'timestamp_in_future' },
       { device: 'nan', payload: pack({ ...good(now), lat: Number.NaN }), code: 'coordinates_not_finite' },
-      { device: 'far', payload: json({ ...good(now), lat: 123.4 }), code: 'coordinates_out_of_range' },
-      { device: 'island', payload: json({ ts: now, lat: 0, lon: 0 }), code: 'null_island' },
-      { device: 'other', payload: json({ ...good(now), device_id: 'someone-else' }), code: 'device_mismatch' },
+      { device: 'far', payload: jsonBytes({ ...good(now), lat: 123.4 }), code: 'coordinates_out_of_range' },
+      { device: 'island', payload: jsonBytes({ ts: now, lat: 0, lon: 0 }), code: 'null_island' },
+      { device: 'other', payload: jsonBytes({ ...good(now), device_id: 'someone-else' }), code: 'device_mismatch' },
       {
         device: 'attrs',
-        payload: json({ ...good(now), attributes: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`a${i}`, i])) }),
+        payload: jsonBytes({ ...good(now), attributes: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`a${i}`, i])) }),
         code: 'too_many_attributes',
       },
     ];
     for (const c of cases) await world.publish('badco', c.device, c.payload);
     // A subject with a third token: still captured by telemetry.>, refused as unroutable.
-    await world.js.publish(`${world.topology.telemetryPrefix}badco.a.b`, json(good(now)));
+    await world.js.publish(`${world.topology.telemetryPrefix}badco.a.b`, jsonBytes(good(now)));
     await waitFor('all dead letters', async () => (await dlqCount()) === cases.length + 1);
 
     const letters = await deadLetters();
@@ -114,7 +109,7 @@ describe('dead letters - bad input is refused with a reason and loses nothing el
       Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256),
       new Uint8Array(1024 * 1024).fill(0x91),
       pack({ ts: now, lat: Number.POSITIVE_INFINITY, lon: Number.NaN }),
-      json({ ts: now, lat: -91, lon: 181 }),
+      jsonBytes({ ts: now, lat: -91, lon: 181 }),
       pack([{ ts: now, lat: Number.NaN, lon: 1 }]),
     ];
     let ts = now - 100_000;

@@ -1,21 +1,16 @@
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { countPositions, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import type { RunningServer } from '../../src/server.js';
+import { countPositions, disposeWithServer, jsonBytes, setupWithServer, waitFor, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let server: RunningServer;
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 beforeAll(async () => {
-  world = await setup();
-  server = await startServer(world.config, silentLog);
+  ({ world, server } = await setupWithServer());
 });
 
-afterAll(async () => {
-  await server?.stop();
-  await world?.dispose();
-});
+afterAll(() => disposeWithServer(world, server));
 
 async function scrape(): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
@@ -33,11 +28,11 @@ describe('ingest - fixes published over NATS end up in positions', () => {
   it('stores MessagePack and JSON, singles and arrays, every field intact', async () => {
     // 40 singles in MessagePack, 40 singles in JSON, then 4 arrays of 50 in each encoding.
     for (let i = 0; i < 40; i++) await world.publish('acme', 'mp-single', pack({ ts: base + i, lat: 48.1 + i / 1000, lon: 11.5, speed: i }));
-    for (let i = 0; i < 40; i++) await world.publish('acme', 'json-single', json({ ts: new Date(base + i).toISOString(), lat: 48.2, lon: 11.6 }));
+    for (let i = 0; i < 40; i++) await world.publish('acme', 'json-single', jsonBytes({ ts: new Date(base + i).toISOString(), lat: 48.2, lon: 11.6 }));
     for (let b = 0; b < 4; b++) {
       const reports = Array.from({ length: 50 }, (_, i) => ({ ts: base + b * 50 + i, lat: 48.3, lon: 11.7, ignition: i % 2 === 0 }));
       await world.publish('acme', 'mp-array', pack(reports));
-      await world.publish('globex', 'json-array', json(reports), 'application/json');
+      await world.publish('globex', 'json-array', jsonBytes(reports), 'application/json');
     }
     const total = 40 + 40 + 200 + 200;
     await waitFor('all fixes stored', async () => (await countPositions(world.db)) === total);

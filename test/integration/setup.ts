@@ -8,6 +8,7 @@ import { telemetrySubject, topology, type Topology } from '../../src/bus/topolog
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectionConfig, dropDatabase, ensureDatabase } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
+import { startServer, type RunningServer } from '../../src/server.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
 
 /** The database server tests create their databases on; NATS likewise. */
@@ -104,4 +105,21 @@ export async function timescaleEnabled(): Promise<boolean> {
   } finally {
     await probe.end();
   }
+}
+
+/** A world with fencewire (all roles) running in this process on it. */
+export async function setupWithServer(): Promise<{ world: TestEnv; server: RunningServer }> {
+  const world = await setup();
+  return { world, server: await startServer(world.config, silentLog) };
+}
+
+/** Stops what `setupWithServer` started; tolerates a setup that failed half-way. */
+export async function disposeWithServer(world: TestEnv | undefined, server: RunningServer | undefined): Promise<void> {
+  await server?.stop();
+  await world?.dispose();
+}
+
+/** A value as the UTF-8 bytes of its JSON, as a device sending JSON would. */
+export function jsonBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
 }
