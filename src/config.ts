@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import type { RetryPolicy } from './webhooks/retry-schedule.js';
 
 /**
  * fencewire's configuration: environment variables, then defaults. Validated once at start and
@@ -11,7 +12,6 @@ export interface Config {
   readonly httpPort: number;
   readonly httpHost: string;
   readonly logLevel: string;
-  readonly webhookAllowPrivate: boolean;
   /**
    * Prefix for every stream, consumer and subject fencewire touches; empty in production. Tests
    * set it so that each run has streams of its own beside the real ones.
@@ -31,6 +31,17 @@ export interface Config {
     readonly partitionAheadDays: number;
     /** TimescaleDB only: chunks older than this are compressed. */
     readonly compressAfterDays: number;
+  };
+  readonly webhooks: {
+    /** Lets endpoints target loopback, private and link-local addresses (tests, local demos). */
+    readonly allowPrivate: boolean;
+    /** An attempt without a complete answer within this many ms has failed. */
+    readonly timeoutMs: number;
+    readonly retry: RetryPolicy;
+    /** Attempts in progress at once per endpoint: a slow endpoint holds only its own slots. */
+    readonly endpointConcurrency: number;
+    /** How often the worker looks for retries that are due, replays and test events. */
+    readonly pollMs: number;
   };
   readonly shutdownTimeoutMs: number;
 }
@@ -98,7 +109,6 @@ export function loadConfig(env: Env = process.env): Config {
     httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
-    webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),
     namespace: namespace(env),
     ingest: {
       batchSize: integer(env, 'INGEST_BATCH_SIZE', 2000, 1, 50_000),
@@ -110,6 +120,18 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 36_500),
       partitionAheadDays: integer(env, 'PARTITION_AHEAD_DAYS', 7, 1, 365),
       compressAfterDays: integer(env, 'COMPRESS_AFTER_DAYS', 7, 1, 36_500),
+    },
+    webhooks: {
+      allowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+      timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      retry: {
+        maxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 4, 1, 50),
+        baseDelayMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 60_000, 10, 86_400_000),
+        factor: integer(env, 'WEBHOOK_RETRY_FACTOR', 5, 1, 100),
+        maxDelayMs: integer(env, 'WEBHOOK_RETRY_MAX_DELAY_MS', 6 * 3_600_000, 10, 7 * 86_400_000),
+      },
+      endpointConcurrency: integer(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 8, 1, 1000),
+      pollMs: integer(env, 'WEBHOOK_POLL_MS', 250, 10, 60_000),
     },
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 9000, 100, 600_000),
   };

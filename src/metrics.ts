@@ -39,6 +39,32 @@ export function createMetrics() {
     ruleFailures: new Counter({ name: 'fencewire_rule_failures_total', help: 'Rules that threw on a fix (the other rules still ran)', labelNames: ['rule'] as const, registers }),
     devicesKnown: new Gauge({ name: 'fencewire_devices_known', help: 'Devices whose rule state the processor holds', registers }),
     inFlight: new Gauge({ name: 'fencewire_in_flight_messages', help: 'Messages received but not yet acknowledged', registers }),
+    webhookAttempts: new Counter({ name: 'fencewire_webhook_attempts_total', help: 'Webhook delivery attempts, by endpoint', labelNames: ['endpoint'] as const, registers }),
+    webhookAttemptFailures: new Counter({
+      name: 'fencewire_webhook_attempt_failures_total',
+      help: 'Webhook attempts without a 2xx answer in time, by endpoint',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    webhookDeliveriesFailed: new Counter({
+      name: 'fencewire_webhook_deliveries_failed_total',
+      help: 'Webhook deliveries given up after the last attempt, by endpoint',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    webhookLatency: new Histogram({
+      name: 'fencewire_webhook_latency_seconds',
+      help: 'Time from sending a webhook request to its answer (or failure), by endpoint',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    webhookQueueDepth: new Gauge({
+      name: 'fencewire_webhook_queue_depth',
+      help: 'Webhook deliveries the worker holds for an endpoint, waiting or in progress',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
   };
 }
 

@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ensureIngestConsumer, ensureStreams } from './bus/streams.js';
+import { ensureIngestConsumer, ensureStreams, ensureWebhookConsumer } from './bus/streams.js';
 import { topology } from './bus/topology.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
@@ -16,9 +16,10 @@ import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-ca
 import { loadDeviceStates, RuleEngine } from './pipeline/rule-engine.js';
 import { applyStoragePolicy } from './store/storage-policies.js';
 import { VERSION } from './version.js';
+import { WebhookWorker } from './webhooks/webhook-worker.js';
 
-export type Role = 'ingest' | 'api';
-export const ROLES: readonly Role[] = ['ingest', 'api'];
+export type Role = 'ingest' | 'webhooks' | 'api';
+export const ROLES: readonly Role[] = ['ingest', 'webhooks', 'api'];
 
 export interface RunningServer {
   /** The HTTP port actually bound (useful when HTTP_PORT is 0). */
@@ -52,23 +53,30 @@ async function connectNats(config: Config, log: Logger): Promise<NatsConnection>
 
 /**
  * The composition root of `fencewire serve`: connects to NATS and PostgreSQL, makes sure the
- * streams and consumer exist, and starts the requested roles.
+ * streams and consumers exist, and starts the requested roles.
  */
 export async function startServer(config: Config, log: Logger, roles: readonly Role[] = ROLES): Promise<RunningServer> {
   const metrics = createMetrics();
   const t = topology(config.namespace);
   const nc = await connectNats(config, log);
-  // Ingest's writer, the event publisher, and the API with the storage policy.
-  const pool: pg.Pool = createPool(config.databaseUrl, log, 4);
+  // Shared by ingest's writer, the event publisher, the webhook worker and the API.
+  const pool: pg.Pool = createPool(config.databaseUrl, log, 8);
   const js = jetstream(nc);
 
   let ingest: IngestWorker | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
   let catalog: GeofenceCatalog | null = null;
   let publisher: EventPublisher | null = null;
+  let webhooks: WebhookWorker | null = null;
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, t);
+  if (roles.includes('webhooks')) {
+    // Before ingest starts publishing, so that the new consumer sees its first events.
+    await ensureWebhookConsumer(jsm, t);
+    webhooks = new WebhookWorker({ js, topology: t, db: pool, settings: config.webhooks, metrics, log });
+    await webhooks.start();
+  }
   if (roles.includes('ingest')) {
-    const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, t);
     const consumer = await ensureIngestConsumer(jsm, t, config.ingest, { rewind: true });
     if (consumer === 'rewound') log.warn('the last ingest process left messages unacknowledged; redelivering from its acknowledgement floor, in order');
     catalog = new GeofenceCatalog(pool, log);
@@ -97,6 +105,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       metrics,
       db: pool,
       geofencesChanged: (tenantId) => notifyGeofencesChanged(nc, t, tenantId),
+      webhookAllowPrivate: config.webhooks.allowPrivate,
       health: {
         nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
         database: () => withTimeout(pool.query('SELECT 1')),
@@ -115,6 +124,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;
       catalog?.stop();
       publisher?.stop();
+      await webhooks?.stop();
       await app?.close();
       await nc.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);

@@ -90,3 +90,26 @@ export async function ensureIngestConsumer(
   await jsm.consumers.update(t.telemetryStream, t.ingestConsumer, wanted);
   return 'updated';
 }
+
+/** Events the webhook worker may hold unacknowledged: a few fan-out batches. */
+const WEBHOOK_MAX_ACK_PENDING = 2000;
+const WEBHOOK_ACK_WAIT_MS = 30_000;
+
+/**
+ * The webhook worker's durable consumer of `EVENTS`. Created to start at new events: endpoints
+ * exist for what happens from now on, not for the stream's 30 days of history.
+ */
+export async function ensureWebhookConsumer(jsm: JetStreamManager, t: Topology): Promise<void> {
+  try {
+    await jsm.consumers.info(t.eventsStream, t.webhookConsumer);
+  } catch (err) {
+    if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+    await jsm.consumers.add(t.eventsStream, {
+      durable_name: t.webhookConsumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      max_ack_pending: WEBHOOK_MAX_ACK_PENDING,
+      ack_wait: nanos(WEBHOOK_ACK_WAIT_MS),
+    });
+  }
+}

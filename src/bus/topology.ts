@@ -12,6 +12,8 @@ export interface Topology {
   readonly eventsStream: string;
   readonly eventsPrefix: string;
   readonly ingestConsumer: string;
+  /** The webhook worker's durable consumer of the events stream. */
+  readonly webhookConsumer: string;
   /** Core NATS subject on which a tenant id announces that its geofences or rules changed. */
   readonly geofenceChanges: string;
 }
@@ -30,6 +32,7 @@ export function topology(namespace: string): Topology {
     eventsStream: `${stream}EVENTS`,
     eventsPrefix: `${subject}events.`,
     ingestConsumer: 'fencewire-ingest',
+    webhookConsumer: 'fencewire-webhooks',
     geofenceChanges: `${subject}fencewire.geofences.changed`,
   };
 }

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ensureIngestConsumer, ensureStreams } from '../bus/streams.js';
+import { ensureIngestConsumer, ensureStreams, ensureWebhookConsumer } from '../bus/streams.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import { createPool, ensureDatabase } from '../store/database.js';
@@ -10,7 +10,7 @@ import { applyStoragePolicy } from '../store/storage-policies.js';
 
 /**
  * `fencewire migrate`: creates the database if missing, applies the schema migrations and the
- * storage policy, and creates the NATS streams and consumer. Safe to run again.
+ * storage policy, and creates the NATS streams and consumers. Safe to run again.
  */
 export async function migrateCommand(config: Config, log: Logger): Promise<void> {
   const createdDatabase = await ensureDatabase(config.databaseUrl);
@@ -28,6 +28,7 @@ export async function migrateCommand(config: Config, log: Logger): Promise<void>
     const t = topology(config.namespace);
     const streams = await ensureStreams(jsm, t);
     await ensureIngestConsumer(jsm, t, config.ingest, { rewind: false });
+    await ensureWebhookConsumer(jsm, t);
     log.info({ createdStreams: streams }, 'NATS streams ready');
   } finally {
     await nc.close();

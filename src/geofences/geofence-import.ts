@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { geofenceFromFeature, isGeofenceError } from '../core/geometry/geofence.js';
+import { inTransaction } from '../store/database.js';
 
 export interface ImportResult {
   readonly imported: number;
@@ -38,21 +39,11 @@ export async function importGeofences(pool: pg.Pool, tenantId: string, collectio
   });
   if (errors.length > 0) return { imported: 0, errors };
 
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(
-      `INSERT INTO geofences (tenant_id, id, name, feature)
-       SELECT $1, id, name, feature FROM jsonb_to_recordset($2::jsonb) AS r(id text, name text, feature jsonb)
-       ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, feature = excluded.feature, updated_at = now()`,
-      [tenantId, JSON.stringify(rows)],
-    );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  await inTransaction(pool, (client) => client.query(
+    `INSERT INTO geofences (tenant_id, id, name, feature)
+     SELECT $1, id, name, feature FROM jsonb_to_recordset($2::jsonb) AS r(id text, name text, feature jsonb)
+     ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, feature = excluded.feature, updated_at = now()`,
+    [tenantId, JSON.stringify(rows)],
+  ));
   return { imported: rows.length, errors: [] };
 }

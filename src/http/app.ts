@@ -1,4 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
 import type pg from 'pg';
 import type { Metrics } from '../metrics.js';
 import { API_ERROR_STATUS, ApiError, errorBody } from './api-error.js';
@@ -7,6 +9,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
 import { inboundRoutes } from './routes/inbound.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,18 +28,41 @@ export interface AppDeps {
   readonly health: { readonly nats: HealthCheck; readonly database: HealthCheck };
   /** Called after a geofence change, so that running processors reload the tenant. */
   readonly geofencesChanged: GeofencesChanged;
+  /** WEBHOOK_ALLOW_PRIVATE: endpoints may target loopback and private addresses. */
+  readonly webhookAllowPrivate: boolean;
 }
 
-/** Routes that answer without a key (contract section 6). */
-const PUBLIC = new Set(['/api/integration/health', '/metrics']);
+/** Routes that answer without a key: health and metrics (contract section 6), and the API's documentation. */
+const isPublic = (url: string): boolean => url === '/api/integration/health' || url === '/metrics' || url === '/docs' || url.startsWith('/docs/');
+
+/** One sentence per schema violation, naming the field (ajv's own text omits unknown property names). */
+function describeViolations(errors: FastifySchemaValidationError[], where: string): Error {
+  return new Error(errors.map((e) => {
+    const field = `${where}${e.instancePath.replaceAll('/', '.')}`;
+    const params = e.params as { additionalProperty?: string; allowedValues?: unknown[]; allowedValue?: unknown; pattern?: string; format?: string };
+    if (params.additionalProperty !== undefined) return `${field} has an unknown property "${params.additionalProperty}"`;
+    const got = `, got ${JSON.stringify((e as { data?: unknown }).data)}`;
+    if (params.allowedValues !== undefined) return `${field} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}${got}`;
+    if (params.allowedValue !== undefined) return `${field} must be ${JSON.stringify(params.allowedValue)}${got}`;
+    if (params.pattern === '^\\d+$') return `${field} must be a whole number >= 0${got}`;
+    if (params.format === 'date-time') return `${field} must be an RFC 3339 date-time${got}`;
+    return `${field} ${e.message ?? 'is invalid'}${e.keyword === 'required' ? '' : got}`;
+  }).join('; '));
+}
 
 /** Builds the HTTP API (contract section 6). Tests drive it with `app.inject()`. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // Unknown fields are refused (schemas say additionalProperties: false), not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } },
+    schemaErrorFormatter: describeViolations,
+  });
   app.decorateRequest('tenantId', '');
 
   app.addHook('onRequest', async (request) => {
-    if (PUBLIC.has(request.routeOptions.url ?? '')) return;
+    if (isPublic(request.routeOptions.url ?? request.url)) return;
     const key = keyFromHeaders(request.headers);
     if (key === null) throw new ApiError('unauthorized', 'send an integration key in X-Integration-Key or Authorization: Bearer');
     const tenantId = await tenantForKey(deps.db, key);
@@ -56,7 +82,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url}`)));
 
-  app.get('/api/integration/health', async (_request, reply) => {
+  void app.register(swagger, {
+    openapi: {
+      info: { title: 'fencewire', version: deps.version, description: 'Geofences, devices, events and webhooks (contract section 6). Send the integration key in X-Integration-Key or Authorization: Bearer.' },
+      components: { securitySchemes: { integrationKey: { type: 'apiKey', in: 'header', name: 'X-Integration-Key' } } },
+      security: [{ integrationKey: [] }],
+    },
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/api/integration/health', { schema: { tags: ['operations'], summary: 'Liveness of NATS and the database; no key needed', security: [] } }, async (_request, reply) => {
     const [nats, database] = await Promise.all([deps.health.nats(), deps.health.database()]);
     const ok = nats && database;
     return reply.code(ok ? 200 : 503).send({
@@ -67,13 +102,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [] } }, async (_request, reply) => {
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  eventRoutes(app, deps.db);
-  deviceRoutes(app, deps.db);
-  geofenceRoutes(app, deps.db, deps.geofencesChanged);
-  inboundRoutes(app, deps.db);
+  // Registered after swagger, so that its route hook sees them.
+  void app.register(async (api) => {
+    eventRoutes(api, deps.db);
+    deviceRoutes(api, deps.db);
+    geofenceRoutes(api, deps.db, deps.geofencesChanged);
+    inboundRoutes(api, deps.db);
+    webhookRoutes(api, deps.db, deps.webhookAllowPrivate);
+  });
   return app;
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { DeviceState } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import type { Fix } from '../decode/fix.js';
+import { inTransaction } from './database.js';
 
 /** A device's rule state as of the end of a batch. */
 export interface DeviceStateRow {
@@ -144,10 +145,7 @@ export class PgBatchStore implements BatchStore {
   async writeBatch(batch: IngestBatch): Promise<{ inserted: number }> {
     const { fixes, deviceStates, events } = batch;
     if (fixes.length === 0 && deviceStates.length === 0 && events.length === 0) return { inserted: 0 };
-    const client = await this.pool.connect();
-    let failure: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       let inserted = 0;
       if (fixes.length > 0) {
         const result = await client.query({ name: 'insert_positions', text: INSERT_POSITIONS, values: columnArrays(fixes, POSITION_COLUMNS) });
@@ -161,15 +159,7 @@ export class PgBatchStore implements BatchStore {
       if (events.length > 0) {
         await client.query({ name: 'insert_events', text: INSERT_EVENTS, values: columnArrays(events, EVENT_COLUMNS) });
       }
-      await client.query('COMMIT');
       return { inserted };
-    } catch (err) {
-      failure = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      // A connection that failed mid-transaction may be broken: destroy it rather than reuse it.
-      client.release(failure);
-    }
+    });
   }
 }

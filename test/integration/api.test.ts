@@ -23,7 +23,7 @@ beforeAll(async () => {
   world = await setup();
   app = buildApp({
     version: '0.1.0', metrics: createMetrics(), db: world.db, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async (tenantId) => void changes.push(tenantId),
+    geofencesChanged: async (tenantId) => void changes.push(tenantId), webhookAllowPrivate: false,
   });
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
@@ -91,7 +91,7 @@ describe('api - lists', () => {
   it('answers a bad query with 400 and a message naming the parameter', async () => {
     const response = await get('/v1/events?limit=-3', acmeKey);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: { code: 'invalid_request', message: 'limit must be a whole number >= 0, got "-3"' } });
+    expect(response.json()).toEqual({ error: { code: 'invalid_request', message: 'querystring.limit must be a whole number >= 0, got "-3"' } });
     expect((await get('/v1/events?from=yesterday', acmeKey)).json().error.message).toMatch(/from must be an RFC 3339 date-time/);
     expect((await get('/v1/nothing', acmeKey)).statusCode).toBe(404);
   });

@@ -10,7 +10,7 @@ describe('config - environment, then defaults, validated and frozen', () => {
       databaseUrl: 'postgres://127.0.0.1:5432/fencewire',
       httpPort: 8080,
       logLevel: 'info',
-      webhookAllowPrivate: false,
+      webhooks: { allowPrivate: false, timeoutMs: 10_000, retry: { maxAttempts: 4, baseDelayMs: 60_000, factor: 5, maxDelayMs: 21_600_000 } },
       namespace: '',
     });
     expect(Object.isFrozen(config.ingest)).toBe(true);
@@ -19,7 +19,7 @@ describe('config - environment, then defaults, validated and frozen', () => {
   it('reads values from the environment', () => {
     const config = loadConfig({ HTTP_PORT: '9090', WEBHOOK_ALLOW_PRIVATE: 'true', INGEST_BATCH_SIZE: '500', FENCEWIRE_NAMESPACE: 't1' });
     expect(config.httpPort).toBe(9090);
-    expect(config.webhookAllowPrivate).toBe(true);
+    expect(config.webhooks.allowPrivate).toBe(true);
     expect(config.ingest.batchSize).toBe(500);
     expect(config.namespace).toBe('t1');
   });
@@ -31,6 +31,7 @@ describe('config - environment, then defaults, validated and frozen', () => {
     ['DATABASE_URL', 'not a url', /DATABASE_URL: "not a url" is not a URL/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL: "loud" is not one of/],
     ['WEBHOOK_ALLOW_PRIVATE', 'yes', /WEBHOOK_ALLOW_PRIVATE: "yes" is not a boolean/],
+    ['WEBHOOK_MAX_ATTEMPTS', '0', /WEBHOOK_MAX_ATTEMPTS: 0 is out of range \[1, 50\]/],
     ['INGEST_BATCH_SIZE', '0', /INGEST_BATCH_SIZE: 0 is out of range/],
     ['FENCEWIRE_NAMESPACE', 'Has.Dots', /FENCEWIRE_NAMESPACE: "Has.Dots" must match/],
   ])('refuses %s=%s, naming the key', (key, value, message) => {

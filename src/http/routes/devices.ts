@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ApiError } from '../api-error.js';
 import { pageResponse, parsePage, timeParameter } from '../pagination.js';
+import { idParams, pageQuery, timeRange } from '../schemas.js';
+
+const tags = ['devices'];
 
 const COLUMNS = `device_id AS id, first_seen_at, last_received_at,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;
@@ -19,7 +22,7 @@ async function latest(db: pg.Pool, tenantId: string, id: string): Promise<unknow
  * integration views `/api/integration/vehicles` and `/api/integration/vehicle-location`.
  */
 export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
-  app.get('/v1/devices', async (request) => {
+  app.get('/v1/devices', { schema: { tags, summary: 'Devices with their latest position', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     const [count, rows] = await Promise.all([
       db.query<{ n: string }>('SELECT count(*) AS n FROM devices WHERE tenant_id = $1', [request.tenantId]),
@@ -28,9 +31,9 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
     return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
   });
 
-  app.get('/v1/devices/:id', async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
+  app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams } }, async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
 
-  app.get('/v1/devices/:id/positions', async (request) => {
+  app.get('/v1/devices/:id/positions', { schema: { tags, summary: 'Position history, oldest first', params: idParams, querystring: pageQuery(timeRange) } }, async (request) => {
     const { id } = request.params as { id: string };
     const query = request.query as Record<string, unknown>;
     const page = parsePage(query);
@@ -44,12 +47,17 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
     return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
   });
 
-  app.get('/api/integration/vehicles', async (request) => {
+  app.get('/api/integration/vehicles', { schema: { tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false } } }, async (request) => {
     const rows = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY device_id`, [request.tenantId]);
     return { count: rows.rowCount, results: rows.rows };
   });
 
-  app.get('/api/integration/vehicle-location', async (request) => {
+  app.get('/api/integration/vehicle-location', {
+    schema: {
+      tags, summary: 'Latest position of one device',
+      querystring: { type: 'object', required: ['vehicle_id'], additionalProperties: false, properties: { vehicle_id: { type: 'string', minLength: 1, maxLength: 200 } } },
+    },
+  }, async (request) => {
     const id = (request.query as Record<string, unknown>).vehicle_id;
     if (typeof id !== 'string' || id === '') throw new ApiError('invalid_request', 'vehicle_id is required');
     return latest(db, request.tenantId, id);

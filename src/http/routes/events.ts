@@ -1,10 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { pageResponse, parsePage, timeParameter } from '../pagination.js';
+import { pageQuery, timeRange } from '../schemas.js';
 
 /** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
 export function eventRoutes(app: FastifyInstance, db: pg.Pool): void {
-  app.get('/v1/events', async (request) => {
+  app.get('/v1/events', {
+    schema: {
+      tags: ['events'], summary: 'Derived events, oldest first, for reconciliation',
+      querystring: pageQuery({ type: { type: 'string', maxLength: 100 }, device_id: { type: 'string', maxLength: 200 }, ...timeRange }),
+    },
+  }, async (request) => {
     const query = request.query as Record<string, unknown>;
     const page = parsePage(query);
     const type = typeof query.type === 'string' ? query.type : null;

@@ -3,6 +3,9 @@ import type pg from 'pg';
 import { generatedGeofenceId, importGeofences } from '../../geofences/geofence-import.js';
 import { ApiError } from '../api-error.js';
 import { pageResponse, parsePage } from '../pagination.js';
+import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
+
+const tags = ['geofences'];
 
 /** Tells running processors that a tenant's geofences changed. */
 export type GeofencesChanged = (tenantId: string) => Promise<void>;
@@ -22,7 +25,7 @@ async function find(db: pg.Pool, tenantId: string, id: string): Promise<unknown>
 
 /** `/v1/geofences`: create, list, read, replace, delete and import the tenant's geofences. */
 export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: GeofencesChanged): void {
-  app.post('/v1/geofences', async (request, reply) => {
+  app.post('/v1/geofences', { schema: { tags, summary: 'Create a geofence (a GeoJSON Feature); 409 when its id exists', body: geofenceFeature } }, async (request, reply) => {
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     const id = feature?.properties?.id ?? generatedGeofenceId(feature);
     if (typeof id === 'string') {
@@ -33,7 +36,7 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
     return reply.code(201).send(await find(db, request.tenantId, String(id)));
   });
 
-  app.post('/v1/geofences/import', async (request) => {
+  app.post('/v1/geofences/import', { schema: { tags, summary: 'Create or replace a FeatureCollection at once, all or nothing', body: geofenceCollection } }, async (request) => {
     const collection = request.body as { type?: unknown; features?: unknown } | null;
     if (collection?.type !== 'FeatureCollection' || !Array.isArray(collection.features)) {
       throw new ApiError('invalid_request', 'the body must be a GeoJSON FeatureCollection');
@@ -41,7 +44,7 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
     return { imported: await save(db, request.tenantId, collection.features, changed) };
   });
 
-  app.get('/v1/geofences', async (request) => {
+  app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     const [count, rows] = await Promise.all([
       db.query<{ n: string }>('SELECT count(*) AS n FROM geofences WHERE tenant_id = $1', [request.tenantId]),
@@ -50,9 +53,9 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
     return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows.map((r) => r.feature));
   });
 
-  app.get('/v1/geofences/:id', async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
+  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams } }, async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
 
-  app.put('/v1/geofences/:id', async (request) => {
+  app.put('/v1/geofences/:id', { schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature } }, async (request) => {
     const { id } = request.params as { id: string };
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     await find(db, request.tenantId, id);
@@ -60,7 +63,7 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
     return find(db, request.tenantId, id);
   });
 
-  app.delete('/v1/geofences/:id', async (request, reply) => {
+  app.delete('/v1/geofences/:id', { schema: { tags, summary: 'Delete a geofence', params: idParams } }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const result = await db.query('DELETE FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
     if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);

@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ApiError } from '../api-error.js';
 import { pageResponse, parsePage } from '../pagination.js';
+import { pageQuery } from '../schemas.js';
 
 /**
  * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and
  * `GET /v1/inbound-events` to read that log back, newest first.
  */
 export function inboundRoutes(app: FastifyInstance, db: pg.Pool): void {
-  app.post('/api/integration/webhook', async (request, reply) => {
+  app.post('/api/integration/webhook', { schema: { tags: ['integration'], summary: 'An event from another product, kept in the audit log', body: { type: 'object' } } }, async (request, reply) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object');
@@ -20,7 +21,7 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool): void {
     return reply.code(202).send({ id: Number(row.id), received_at: row.received_at });
   });
 
-  app.get('/v1/inbound-events', async (request) => {
+  app.get('/v1/inbound-events', { schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     const [count, rows] = await Promise.all([
       db.query<{ n: string }>('SELECT count(*) AS n FROM inbound_events WHERE tenant_id = $1', [request.tenantId]),

@@ -1,0 +1,151 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { webhookUrlError } from '../../webhooks/address-guard.js';
+import { requestedDeliveryId } from '../../webhooks/delivery-store.js';
+import { customHeaderError } from '../../webhooks/endpoint-headers.js';
+import { generateSecret, secretError } from '../../webhooks/signature.js';
+import { subscriptionPatternError } from '../../webhooks/subscription.js';
+import { testEventEnvelope } from '../../webhooks/test-event.js';
+import { ApiError } from '../api-error.js';
+import { pageResponse, parsePage } from '../pagination.js';
+import { idParams, pageQuery, webhookBody } from '../schemas.js';
+
+interface EndpointInput {
+  url?: string;
+  events?: string[];
+  secret?: string;
+  headers?: Record<string, string>;
+  enabled?: boolean;
+  description?: string | null;
+}
+
+const ENDPOINT_COLUMNS = 'id, url, events, headers, enabled, description, created_at, updated_at';
+
+/** Checks what a schema cannot: subscription patterns, the secret, header names, the URL's addresses. */
+async function checkEndpoint(input: EndpointInput, allowPrivate: boolean): Promise<void> {
+  const problems = [
+    ...(input.events ?? []).map(subscriptionPatternError),
+    input.secret === undefined ? null : secretError(input.secret),
+    ...Object.entries(input.headers ?? {}).map(([name, value]) => customHeaderError(name, value)),
+    input.url === undefined ? null : await webhookUrlError(input.url, allowPrivate),
+  ].filter((p): p is string => p !== null);
+  if (problems.length > 0) throw new ApiError('invalid_request', problems.join('; '));
+}
+
+async function findEndpoint(db: pg.Pool, tenantId: string, id: string): Promise<Record<string, unknown>> {
+  const result = await db.query(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  if (result.rowCount === 0) throw new ApiError('not_found', `no webhook endpoint "${id}" in this tenant`);
+  return result.rows[0] as Record<string, unknown>;
+}
+
+/**
+ * `/v1/webhooks` (endpoints, their delivery logs and test events) and
+ * `/v1/deliveries/{id}/replay` (contract sections 5 and 6).
+ */
+export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: boolean): void {
+  const tags = ['webhooks'];
+
+  app.post('/v1/webhooks', { schema: { tags, summary: 'Create an endpoint; the answer holds its secret, shown once', body: webhookBody(['url', 'events']) } }, async (request, reply) => {
+    const input = request.body as EndpointInput;
+    await checkEndpoint(input, allowPrivate);
+    const id = `whk_${randomBytes(12).toString('hex')}`;
+    const secret = input.secret ?? generateSecret();
+    const result = await db.query(
+      `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, headers, enabled, description)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ENDPOINT_COLUMNS}`,
+      [id, request.tenantId, input.url, input.events, secret, JSON.stringify(input.headers ?? {}), input.enabled ?? true, input.description ?? null],
+    );
+    // A secret the caller chose is not echoed back; a generated one is shown this once.
+    return reply.code(201).send({ ...result.rows[0], ...(input.secret === undefined ? { secret } : {}) });
+  });
+
+  app.get('/v1/webhooks', { schema: { tags, summary: 'List endpoints', querystring: pageQuery() } }, async (request) => {
+    const page = parsePage(request.query as Record<string, unknown>);
+    const [count, rows] = await Promise.all([
+      db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_endpoints WHERE tenant_id = $1', [request.tenantId]),
+      db.query(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
+    ]);
+    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+  });
+
+  app.get('/v1/webhooks/:id', { schema: { tags, summary: 'Read an endpoint (without its secret)', params: idParams } }, async (request) =>
+    findEndpoint(db, request.tenantId, (request.params as { id: string }).id));
+
+  app.put('/v1/webhooks/:id', {
+    schema: { tags, summary: 'Change an endpoint: the fields given replace the stored ones; a secret given rotates it', params: idParams, body: webhookBody([]) },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const input = request.body as EndpointInput;
+    await findEndpoint(db, request.tenantId, id);
+    await checkEndpoint(input, allowPrivate);
+    await db.query(
+      `UPDATE webhook_endpoints SET url = coalesce($3, url), events = coalesce($4, events), secret = coalesce($5, secret),
+              headers = coalesce($6, headers), enabled = coalesce($7, enabled),
+              description = CASE WHEN $8 THEN $9 ELSE description END, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2`,
+      [request.tenantId, id, input.url ?? null, input.events ?? null, input.secret ?? null,
+        input.headers === undefined ? null : JSON.stringify(input.headers), input.enabled ?? null, 'description' in input, input.description ?? null],
+    );
+    return findEndpoint(db, request.tenantId, id);
+  });
+
+  app.delete('/v1/webhooks/:id', { schema: { tags, summary: 'Delete an endpoint and its delivery log', params: idParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const result = await db.query('DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
+    if (result.rowCount === 0) throw new ApiError('not_found', `no webhook endpoint "${id}" in this tenant`);
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/webhooks/:id/deliveries', {
+    schema: {
+      tags, summary: 'The delivery log, newest first, each delivery with every attempt', params: idParams,
+      querystring: pageQuery({ status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] } }),
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const query = request.query as Record<string, unknown>;
+    const page = parsePage(query);
+    await findEndpoint(db, request.tenantId, id);
+    const params = [request.tenantId, id, query.status ?? null];
+    const where = 'd.tenant_id = $1 AND d.endpoint_id = $2 AND ($3::text IS NULL OR d.status = $3)';
+    const [count, rows] = await Promise.all([
+      db.query<{ n: string }>(`SELECT count(*) AS n FROM webhook_deliveries d WHERE ${where}`, params),
+      db.query(
+        `SELECT d.id, d.event_id, d.event_type, d.status, d.next_attempt_at, d.replay_of, d.created_at, d.completed_at,
+                coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at, 'status_code', a.status_code,
+                                   'latency_ms', a.latency_ms, 'error', a.error, 'response_body', a.response_body) ORDER BY a.attempt)
+                            FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS attempts
+           FROM webhook_deliveries d WHERE ${where}
+          ORDER BY d.created_at DESC, d.id LIMIT ${page.limit} OFFSET ${page.offset}`,
+        params,
+      ),
+    ]);
+    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+  });
+
+  app.post('/v1/webhooks/:id/test', { schema: { tags, summary: 'Send a webhook.test event to this endpoint only', params: idParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    await findEndpoint(db, request.tenantId, id);
+    const event = testEventEnvelope(request.tenantId, Date.now());
+    const deliveryId = requestedDeliveryId();
+    await db.query(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, replay_of)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL)`,
+      [deliveryId, id, request.tenantId, event.id, event.type, event.body],
+    );
+    return reply.code(202).send({ delivery_id: deliveryId, event_id: event.id });
+  });
+
+  app.post('/v1/deliveries/:id/replay', { schema: { tags, summary: 'Deliver an event again, as a new delivery with attempts of its own', params: idParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const newId = requestedDeliveryId();
+    const result = await db.query(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, replay_of)
+       SELECT $3, endpoint_id, tenant_id, event_id, event_type, body, id FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`,
+      [request.tenantId, id, newId],
+    );
+    if (result.rowCount === 0) throw new ApiError('not_found', `no delivery "${id}" in this tenant`);
+    return reply.code(202).send({ delivery_id: newId, replay_of: id });
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * JSON schemas of the API's requests (fastify validates them; @fastify/swagger turns them into
+ * the OpenAPI document at /docs/json). Every object refuses properties it does not know, so a
+ * misspelt field is an error rather than silently ignored. Query values stay strings: the
+ * route parses them, with messages that name the parameter.
+ */
+type Schema = Record<string, unknown>;
+
+const WHOLE_NUMBER = { type: 'string', pattern: '^\\d+$' };
+const DATE_TIME = { type: 'string', format: 'date-time' };
+
+export const idParams: Schema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+};
+
+/** `limit` and `offset` (contract section 6) plus a route's own parameters. */
+export function pageQuery(extra: Record<string, Schema> = {}): Schema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      limit: { ...WHOLE_NUMBER, description: 'page size, default 50, at most 100' },
+      offset: { ...WHOLE_NUMBER, description: 'results to skip' },
+      ...extra,
+    },
+  };
+}
+
+export const timeRange: Record<string, Schema> = {
+  from: { ...DATE_TIME, description: 'inclusive, RFC 3339' },
+  to: { ...DATE_TIME, description: 'exclusive, RFC 3339' },
+};
+
+/** A GeoJSON Feature (contract section 4); the geometry itself is checked by the geofence parser. */
+export const geofenceFeature: Schema = {
+  type: 'object',
+  required: ['type', 'geometry'],
+  additionalProperties: false,
+  properties: {
+    type: { const: 'Feature' },
+    id: { type: ['string', 'number'] },
+    bbox: { type: 'array', items: { type: 'number' } },
+    geometry: {
+      type: 'object',
+      required: ['type', 'coordinates'],
+      additionalProperties: false,
+      properties: { type: { enum: ['Polygon', 'MultiPolygon', 'Point'] }, coordinates: { type: 'array' }, bbox: { type: 'array' } },
+    },
+    // GeoJSON properties are an open bag: other tools' properties are kept, ours are typed.
+    properties: {
+      type: ['object', 'null'],
+      properties: {
+        id: { type: 'string', minLength: 1, maxLength: 200 },
+        name: { type: 'string', maxLength: 500 },
+        speed_limit: { type: ['number', 'null'], minimum: 0 },
+        tags: { type: 'array', items: { type: 'string' }, maxItems: 100 },
+        hysteresis_m: { type: ['number', 'null'], minimum: 0 },
+        dwell_s: { type: ['number', 'null'], minimum: 0 },
+        radius_m: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+  },
+};
+
+export const geofenceCollection: Schema = {
+  type: 'object',
+  required: ['type', 'features'],
+  additionalProperties: false,
+  properties: {
+    type: { const: 'FeatureCollection' },
+    bbox: { type: 'array', items: { type: 'number' } },
+    features: { type: 'array', maxItems: 100_000, items: geofenceFeature },
+  },
+};
+
+/** A webhook endpoint (contract section 5); `required` differs between create and change. */
+export function webhookBody(required: string[]): Schema {
+  return {
+    type: 'object',
+    required,
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      url: { type: 'string', minLength: 1, maxLength: 2048, description: 'http(s) URL; private addresses need WEBHOOK_ALLOW_PRIVATE' },
+      events: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', maxLength: 100 }, description: 'event types, "*" or prefixes such as "geofence.*"' },
+      secret: { type: 'string', maxLength: 200, description: '"whsec_" + base64; generated when absent' },
+      headers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'string', maxLength: 1000 } },
+      enabled: { type: 'boolean' },
+      description: { type: ['string', 'null'], maxLength: 500 },
+    },
+  };
+}

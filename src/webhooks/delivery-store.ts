@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { inTransaction } from '../store/database.js';
+import type { AttemptOutcome } from './http-sender.js';
+import type { Verdict } from './retry-schedule.js';
+
+/** An endpoint as the worker needs it to send. */
+export interface Endpoint {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly url: string;
+  readonly events: readonly string[];
+  readonly secret: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A delivery held by a worker: what to send, to whom, and how many attempts were made. */
+export interface Delivery {
+  readonly id: string;
+  readonly endpoint: Endpoint;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly body: string;
+  /** Attempts made before this one. */
+  readonly attempts: number;
+}
+
+export interface AttemptRecord {
+  readonly deliveryId: string;
+  readonly attempt: number;
+  readonly outcome: AttemptOutcome;
+  readonly verdict: Verdict;
+}
+
+/** The id of the first delivery of an event to an endpoint: the same on every redelivery of the event. */
+export function firstDeliveryId(endpointId: string, eventId: string): string {
+  return `dlv_${createHash('sha256').update(`${endpointId}\u0000${eventId}`).digest('hex').slice(0, 26)}`;
+}
+
+/** The id of a delivery asked for by a person (a replay, a test event). */
+export function requestedDeliveryId(): string {
+  return `dlv_${randomBytes(13).toString('hex')}`;
+}
+
+interface EndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  events: string[];
+  secret: string;
+  headers: Record<string, string>;
+}
+
+function endpointFromRow(row: EndpointRow): Endpoint {
+  return { id: row.id, tenantId: row.tenant_id, url: row.url, events: row.events, secret: row.secret, headers: row.headers };
+}
+
+/** The enabled endpoints of the given tenants. */
+export async function enabledEndpoints(db: pg.Pool, tenantIds: readonly string[]): Promise<Endpoint[]> {
+  const { rows } = await db.query<EndpointRow>(
+    'SELECT id, tenant_id, url, events, secret, headers FROM webhook_endpoints WHERE enabled AND tenant_id = ANY($1::text[])', [tenantIds],
+  );
+  return rows.map(endpointFromRow);
+}
+
+export interface NewDelivery {
+  readonly endpoint: Endpoint;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly body: string;
+}
+
+/**
+ * Records first deliveries, leased to this worker for `leaseMs`, and returns the ones that did
+ * not exist yet: an event delivered to the worker again creates nothing new.
+ */
+export async function insertDeliveries(db: pg.Pool, deliveries: readonly NewDelivery[], leaseMs: number): Promise<Delivery[]> {
+  if (deliveries.length === 0) return [];
+  const byId = new Map(deliveries.map((d) => [firstDeliveryId(d.endpoint.id, d.eventId), d]));
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, lease_until)
+     SELECT id, endpoint_id, tenant_id, event_id, event_type, body, now() + $7 * interval '1 millisecond'
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+            AS d (id, endpoint_id, tenant_id, event_id, event_type, body)
+     ON CONFLICT DO NOTHING RETURNING id`,
+    [[...byId.keys()], deliveries.map((d) => d.endpoint.id), deliveries.map((d) => d.endpoint.tenantId),
+      deliveries.map((d) => d.eventId), deliveries.map((d) => d.eventType), deliveries.map((d) => d.body), leaseMs],
+  );
+  return rows.map((row) => {
+    const d = byId.get(row.id) as NewDelivery;
+    return { id: row.id, endpoint: d.endpoint, eventId: d.eventId, eventType: d.eventType, body: d.body, attempts: 0 };
+  });
+}
+
+/**
+ * Leases, for `leaseMs`, pending deliveries that are due, of enabled endpoints, at most `room`
+ * per endpoint: the room left in the worker's queue for the endpoints listed in `rooms`, and
+ * `defaultRoom` for the others. A lease that ran out (its worker died) makes a delivery due
+ * again. The UPDATE re-checks the lease on the locked row, so two workers never both take one.
+ */
+export async function claimDueDeliveries(
+  db: pg.Pool, rooms: ReadonlyMap<string, number>, defaultRoom: number, limit: number, leaseMs: number,
+): Promise<Delivery[]> {
+  const { rows } = await db.query<EndpointRow & { delivery_id: string; event_id: string; event_type: string; body: string; attempts: number }>(
+    `WITH candidates AS (
+       SELECT d.id, d.endpoint_id, d.next_attempt_at,
+              row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
+         FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+          AND e.enabled),
+     due AS (
+       SELECT c.id FROM candidates c LEFT JOIN unnest($1::text[], $2::int[]) AS r (endpoint_id, room) ON r.endpoint_id = c.endpoint_id
+        WHERE c.n <= coalesce(r.room, $3) ORDER BY c.next_attempt_at LIMIT $4)
+     UPDATE webhook_deliveries d SET lease_until = now() + $5 * interval '1 millisecond'
+       FROM due, webhook_endpoints e
+      WHERE d.id = due.id AND e.id = d.endpoint_id AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
+     RETURNING d.id AS delivery_id, d.event_id, d.event_type, d.body, d.attempts,
+               e.id, e.tenant_id, e.url, e.events, e.secret, e.headers`,
+    [[...rooms.keys()], [...rooms.values()], defaultRoom, limit, leaseMs],
+  );
+  return rows.map((row) => ({
+    id: row.delivery_id, endpoint: endpointFromRow(row), eventId: row.event_id, eventType: row.event_type, body: row.body, attempts: row.attempts,
+  }));
+}
+
+/** Logs attempts and applies their verdicts, all in one transaction; the leases end. */
+export async function recordAttempts(db: pg.Pool, records: readonly AttemptRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const column = <T>(pick: (r: AttemptRecord) => T): T[] => records.map(pick);
+  await inTransaction(db, async (client) => {
+    await client.query(
+      `INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
+       SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
+       ON CONFLICT DO NOTHING`,
+      [column((r) => r.deliveryId), column((r) => r.attempt), column((r) => r.outcome.startedAt.toISOString()),
+        column((r) => r.outcome.statusCode), column((r) => r.outcome.latencyMs), column((r) => r.outcome.error), column((r) => r.outcome.responseBody)],
+    );
+    await client.query(
+      `UPDATE webhook_deliveries d
+          SET attempts = v.attempt, status = v.status, lease_until = NULL,
+              next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at),
+              completed_at = CASE WHEN v.status = 'pending' THEN NULL ELSE now() END
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[]) AS v (id, attempt, status, next_attempt_at)
+        WHERE d.id = v.id`,
+      [column((r) => r.deliveryId), column((r) => r.attempt), column((r) => r.verdict.status),
+        column((r) => (r.verdict.status === 'pending' ? r.verdict.nextAttemptAt.toISOString() : null))],
+    );
+  });
+}
+
+/** Ends this worker's leases on deliveries it holds but will not send (at shutdown). */
+export async function releaseLeases(db: pg.Pool, deliveryIds: readonly string[]): Promise<void> {
+  if (deliveryIds.length > 0) await db.query('UPDATE webhook_deliveries SET lease_until = NULL WHERE id = ANY($1::text[]) AND status = \'pending\'', [deliveryIds]);
+}

@@ -1,0 +1,166 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Topology } from '../bus/topology.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { AttemptRecorder } from './attempt-recorder.js';
+import { DeliveryDispatcher } from './delivery-dispatcher.js';
+import { claimDueDeliveries, enabledEndpoints, insertDeliveries, releaseLeases, type Endpoint, type NewDelivery } from './delivery-store.js';
+import { HttpSender } from './http-sender.js';
+import { matchesSubscription } from './subscription.js';
+
+export interface WebhookWorkerDeps {
+  readonly js: JetStreamClient;
+  readonly topology: Topology;
+  readonly db: pg.Pool;
+  readonly settings: Config['webhooks'];
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+/** Events fanned out to deliveries per transaction. */
+const FAN_OUT_BATCH = 500;
+const CLAIM_LIMIT = 1000;
+/** Deliveries held per endpoint, as a multiple of its concurrency. */
+const HELD_PER_SLOT = 4;
+/** Time a lease leaves for recording an attempt after its answer. */
+const LEASE_MARGIN_MS = 5000;
+const FAN_OUT_RETRY_MS = 1000;
+
+/** The parts of an event envelope (contract section 3) that fan-out reads. */
+interface EventHeader {
+  readonly id: string;
+  readonly type: string;
+  readonly tenant_id: string;
+}
+
+const decoder = new TextDecoder();
+
+function eventHeader(body: string): EventHeader | null {
+  try {
+    const parsed = JSON.parse(body) as Partial<EventHeader> | null;
+    const ok = typeof parsed?.id === 'string' && typeof parsed.type === 'string' && typeof parsed.tenant_id === 'string';
+    return ok ? (parsed as EventHeader) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The webhook worker: consumes `EVENTS`, records a delivery for every enabled endpoint whose
+ * subscription matches, acknowledges the events once their deliveries are committed, and sends
+ * them through the dispatcher. Retries, replays and test events wait in the table until due,
+ * found by a poll. Every delivery is leased while a worker holds it, so deliveries held by a
+ * worker that died are taken up again once their leases end.
+ */
+export class WebhookWorker {
+  private readonly sender: HttpSender;
+  private readonly recorder: AttemptRecorder;
+  private readonly dispatcher: DeliveryDispatcher;
+  private readonly leaseMs: number;
+  private readonly maxHeld: number;
+  private messages: ConsumerMessages | null = null;
+  private loop: Promise<void> | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private incoming: JsMsg[] = [];
+  private fanningOut: Promise<void> | null = null;
+
+  constructor(private readonly deps: WebhookWorkerDeps) {
+    const { settings } = deps;
+    this.maxHeld = settings.endpointConcurrency * HELD_PER_SLOT;
+    // A held delivery waits at most HELD_PER_SLOT attempts of its endpoint, then takes one.
+    this.leaseMs = settings.timeoutMs * (HELD_PER_SLOT + 1) + LEASE_MARGIN_MS;
+    this.sender = new HttpSender(settings.timeoutMs, settings.allowPrivate);
+    this.recorder = new AttemptRecorder(deps.db, deps.log);
+    this.dispatcher = new DeliveryDispatcher(
+      this.sender, this.recorder, { retry: settings.retry, concurrency: settings.endpointConcurrency, maxHeld: this.maxHeld }, deps.metrics, deps.log,
+    );
+  }
+
+  async start(): Promise<void> {
+    const { js, topology } = this.deps;
+    const consumer = await js.consumers.get(topology.eventsStream, topology.webhookConsumer);
+    this.messages = await consumer.consume({ max_messages: FAN_OUT_BATCH * 2 });
+    this.loop = (async () => {
+      try {
+        for await (const msg of this.messages as ConsumerMessages) {
+          this.incoming.push(msg);
+          this.fanningOut ??= this.fanOutAll();
+        }
+      } catch (err) {
+        this.deps.log.error({ err }, 'webhook consumer stopped with an error');
+      }
+    })();
+    this.pollTimer = setInterval(() => {
+      this.polling ??= this.claimDue().finally(() => (this.polling = null));
+    }, this.deps.settings.pollMs);
+  }
+
+  /** Stops taking work, lets attempts in progress finish and be recorded, and hands back the rest. */
+  async stop(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.messages?.close();
+    await this.loop;
+    await this.fanningOut;
+    await this.polling;
+    const waiting = await this.dispatcher.stop();
+    await releaseLeases(this.deps.db, waiting).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'could not release webhook leases; they will run out'));
+    this.sender.close();
+  }
+
+  private async fanOutAll(): Promise<void> {
+    while (this.incoming.length > 0) {
+      const batch = this.incoming.splice(0, FAN_OUT_BATCH);
+      for (;;) {
+        try {
+          await this.fanOut(batch);
+          break;
+        } catch (err) {
+          this.deps.log.warn({ err: (err as Error).message, events: batch.length }, 'recording webhook deliveries failed; retrying');
+          for (const msg of batch) msg.working();
+          await sleep(FAN_OUT_RETRY_MS);
+        }
+      }
+    }
+    this.fanningOut = null;
+  }
+
+  /** Records the deliveries of a batch of events, acknowledges the events, and sends what fits. */
+  private async fanOut(batch: readonly JsMsg[]): Promise<void> {
+    const events: { header: EventHeader; body: string }[] = [];
+    for (const msg of batch) {
+      const body = decoder.decode(msg.data);
+      const header = eventHeader(body);
+      if (header) events.push({ header, body });
+      else this.deps.log.error({ subject: msg.subject, seq: msg.seq }, 'an EVENTS message is not an event envelope; not delivered');
+    }
+    const endpoints = await enabledEndpoints(this.deps.db, [...new Set(events.map((e) => e.header.tenant_id))]);
+    const byTenant = new Map<string, Endpoint[]>();
+    for (const endpoint of endpoints) byTenant.set(endpoint.tenantId, [...(byTenant.get(endpoint.tenantId) ?? []), endpoint]);
+    const deliveries: NewDelivery[] = [];
+    for (const { header, body } of events) {
+      for (const endpoint of byTenant.get(header.tenant_id) ?? []) {
+        if (matchesSubscription(endpoint.events, header.type)) deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body });
+      }
+    }
+    const created = await insertDeliveries(this.deps.db, deliveries, this.leaseMs);
+    for (const msg of batch) msg.ack();
+    const refused = created.filter((delivery) => !this.dispatcher.enqueue(delivery));
+    // Deliveries that did not fit wait in the table for the poll, which takes them as room frees.
+    await releaseLeases(this.deps.db, refused.map((d) => d.id));
+  }
+
+  /** Takes the deliveries that are due (retries, replays, test events, and orphans of a dead worker). */
+  private async claimDue(): Promise<void> {
+    try {
+      const due = await claimDueDeliveries(this.deps.db, this.dispatcher.rooms(), this.maxHeld, CLAIM_LIMIT, this.leaseMs);
+      const refused = due.filter((delivery) => !this.dispatcher.enqueue(delivery));
+      await releaseLeases(this.deps.db, refused.map((d) => d.id));
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'looking for due webhook deliveries failed; will retry');
+    }
+  }
+}
