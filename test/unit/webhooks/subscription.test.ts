@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { matchesSubscription, subscriptionPatternError } from '../../../src/webhooks/subscription.js';
+
+describe('webhooks - subscriptions with * and prefixes', () => {
+  it.each([
+    [['*'], 'geofence.enter', true],
+    [['*'], 'webhook.test', true],
+    [['geofence.*'], 'geofence.enter', true],
+    [['geofence.*'], 'geofence.crossed', true],
+    [['geofence.*'], 'overspeed.started', false],
+    [['geo.*'], 'geofence.enter', false],
+    [['geofence.enter'], 'geofence.enter', true],
+    [['geofence.enter'], 'geofence.leave', false],
+    [['ignition.off', 'trip.*'], 'trip.completed', true],
+    [[], 'trip.completed', false],
+  ])('%j matches %s: %s', (patterns, type, expected) => {
+    expect(matchesSubscription(patterns, type)).toBe(expected);
+  });
+
+  it('accepts types, * and prefixes, and names what is wrong otherwise', () => {
+    for (const ok of ['*', 'geofence.*', 'geofence.enter', 'device.offline']) expect(subscriptionPatternError(ok)).toBeNull();
+    for (const bad of ['', 'geofence*', '*.enter', 'Geofence.Enter', 'a..b', 'geofence.*.*']) {
+      expect(subscriptionPatternError(bad)).toBe(`"${bad}" is not an event type, "*" or a prefix such as "geofence.*"`);
+    }
+  });
+});
