@@ -56,7 +56,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: false,
     bodyLimit: 1024 * 1024,
     // Unknown fields are refused (schemas say additionalProperties: false), not silently dropped.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, allowUnionTypes: true } },
     schemaErrorFormatter: describeViolations,
   });
   app.decorateRequest('tenantId', '');
