@@ -27,7 +27,7 @@ export async function importGeofences(pool: pg.Pool, tenantId: string, collectio
   const rows: { id: string; name: string; feature: object }[] = [];
   const seen = new Set<string>();
   features.forEach((feature: unknown, i) => {
-    const geofence = geofenceFromFeature(tenantId, feature, generatedGeofenceId(feature));
+    const geofence = geofenceFromFeature(tenantId, feature, generatedGeofenceId(feature), true);
     if (isGeofenceError(geofence)) {
       errors.push(`features[${i}]: ${geofence.message}`);
       return;

@@ -1,5 +1,6 @@
 import { isValidToken } from '../../decode/subject.js';
 import type { Rings } from './prepared-polygon.js';
+import { ringCrossing } from './ring-crossing.js';
 import { CircleShape, PolygonShape, type Shape } from './shape.js';
 
 /** A geofence as the engine uses it (contract section 4). */
@@ -64,18 +65,26 @@ function optionalNumber(properties: Json, key: string, min: number): number | nu
   return value;
 }
 
-function shapeOf(geometry: unknown, properties: Json): Shape | GeofenceError {
+/** Refuses a polygon whose edges cross; `where` names it in the message. */
+function checkedPolygon(polygon: Rings, where: string, checkCrossings: boolean): Rings | GeofenceError {
+  const crossing = checkCrossings ? ringCrossing(polygon) : null;
+  return crossing === null ? polygon : fail(`${where} is self-intersecting: ${crossing}`);
+}
+
+function shapeOf(geometry: unknown, properties: Json, checkCrossings: boolean): Shape | GeofenceError {
   if (!isObject(geometry)) return fail('geometry must be a GeoJSON Polygon, MultiPolygon or Point');
   switch (geometry.type) {
     case 'Polygon': {
-      const polygon = rings(geometry.coordinates, 'geometry.coordinates');
+      const parsed = rings(geometry.coordinates, 'geometry.coordinates');
+      const polygon = 'code' in parsed ? parsed : checkedPolygon(parsed, 'geometry', checkCrossings);
       return 'code' in polygon ? polygon : new PolygonShape([polygon]);
     }
     case 'MultiPolygon': {
       if (!Array.isArray(geometry.coordinates) || geometry.coordinates.length === 0) return fail('geometry.coordinates must be a non-empty array of polygons');
       const polygons: Rings[] = [];
       for (const [i, raw] of geometry.coordinates.entries()) {
-        const polygon = rings(raw, `geometry.coordinates[${i}]`);
+        const parsed = rings(raw, `geometry.coordinates[${i}]`);
+        const polygon = 'code' in parsed ? parsed : checkedPolygon(parsed, `geometry.coordinates[${i}]`, checkCrossings);
         if ('code' in polygon) return polygon;
         polygons.push(polygon);
       }
@@ -97,9 +106,10 @@ function shapeOf(geometry: unknown, properties: Json): Shape | GeofenceError {
 
 /**
  * Builds a geofence from a GeoJSON Feature. `fallbackId` is used when `properties.id` is absent
- * (the caller generates one). Returns an error value naming the offending member.
+ * (the caller generates one). Returns an error value naming the offending member. Input is
+ * checked for crossing edges (`checkCrossings`); geofences already stored were checked then.
  */
-export function geofenceFromFeature(tenantId: string, feature: unknown, fallbackId: string): Geofence | GeofenceError {
+export function geofenceFromFeature(tenantId: string, feature: unknown, fallbackId: string, checkCrossings = false): Geofence | GeofenceError {
   if (!isObject(feature) || feature.type !== 'Feature') return fail('a geofence must be a GeoJSON Feature');
   const properties = feature.properties === undefined || feature.properties === null ? {} : feature.properties;
   if (!isObject(properties)) return fail('properties must be an object');
@@ -115,7 +125,7 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (hysteresis !== null && typeof hysteresis === 'object') return hysteresis;
   const dwell = optionalNumber(properties, 'dwell_s', 1);
   if (dwell !== null && typeof dwell === 'object') return dwell;
-  const shape = shapeOf(feature.geometry, properties);
+  const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
   return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis ?? 0, dwellS: dwell, shape };
 }
