@@ -91,23 +91,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/api/integration/health', { schema: { tags: ['operations'], summary: 'Liveness of NATS and the database; no key needed', security: [] } }, async (_request, reply) => {
-    const [nats, database] = await Promise.all([deps.health.nats(), deps.health.database()]);
-    const ok = nats && database;
-    return reply.code(ok ? 200 : 503).send({
-      status: ok ? 'ok' : 'unavailable',
-      product: 'fencewire',
-      version: deps.version,
-      checks: { nats: nats ? 'ok' : 'unreachable', database: database ? 'ok' : 'unreachable' },
-    });
-  });
-
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [] } }, async (_request, reply) => {
-    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-
-  // Registered after swagger, so that its route hook sees them.
+  // Every route is registered after swagger, so that its route hook sees them.
   void app.register(async (api) => {
+    api.get('/api/integration/health', { schema: { tags: ['operations'], summary: 'Liveness of NATS and the database; no key needed', security: [] } }, async (_request, reply) => {
+      const [nats, database] = await Promise.all([deps.health.nats(), deps.health.database()]);
+      const ok = nats && database;
+      return reply.code(ok ? 200 : 503).send({
+        status: ok ? 'ok' : 'unavailable',
+        product: 'fencewire',
+        version: deps.version,
+        checks: { nats: nats ? 'ok' : 'unreachable', database: database ? 'ok' : 'unreachable' },
+      });
+    });
+
+    api.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [] } }, async (_request, reply) => {
+      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    });
+
     eventRoutes(api, deps.db);
     deviceRoutes(api, deps.db);
     geofenceRoutes(api, deps.db, deps.geofencesChanged);
