@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The compiled `fencewire serve` (run `npm run build` first) as a child process. */
-export async function spawnBuilt(env: Record<string, string>): Promise<{ pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['bin/fencewire.js', 'serve', '--role', 'ingest'], {
+/** The compiled `fencewire serve --role <role>` (run `npm run build` first) as a child process. */
+export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): Promise<{ pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['bin/fencewire.js', 'serve', '--role', role], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -68,27 +68,29 @@ export interface NewDelivery {
   readonly eventId: string;
   readonly eventType: string;
   readonly body: string;
+  /** Leased to this worker, which sends it at once; else it waits in the table for a poll. */
+  readonly leased: boolean;
 }
 
 /**
- * Records first deliveries, leased to this worker for `leaseMs`, and returns the ones that did
- * not exist yet: an event delivered to the worker again creates nothing new.
+ * Records first deliveries, the leased ones leased for `leaseMs`, and returns the leased ones
+ * that did not exist yet: an event delivered to the worker again creates nothing new.
  */
 export async function insertDeliveries(db: pg.Pool, deliveries: readonly NewDelivery[], leaseMs: number): Promise<Delivery[]> {
   if (deliveries.length === 0) return [];
   const byId = new Map(deliveries.map((d) => [firstDeliveryId(d.endpoint.id, d.eventId), d]));
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, lease_until)
-     SELECT id, endpoint_id, tenant_id, event_id, event_type, body, now() + $7 * interval '1 millisecond'
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-            AS d (id, endpoint_id, tenant_id, event_id, event_type, body)
+     SELECT id, endpoint_id, tenant_id, event_id, event_type, body, CASE WHEN leased THEN now() + $8 * interval '1 millisecond' END
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[])
+            AS d (id, endpoint_id, tenant_id, event_id, event_type, body, leased)
      ON CONFLICT DO NOTHING RETURNING id`,
     [[...byId.keys()], deliveries.map((d) => d.endpoint.id), deliveries.map((d) => d.endpoint.tenantId),
-      deliveries.map((d) => d.eventId), deliveries.map((d) => d.eventType), deliveries.map((d) => d.body), leaseMs],
+      deliveries.map((d) => d.eventId), deliveries.map((d) => d.eventType), deliveries.map((d) => d.body), deliveries.map((d) => d.leased), leaseMs],
   );
-  return rows.map((row) => {
+  return rows.flatMap((row) => {
     const d = byId.get(row.id) as NewDelivery;
-    return { id: row.id, endpoint: d.endpoint, eventId: d.eventId, eventType: d.eventType, body: d.body, attempts: 0 };
+    return d.leased ? [{ id: row.id, endpoint: d.endpoint, eventId: d.eventId, eventType: d.eventType, body: d.body, attempts: 0 }] : [];
   });
 }
 

@@ -141,15 +141,22 @@ export class WebhookWorker {
     const byTenant = new Map<string, Endpoint[]>();
     for (const endpoint of endpoints) byTenant.set(endpoint.tenantId, [...(byTenant.get(endpoint.tenantId) ?? []), endpoint]);
     const deliveries: NewDelivery[] = [];
+    // Only what fits in an endpoint's queue is leased and sent from here; the rest waits in the
+    // table for the poll, which takes it as room frees. A full (slow, dead) endpoint thus costs
+    // the fan-out nothing beyond its rows.
+    const taken = new Map<string, number>();
     for (const { header, body } of events) {
       for (const endpoint of byTenant.get(header.tenant_id) ?? []) {
-        if (matchesSubscription(endpoint.events, header.type)) deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body });
+        if (!matchesSubscription(endpoint.events, header.type)) continue;
+        const used = taken.get(endpoint.id) ?? 0;
+        const leased = used < this.dispatcher.room(endpoint.id);
+        if (leased) taken.set(endpoint.id, used + 1);
+        deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body, leased });
       }
     }
     const created = await insertDeliveries(this.deps.db, deliveries, this.leaseMs);
     for (const msg of batch) msg.ack();
     const refused = created.filter((delivery) => !this.dispatcher.enqueue(delivery));
-    // Deliveries that did not fit wait in the table for the poll, which takes them as room frees.
     await releaseLeases(this.deps.db, refused.map((d) => d.id));
   }
 
