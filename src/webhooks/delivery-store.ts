@@ -131,8 +131,11 @@ export async function recordAttempts(db: pg.Pool, records: readonly AttemptRecor
   const column = <T>(pick: (r: AttemptRecord) => T): T[] => records.map(pick);
   await inTransaction(db, async (client) => {
     await client.query(
+      // Joined with the deliveries: an endpoint deleted meanwhile took its deliveries with it.
       `INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
+       SELECT a.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
+                AS a (delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
+         JOIN webhook_deliveries d ON d.id = a.delivery_id
        ON CONFLICT DO NOTHING`,
       [column((r) => r.deliveryId), column((r) => r.attempt), column((r) => r.outcome.startedAt.toISOString()),
         column((r) => r.outcome.statusCode), column((r) => r.outcome.latencyMs), column((r) => r.outcome.error), column((r) => r.outcome.responseBody)],

@@ -28,6 +28,7 @@ const HELD_PER_SLOT = 4;
 /** Time a lease leaves for recording an attempt after its answer. */
 const LEASE_MARGIN_MS = 5000;
 const FAN_OUT_RETRY_MS = 1000;
+const SHUTDOWN_GRACE_MS = 3000;
 
 /** The parts of an event envelope (contract section 3) that fan-out reads. */
 interface EventHeader {
@@ -106,7 +107,12 @@ export class WebhookWorker {
     await this.loop;
     await this.fanningOut;
     await this.polling;
-    const waiting = await this.dispatcher.stop();
+    // Attempts still unanswered after the grace period are cut off (and retried later), so that
+    // shutdown ends within the 10 s the contract gives it whatever the endpoints do.
+    const stopped = this.dispatcher.stop();
+    const grace = setTimeout(() => this.sender.close(), SHUTDOWN_GRACE_MS);
+    const waiting = await stopped;
+    clearTimeout(grace);
     await releaseLeases(this.deps.db, waiting).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'could not release webhook leases; they will run out'));
     this.sender.close();
   }

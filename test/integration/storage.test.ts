@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHypertable, migrate } from '../../src/store/migrate.js';
+import { isHypertable, loadMigrations, migrate } from '../../src/store/migrate.js';
 import { PgBatchStore } from '../../src/store/batch-store.js';
 import { applyStoragePolicy, partitionName } from '../../src/store/storage-policies.js';
 import type { Fix } from '../../src/decode/fix.js';
@@ -74,7 +74,8 @@ describe('storage (native partitions; the partition tests are skipped where Time
   it('runs every migration once: a second migrate applies nothing', async () => {
     expect(await migrate(world.db)).toEqual([]);
     const versions = (await world.db.query('SELECT version FROM schema_migrations ORDER BY 1')).rows.map((r) => r.version);
-    expect(versions).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(versions).toEqual((await loadMigrations()).map((m) => m.version));
+    expect(versions.length).toBeGreaterThanOrEqual(7);
   });
 });
 
