@@ -130,6 +130,12 @@ describe('webhooks - retries, the delivery log and replay', () => {
     expect(delivery!.attempts[0]!.response_body).toBe(long.slice(0, 1024));
     expect(delivery!.attempts[1]!.response_body).toBe('slow down');
     expect(delivery!.attempts.every((a) => typeof a.latency_ms === 'number' && a.latency_ms >= 0)).toBe(true);
+    // Per-endpoint metrics, on the public /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+    expect(metrics).toContain(`fencewire_webhook_attempts_total{endpoint="${id}"} 3`);
+    expect(metrics).toContain(`fencewire_webhook_attempt_failures_total{endpoint="${id}"} 2`);
+    expect(metrics).toContain(`fencewire_webhook_latency_seconds_count{endpoint="${id}"} 3`);
+    expect(metrics).toContain(`fencewire_webhook_queue_depth{endpoint="${id}"} 0`);
     expect(receiver.badSignatures).toEqual([]);
   });
 
