@@ -1,3 +1,4 @@
+import { packLists } from './packed-lists.js';
 import type { BBox } from './prepared-polygon.js';
 
 /**
@@ -53,15 +54,9 @@ export class CellGrid {
       for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) lists[r * this.columns + c]?.push(i);
     });
     this.large = Uint32Array.from(large);
-    this.cellStart = new Uint32Array(lists.length + 1);
-    let total = 0;
-    lists.forEach((list, cell) => {
-      this.cellStart[cell] = total;
-      total += list.length;
-    });
-    this.cellStart[lists.length] = total;
-    this.cellItems = new Uint32Array(total);
-    lists.forEach((list, cell) => this.cellItems.set(list, this.cellStart[cell] as number));
+    const packed = packLists(lists);
+    this.cellStart = packed.start;
+    this.cellItems = packed.items;
   }
 
   private column(lon: number): number {

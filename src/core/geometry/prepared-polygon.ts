@@ -1,3 +1,4 @@
+import { packLists } from './packed-lists.js';
 import { metresPerDegreeLon, METRES_PER_DEGREE, pointSegmentDistance, segmentIntersection } from './planar.js';
 
 /** [lon, lat] rings: the first is the outer boundary, the others are holes (GeoJSON order). */
@@ -99,15 +100,9 @@ export class PreparedPolygon {
       const last = this.band(Math.max(ay, by));
       for (let band = first; band <= last; band++) lists[band]?.push(i);
     }
-    this.bandStart = new Uint32Array(this.bandCount + 1);
-    let total = 0;
-    lists.forEach((list, band) => {
-      this.bandStart[band] = total;
-      total += list.length;
-    });
-    this.bandStart[this.bandCount] = total;
-    this.bandEdges = new Uint32Array(total);
-    lists.forEach((list, band) => this.bandEdges.set(list, this.bandStart[band] as number));
+    const packed = packLists(lists);
+    this.bandStart = packed.start;
+    this.bandEdges = packed.items;
 
     this.cellWidth = (maxLon - minLon) / GRID || 1;
     this.cellHeight = (maxLat - minLat) / GRID || 1;
