@@ -1,4 +1,5 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DerivedEvent } from '../core/event.js';
 import type { Fix } from '../decode/fix.js';
@@ -8,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { RuleEngine } from '../pipeline/rule-engine.js';
 import type { BatchStore, DeviceStateRow } from '../store/batch-store.js';
 import { publishDeadLetter } from './dead-letter.js';
-import { retryDelayMs } from './retry.js';
+import { retryDelayMs, retryUntilDone } from '../retry.js';
 
 export interface IngestSettings {
   readonly batchSize: number;
@@ -127,17 +128,10 @@ export class IngestWorker {
     for (const refused of decoded.rejected) {
       // Retried in place rather than nak'ed: a redelivery would come back behind newer fixes of
       // the same device, and the rules would take its good fixes for late ones.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await publishDeadLetter(js, topology, decoded.tenantId, msg, refused, decoded.encoding, this.deps.maxPayload);
-          break;
-        } catch (err) {
-          const delay = retryDelayMs(attempt);
-          this.deps.log.warn({ err: (err as Error).message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
-          msg.working();
-          await sleep(delay);
-        }
-      }
+      await retryUntilDone(() => publishDeadLetter(js, topology, decoded.tenantId, msg, refused, decoded.encoding, this.deps.maxPayload), (err, _attempt, delay) => {
+        this.deps.log.warn({ err: err.message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
+        msg.working();
+      });
       metrics.fixesRejected.inc({ code: refused.rejection.code });
     }
     if (decoded.rejected.length > 0) {
@@ -261,8 +255,4 @@ export class IngestWorker {
     if (!committed) this.abandoned = true;
     return committed;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

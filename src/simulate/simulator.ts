@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Packr } from 'msgpackr';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { telemetrySubject, type Topology } from '../bus/topology.js';
 import { seededRandom } from './random.js';
 import { advance, createVehicle, MUNICH, report, type Vehicle } from './vehicle.js';
@@ -73,7 +74,7 @@ export async function simulateFleet(js: JetStreamClient, t: Topology, options: S
       options.onProgress(progress());
     }
     const wait = TICK_MS - (Date.now() - tickStart);
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait);
   }
   await Promise.all(outstanding);
   return progress();

@@ -1,9 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryUntilDone } from '../retry.js';
 import { recordAttempts, type AttemptRecord } from './delivery-store.js';
-
-const RETRY_MS = 1000;
 
 /**
  * Writes attempt records in batches: the attempts that finish while one write runs go into the
@@ -34,15 +32,9 @@ export class AttemptRecorder {
     while (this.waiting.length > 0) {
       const batch = this.waiting;
       this.waiting = [];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await recordAttempts(this.db, batch.map((w) => w.record));
-          break;
-        } catch (err) {
-          this.log.warn({ err: (err as Error).message, attempts: batch.length, retry: attempt }, 'recording webhook attempts failed; retrying');
-          await sleep(RETRY_MS);
-        }
-      }
+      await retryUntilDone(() => recordAttempts(this.db, batch.map((w) => w.record)), (err, _attempt, delay) => {
+        this.log.warn({ err: err.message, attempts: batch.length, retryInMs: delay }, 'recording webhook attempts failed; retrying');
+      });
       for (const w of batch) w.done();
     }
     this.writing = null;

@@ -1,10 +1,10 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { retryUntilDone } from '../retry.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { claimDueDeliveries, enabledEndpoints, insertDeliveries, releaseLeases, type Endpoint, type NewDelivery } from './delivery-store.js';
@@ -27,7 +27,6 @@ const CLAIM_LIMIT = 1000;
 const HELD_PER_SLOT = 4;
 /** Time a lease leaves for recording an attempt after its answer. */
 const LEASE_MARGIN_MS = 5000;
-const FAN_OUT_RETRY_MS = 1000;
 const SHUTDOWN_GRACE_MS = 3000;
 
 /** The parts of an event envelope (contract section 3) that fan-out reads. */
@@ -120,16 +119,10 @@ export class WebhookWorker {
   private async fanOutAll(): Promise<void> {
     while (this.incoming.length > 0) {
       const batch = this.incoming.splice(0, FAN_OUT_BATCH);
-      for (;;) {
-        try {
-          await this.fanOut(batch);
-          break;
-        } catch (err) {
-          this.deps.log.warn({ err: (err as Error).message, events: batch.length }, 'recording webhook deliveries failed; retrying');
-          for (const msg of batch) msg.working();
-          await sleep(FAN_OUT_RETRY_MS);
-        }
-      }
+      await retryUntilDone(() => this.fanOut(batch), (err, _attempt, delay) => {
+        this.deps.log.warn({ err: err.message, events: batch.length, retryInMs: delay }, 'recording webhook deliveries failed; retrying');
+        for (const msg of batch) msg.working();
+      });
     }
     this.fanningOut = null;
   }
