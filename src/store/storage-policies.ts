@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteIdentifier } from './database.js';
+import { inTransaction, quoteIdentifier } from './database.js';
 import { isHypertable } from './migrate.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -55,11 +55,9 @@ async function createPartition(pool: pg.Pool, startMs: number): Promise<string> 
   const name = partitionName(startMs);
   const from = new Date(startMs).toISOString();
   const to = new Date(startMs + DAY_MS).toISOString();
-  const client = await pool.connect();
-  try {
-    // Late fixes for this day may already sit in the default partition, which would make a plain
-    // CREATE ... PARTITION OF fail: move them into the new table, then attach it.
-    await client.query('BEGIN');
+  // Late fixes for this day may already sit in the default partition, which would make a plain
+  // CREATE ... PARTITION OF fail: move them into the new table, then attach it.
+  await inTransaction(pool, async (client) => {
     await client.query(`CREATE TABLE ${quoteIdentifier(name)} (LIKE positions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
     await client.query(
       `WITH moved AS (DELETE FROM positions_default WHERE ts >= $1 AND ts < $2 RETURNING *)
@@ -67,14 +65,8 @@ async function createPartition(pool: pg.Pool, startMs: number): Promise<string> 
       [from, to],
     );
     await client.query(`ALTER TABLE positions ATTACH PARTITION ${quoteIdentifier(name)} FOR VALUES FROM ('${from}') TO ('${to}')`);
-    await client.query('COMMIT');
-    return name;
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
+  return name;
 }
 
 async function applyPartitionPolicy(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<PolicyReport> {
