@@ -20,3 +20,8 @@ export interface Fix {
   readonly odometer: number | null;
   readonly attributes: Readonly<Record<string, number | string | boolean>> | null;
 }
+
+/** A key naming one device across tenants, for maps and for sorting rows in a stable order. */
+export function deviceKey(tenantId: string, deviceId: string): string {
+  return `${tenantId}\u0000${deviceId}`;
+}

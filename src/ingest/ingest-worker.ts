@@ -2,7 +2,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DerivedEvent } from '../core/event.js';
-import type { Fix } from '../decode/fix.js';
+import { deviceKey, type Fix } from '../decode/fix.js';
 import { decodeTelemetryMessage } from '../decode/message.js';
 import type { Topology } from '../bus/topology.js';
 import type { Metrics } from '../metrics.js';
@@ -157,7 +157,7 @@ export class IngestWorker {
       metrics.fixesStale.inc();
       return;
     }
-    this.pending.states.set(`${fix.tenantId}\u0000${fix.deviceId}`, outcome.state);
+    this.pending.states.set(deviceKey(fix.tenantId, fix.deviceId), outcome.state);
     this.addEvents(outcome.events);
     for (const failure of outcome.failures) {
       metrics.ruleFailures.inc({ rule: failure.rule });
@@ -174,7 +174,7 @@ export class IngestWorker {
 
   private sweep(): void {
     const swept = this.deps.engine.sweep(this.clock());
-    for (const row of swept.states) this.pending.states.set(`${row.tenantId}\u0000${row.deviceId}`, row);
+    for (const row of swept.states) this.pending.states.set(deviceKey(row.tenantId, row.deviceId), row);
     this.addEvents(swept.events);
   }
 

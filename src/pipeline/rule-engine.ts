@@ -5,7 +5,7 @@ import type { GeofenceIndex } from '../core/geometry/geofence-index.js';
 import { sweepOffline } from '../core/offline-sweep.js';
 import { processFix, type RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
-import type { Fix } from '../decode/fix.js';
+import { deviceKey, type Fix } from '../decode/fix.js';
 import type { DeviceStateRow } from '../store/batch-store.js';
 
 /** A tenant's geofences and rule thresholds, as the engine needs them for one fix. */
@@ -25,10 +25,6 @@ export interface EngineOutcome {
   /** The device's new state, or null when the fix was stale and changed nothing. */
   readonly state: DeviceStateRow | null;
   readonly failures: RuleFailure[];
-}
-
-function deviceKey(tenantId: string, deviceId: string): string {
-  return `${tenantId}\u0000${deviceId}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { DeviceState } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import type { Fix } from '../decode/fix.js';
+import { deviceKey, type Fix } from '../decode/fix.js';
 import { inTransaction } from './database.js';
 
 /** A device's rule state as of the end of a batch. */
@@ -67,11 +67,11 @@ ON CONFLICT (id) DO NOTHING`;
 export function latestPerDevice(fixes: readonly Fix[]): Fix[] {
   const latest = new Map<string, Fix>();
   for (const fix of fixes) {
-    const key = `${fix.tenantId}\u0000${fix.deviceId}`;
+    const key = deviceKey(fix.tenantId, fix.deviceId);
     const seen = latest.get(key);
     if (seen === undefined || fix.ts > seen.ts) latest.set(key, fix);
   }
-  return [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, fix]) => fix);
+  return [...latest.values()].sort(byDevice);
 }
 
 /**
@@ -132,9 +132,9 @@ function columnArrays<T>(rows: readonly T[], columns: Column<T>[]): string[] {
   return columns.map((column) => `{${rows.map((row) => element(column, row)).join(',')}}`);
 }
 
-function byDevice(a: DeviceStateRow, b: DeviceStateRow): number {
-  const ka = `${a.tenantId}\u0000${a.deviceId}`;
-  const kb = `${b.tenantId}\u0000${b.deviceId}`;
+function byDevice(a: { tenantId: string; deviceId: string }, b: { tenantId: string; deviceId: string }): number {
+  const ka = deviceKey(a.tenantId, a.deviceId);
+  const kb = deviceKey(b.tenantId, b.deviceId);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
