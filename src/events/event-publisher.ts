@@ -53,17 +53,19 @@ export class EventPublisher {
   async publish(events: readonly DerivedEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {
-      await Promise.all(events.map((event) => this.send(event)));
-      await this.pool.query('UPDATE events SET published_at = now() WHERE id = ANY($1::text[])', [events.map((e) => e.id)]);
-      this.metrics.eventsPublished.inc(events.length);
+      await this.sendAndMark(events);
     } catch (err) {
       this.behind = true;
       this.log.warn({ err: (err as Error).message, events: events.length }, 'event publish failed; will retry');
     }
   }
 
-  private send(event: DerivedEvent): Promise<unknown> {
-    return this.js.publish(`${this.t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id });
+  /** Publishes events in order, then marks them published. */
+  private async sendAndMark(events: readonly DerivedEvent[]): Promise<void> {
+    await Promise.all(events.map((event) =>
+      this.js.publish(`${this.t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id })));
+    await this.pool.query('UPDATE events SET published_at = now() WHERE id = ANY($1::text[])', [events.map((e) => e.id)]);
+    this.metrics.eventsPublished.inc(events.length);
   }
 
   /** Publishes every unpublished event in commit order. */
@@ -77,9 +79,7 @@ export class EventPublisher {
         );
         if (rows.length === 0) return;
         const events = rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, deviceId: r.device_id, type: r.type, occurredAt: r.occurred_at.getTime(), data: r.data }));
-        await Promise.all(events.map((event) => this.send(event)));
-        await this.pool.query('UPDATE events SET published_at = now() WHERE id = ANY($1::text[])', [events.map((e) => e.id)]);
-        this.metrics.eventsPublished.inc(events.length);
+        await this.sendAndMark(events);
         this.log.info({ events: events.length }, 'published events left from before');
       }
     } catch (err) {
