@@ -138,7 +138,11 @@ export class WebhookWorker {
     }
     const endpoints = await enabledEndpoints(this.deps.db, [...new Set(events.map((e) => e.header.tenant_id))]);
     const byTenant = new Map<string, Endpoint[]>();
-    for (const endpoint of endpoints) byTenant.set(endpoint.tenantId, [...(byTenant.get(endpoint.tenantId) ?? []), endpoint]);
+    for (const endpoint of endpoints) {
+      const list = byTenant.get(endpoint.tenantId);
+      if (list) list.push(endpoint);
+      else byTenant.set(endpoint.tenantId, [endpoint]);
+    }
     const deliveries: NewDelivery[] = [];
     // Only what fits in an endpoint's queue is leased and sent from here; the rest waits in the
     // table for the poll, which takes it as room frees. A full (slow, dead) endpoint thus costs
