@@ -104,6 +104,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       version: VERSION,
       metrics,
       db: pool,
+      log,
       geofencesChanged: (tenantId) => notifyGeofencesChanged(nc, t, tenantId),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       health: {

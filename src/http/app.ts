@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { API_ERROR_STATUS, ApiError, errorBody } from './api-error.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly version: string;
   readonly metrics: Metrics;
   readonly db: pg.Pool;
+  /** Where the errors behind 500 answers are logged. */
+  readonly log: Logger;
   readonly health: { readonly nats: HealthCheck; readonly database: HealthCheck };
   /** Called after a geofence change, so that running processors reload the tenant. */
   readonly geofencesChanged: GeofencesChanged;
@@ -70,13 +73,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     request.tenantId = tenantId;
   });
 
-  app.setErrorHandler((err, _request, reply) => {
+  app.setErrorHandler((err, request, reply) => {
     if (err instanceof ApiError) return reply.code(err.status).send(errorBody(err.code, err.message));
     const { statusCode: status, message } = err as { statusCode?: number; message?: string };
     if (status === 413) return reply.code(413).send(errorBody('payload_too_large', message ?? 'the body is too large'));
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(API_ERROR_STATUS.invalid_request).send(errorBody('invalid_request', message ?? 'the request is malformed'));
     }
+    deps.log.error({ err, method: request.method, url: request.url }, 'API request failed');
     return reply.code(500).send(errorBody('internal_error', 'the server failed to answer; the error is logged'));
   });
 

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { createMetrics } from '../../src/metrics.js';
-import { setup, type TestEnv } from './setup.js';
+import { connectionConfig } from '../../src/store/database.js';
+import { setup, silentLog, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let app: FastifyInstance;
@@ -14,7 +17,7 @@ beforeAll(async () => {
   world = await setup();
   // Private addresses are refused here, as in production.
   app = buildApp({
-    version: '0.1.0', metrics: createMetrics(), db: world.db, health: { nats: async () => true, database: async () => true },
+    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async () => undefined, webhookAllowPrivate: false,
   });
   acmeKey = (await createApiKey(world.db, 'acme')).key;
@@ -142,5 +145,23 @@ describe('api - documentation', () => {
     const html = page.statusCode === 302 ? await app.inject({ method: 'GET', url: page.headers.location as string }) : page;
     expect(html.statusCode).toBe(200);
     expect(html.headers['content-type']).toMatch(/text\/html/);
+  });
+});
+
+describe('api - failures', () => {
+  it('answers 500 internal_error when the database fails, and logs the error behind it', async () => {
+    const lines: string[] = [];
+    const broken = new pg.Pool(connectionConfig(world.config.databaseUrl));
+    await broken.end();
+    const failing = buildApp({
+      version: '0.1.0', metrics: createMetrics(), db: broken, health: { nats: async () => true, database: async () => false },
+      geofencesChanged: async () => undefined, webhookAllowPrivate: false, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
+    });
+    const response = await failing.inject({ method: 'GET', url: '/v1/events', headers: { 'x-integration-key': acmeKey } });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ error: { code: 'internal_error', message: 'the server failed to answer; the error is logged' } });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ msg: 'API request failed', method: 'GET', url: '/v1/events', err: { message: expect.stringMatching(/pool/i) } });
+    await failing.close();
   });
 });

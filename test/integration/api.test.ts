@@ -6,7 +6,7 @@ import { buildApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { PgBatchStore } from '../../src/store/batch-store.js';
 import type { Fix } from '../../src/decode/fix.js';
-import { setup, type TestEnv } from './setup.js';
+import { setup, silentLog, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let app: ReturnType<typeof buildApp>;
@@ -22,7 +22,7 @@ function fix(tenantId: string, deviceId: string, ts: number): Fix {
 beforeAll(async () => {
   world = await setup();
   app = buildApp({
-    version: '0.1.0', metrics: createMetrics(), db: world.db, health: { nats: async () => true, database: async () => true },
+    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async (tenantId) => void changes.push(tenantId), webhookAllowPrivate: false,
   });
   acmeKey = (await createApiKey(world.db, 'acme')).key;
