@@ -1,37 +1,30 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { isValidToken } from '../decode/subject.js';
 import { UsageError } from '../errors.js';
 import { announceTenantChange } from './announce-change.js';
+import { requiredTenant } from './tenant-option.js';
 import { importGeofences } from '../geofences/geofence-import.js';
-import { createPool } from '../store/database.js';
+import { withPool } from '../store/database.js';
 
 /**
  * `fencewire geofences import <file.geojson> --tenant <id>`: loads a FeatureCollection (all or
  * nothing) and tells running processors, which pick the change up within a second.
  */
-export async function geofencesCommand(config: Config, log: Logger, args: string[], tenant: string | undefined): Promise<void> {
+export async function geofencesCommand(config: Config, log: Logger, args: string[], tenantOption: string | undefined): Promise<void> {
   const [action, file] = args;
   if (action !== 'import' || file === undefined) throw new UsageError('usage: fencewire geofences import <file.geojson> --tenant <id>');
-  if (tenant === undefined || !isValidToken(tenant)) throw new UsageError('--tenant <id> is required: 1-64 characters of [A-Za-z0-9_-]');
+  const tenant = requiredTenant(tenantOption);
   let collection: unknown;
   try {
     collection = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
   }
-  const pool = createPool(config.databaseUrl, log);
-  let imported: number;
-  try {
-    const result = await importGeofences(pool, tenant, collection);
-    if (result.errors.length > 0) {
-      throw new UsageError(`nothing imported; ${result.errors.length} invalid feature(s):\n  ${result.errors.slice(0, 20).join('\n  ')}`);
-    }
-    imported = result.imported;
-  } finally {
-    await pool.end();
+  const result = await withPool(config.databaseUrl, log, (pool) => importGeofences(pool, tenant, collection));
+  if (result.errors.length > 0) {
+    throw new UsageError(`nothing imported; ${result.errors.length} invalid feature(s):\n  ${result.errors.slice(0, 20).join('\n  ')}`);
   }
   await announceTenantChange(config, tenant);
-  console.log(`imported ${imported} geofences for tenant ${tenant}`);
+  console.log(`imported ${result.imported} geofences for tenant ${tenant}`);
 }

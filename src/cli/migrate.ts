@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ensureIngestConsumer, ensureStreams, ensureWebhookConsumer } from '../bus/streams.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
-import { createPool, ensureDatabase } from '../store/database.js';
+import { ensureDatabase, withPool } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { applyStoragePolicy } from '../store/storage-policies.js';
 
@@ -14,14 +14,11 @@ import { applyStoragePolicy } from '../store/storage-policies.js';
  */
 export async function migrateCommand(config: Config, log: Logger): Promise<void> {
   const createdDatabase = await ensureDatabase(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, log);
-  try {
+  await withPool(config.databaseUrl, log, async (pool) => {
     const applied = await migrate(pool);
     const policy = await applyStoragePolicy(pool, config.storage);
     log.info({ createdDatabase, applied, storage: policy.mode, partitionsCreated: policy.created.length }, 'database ready');
-  } finally {
-    await pool.end();
-  }
+  });
   const nc = await connect({ servers: config.natsUrl, name: 'fencewire-migrate' });
   try {
     const jsm = await jetstreamManager(nc);

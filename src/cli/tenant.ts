@@ -4,7 +4,7 @@ import { resolveRules } from '../core/rule-config.js';
 import { isValidToken } from '../decode/subject.js';
 import { UsageError } from '../errors.js';
 import { announceTenantChange } from './announce-change.js';
-import { createPool } from '../store/database.js';
+import { withPool } from '../store/database.js';
 
 /**
  * `fencewire tenant create <id> [--rules JSON]`: creates a tenant, or replaces its rule
@@ -26,16 +26,11 @@ export async function tenantCommand(config: Config, log: Logger, args: string[],
       throw new UsageError(`--rules must be an object of rule settings: ${problems.join('; ') || 'not an object'}`);
     }
   }
-  const pool = createPool(config.databaseUrl, log);
-  try {
-    await pool.query(
-      `INSERT INTO tenants (id, rules) VALUES ($1, $2::jsonb)
-       ON CONFLICT (id) DO UPDATE SET rules = CASE WHEN $3 THEN excluded.rules ELSE tenants.rules END`,
-      [tenantId, JSON.stringify(rules), rulesJson !== undefined],
-    );
-  } finally {
-    await pool.end();
-  }
+  await withPool(config.databaseUrl, log, (pool) => pool.query(
+    `INSERT INTO tenants (id, rules) VALUES ($1, $2::jsonb)
+     ON CONFLICT (id) DO UPDATE SET rules = CASE WHEN $3 THEN excluded.rules ELSE tenants.rules END`,
+    [tenantId, JSON.stringify(rules), rulesJson !== undefined],
+  ));
   await announceTenantChange(config, tenantId);
   console.log(`tenant ${tenantId} ready${rulesJson === undefined ? '' : ' with its rules set'}`);
 }

@@ -34,6 +34,16 @@ export function createPool(databaseUrl: string, log: Logger, max = 4): pg.Pool {
   return pool;
 }
 
+/** Runs `work` on a pool of its own, ended afterwards whatever happens: for one-shot commands. */
+export async function withPool<T>(databaseUrl: string, log: Logger, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = createPool(databaseUrl, log);
+  try {
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
 /** Creates the database named in `databaseUrl` when it does not exist yet (`fencewire migrate`). */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const { config, name } = adminConfig(databaseUrl);
