@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { ApiError } from './api-error.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -19,8 +20,16 @@ export function parsePage(query: Record<string, unknown>): Page {
   return { limit: Math.min(MAX_LIMIT, Math.max(1, read('limit', DEFAULT_LIMIT))), offset: read('offset', 0) };
 }
 
-/** The list answer of contract section 6, with `next`/`previous` URLs keeping the other parameters. */
-export function pageResponse<T>(url: string, page: Page, count: number, results: T[]): { count: number; next: string | null; previous: string | null; results: T[] } {
+/** The list answer of contract section 6. */
+export interface ListAnswer {
+  readonly count: number;
+  readonly next: string | null;
+  readonly previous: string | null;
+  readonly results: unknown[];
+}
+
+/** The list answer, with `next`/`previous` URLs keeping the other parameters. */
+function pageResponse(url: string, page: Page, count: number, results: unknown[]): ListAnswer {
   const link = (offset: number) => {
     const u = new URL(url, 'http://localhost');
     u.searchParams.set('limit', String(page.limit));
@@ -33,6 +42,28 @@ export function pageResponse<T>(url: string, page: Page, count: number, results:
     previous: page.offset > 0 ? link(Math.max(0, page.offset - page.limit)) : null,
     results,
   };
+}
+
+/** What a list route reads: `SELECT <select> FROM <from> WHERE <where> ORDER BY <orderBy>`. */
+export interface ListQuery {
+  readonly select: string;
+  readonly from: string;
+  readonly where: string;
+  readonly orderBy: string;
+}
+
+/**
+ * One page of a list route: the total count and the page's rows, queried side by side, as the
+ * list answer of contract section 6. `map` turns a row into a result when the row is not one.
+ */
+export async function listPage(
+  db: pg.Pool, url: string, page: Page, query: ListQuery, params: unknown[], map: (row: Record<string, unknown>) => unknown = (row) => row,
+): Promise<ListAnswer> {
+  const [count, rows] = await Promise.all([
+    db.query<{ n: string }>(`SELECT count(*) AS n FROM ${query.from} WHERE ${query.where}`, params),
+    db.query(`SELECT ${query.select} FROM ${query.from} WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${page.limit} OFFSET ${page.offset}`, params),
+  ]);
+  return pageResponse(url, page, Number(count.rows[0]?.n), rows.rows.map(map));
 }
 
 /** An optional RFC 3339 query parameter (`from`, `to`), as an ISO string, or null when absent. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ApiError } from '../api-error.js';
-import { pageResponse, parsePage, timeParameter } from '../pagination.js';
+import { listPage, parsePage, timeParameter } from '../pagination.js';
 import { idParams, pageQuery, timeRange } from '../schemas.js';
 
 const tags = ['devices'];
@@ -24,11 +24,7 @@ async function latest(db: pg.Pool, tenantId: string, id: string): Promise<unknow
 export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
   app.get('/v1/devices', { schema: { tags, summary: 'Devices with their latest position', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>('SELECT count(*) AS n FROM devices WHERE tenant_id = $1', [request.tenantId]),
-      db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY device_id LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+    return listPage(db, request.url, page, { select: COLUMNS, from: 'devices', where: 'tenant_id = $1', orderBy: 'device_id' }, [request.tenantId]);
   });
 
   app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams } }, async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
@@ -40,11 +36,7 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
     await latest(db, request.tenantId, id);
     const params = [request.tenantId, id, timeParameter(query, 'from'), timeParameter(query, 'to')];
     const where = `tenant_id = $1 AND device_id = $2 AND ($3::timestamptz IS NULL OR ts >= $3) AND ($4::timestamptz IS NULL OR ts < $4)`;
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>(`SELECT count(*) AS n FROM positions WHERE ${where}`, params),
-      db.query(`SELECT ${POSITION_COLUMNS} FROM positions WHERE ${where} ORDER BY ts LIMIT ${page.limit} OFFSET ${page.offset}`, params),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+    return listPage(db, request.url, page, { select: POSITION_COLUMNS, from: 'positions', where, orderBy: 'ts' }, params);
   });
 
   app.get('/api/integration/vehicles', { schema: { tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false } } }, async (request) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { pageResponse, parsePage, timeParameter } from '../pagination.js';
+import { listPage, parsePage, timeParameter } from '../pagination.js';
 import { pageQuery, timeRange } from '../schemas.js';
 
 /** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
@@ -18,11 +18,6 @@ export function eventRoutes(app: FastifyInstance, db: pg.Pool): void {
     const params = [request.tenantId, type, deviceId, timeParameter(query, 'from'), timeParameter(query, 'to')];
     const where = `tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR device_id = $3)
                    AND ($4::timestamptz IS NULL OR occurred_at >= $4) AND ($5::timestamptz IS NULL OR occurred_at < $5)`;
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE ${where}`, params),
-      db.query(`SELECT id, type, tenant_id, device_id, occurred_at, data FROM events WHERE ${where}
-                ORDER BY occurred_at, seq LIMIT ${page.limit} OFFSET ${page.offset}`, params),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+    return listPage(db, request.url, page, { select: 'id, type, tenant_id, device_id, occurred_at, data', from: 'events', where, orderBy: 'occurred_at, seq' }, params);
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { generatedGeofenceId, importGeofences } from '../../geofences/geofence-import.js';
 import { ApiError } from '../api-error.js';
-import { pageResponse, parsePage } from '../pagination.js';
+import { listPage, parsePage } from '../pagination.js';
 import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
 
 const tags = ['geofences'];
@@ -46,11 +46,7 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
 
   app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>('SELECT count(*) AS n FROM geofences WHERE tenant_id = $1', [request.tenantId]),
-      db.query<{ feature: unknown }>(`SELECT feature FROM geofences WHERE tenant_id = $1 ORDER BY id LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows.map((r) => r.feature));
+    return listPage(db, request.url, page, { select: 'feature', from: 'geofences', where: 'tenant_id = $1', orderBy: 'id' }, [request.tenantId], (row) => row.feature);
   });
 
   app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams } }, async (request) => find(db, request.tenantId, (request.params as { id: string }).id));

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ApiError } from '../api-error.js';
-import { pageResponse, parsePage } from '../pagination.js';
+import { listPage, parsePage } from '../pagination.js';
 import { pageQuery } from '../schemas.js';
 
 /**
@@ -23,11 +23,6 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool): void {
 
   app.get('/v1/inbound-events', { schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>('SELECT count(*) AS n FROM inbound_events WHERE tenant_id = $1', [request.tenantId]),
-      db.query(`SELECT id::int AS id, received_at, body FROM inbound_events WHERE tenant_id = $1
-                ORDER BY id DESC LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+    return listPage(db, request.url, page, { select: 'id::int AS id, received_at, body', from: 'inbound_events', where: 'tenant_id = $1', orderBy: 'id DESC' }, [request.tenantId]);
   });
 }

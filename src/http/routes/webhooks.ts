@@ -8,7 +8,7 @@ import { generateSecret, secretError } from '../../webhooks/signature.js';
 import { subscriptionPatternError } from '../../webhooks/subscription.js';
 import { testEventEnvelope } from '../../webhooks/test-event.js';
 import { ApiError } from '../api-error.js';
-import { pageResponse, parsePage } from '../pagination.js';
+import { listPage, parsePage } from '../pagination.js';
 import { idParams, pageQuery, webhookBody } from '../schemas.js';
 
 interface EndpointInput {
@@ -21,6 +21,11 @@ interface EndpointInput {
 }
 
 const ENDPOINT_COLUMNS = 'id, url, events, headers, enabled, description, created_at, updated_at';
+/** A delivery with every attempt, oldest first. */
+const DELIVERY_COLUMNS = `d.id, d.event_id, d.event_type, d.status, d.next_attempt_at, d.replay_of, d.created_at, d.completed_at,
+  coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at, 'status_code', a.status_code,
+                   'latency_ms', a.latency_ms, 'error', a.error, 'response_body', a.response_body) ORDER BY a.attempt)
+              FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS attempts`;
 
 /** Checks what a schema cannot: subscription patterns, the secret, header names, the URL's addresses. */
 async function checkEndpoint(input: EndpointInput, allowPrivate: boolean): Promise<void> {
@@ -62,11 +67,7 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
 
   app.get('/v1/webhooks', { schema: { tags, summary: 'List endpoints', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_endpoints WHERE tenant_id = $1', [request.tenantId]),
-      db.query(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id LIMIT ${page.limit} OFFSET ${page.offset}`, [request.tenantId]),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+    return listPage(db, request.url, page, { select: ENDPOINT_COLUMNS, from: 'webhook_endpoints', where: 'tenant_id = $1', orderBy: 'created_at, id' }, [request.tenantId]);
   });
 
   app.get('/v1/webhooks/:id', { schema: { tags, summary: 'Read an endpoint (without its secret)', params: idParams } }, async (request) =>
@@ -109,19 +110,7 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     await findEndpoint(db, request.tenantId, id);
     const params = [request.tenantId, id, query.status ?? null];
     const where = 'd.tenant_id = $1 AND d.endpoint_id = $2 AND ($3::text IS NULL OR d.status = $3)';
-    const [count, rows] = await Promise.all([
-      db.query<{ n: string }>(`SELECT count(*) AS n FROM webhook_deliveries d WHERE ${where}`, params),
-      db.query(
-        `SELECT d.id, d.event_id, d.event_type, d.status, d.next_attempt_at, d.replay_of, d.created_at, d.completed_at,
-                coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at, 'status_code', a.status_code,
-                                   'latency_ms', a.latency_ms, 'error', a.error, 'response_body', a.response_body) ORDER BY a.attempt)
-                            FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS attempts
-           FROM webhook_deliveries d WHERE ${where}
-          ORDER BY d.created_at DESC, d.id LIMIT ${page.limit} OFFSET ${page.offset}`,
-        params,
-      ),
-    ]);
-    return pageResponse(request.url, page, Number(count.rows[0]?.n), rows.rows);
+    return listPage(db, request.url, page, { select: DELIVERY_COLUMNS, from: 'webhook_deliveries d', where, orderBy: 'd.created_at DESC, d.id' }, params);
   });
 
   app.post('/v1/webhooks/:id/test', { schema: { tags, summary: 'Send a webhook.test event to this endpoint only', params: idParams } }, async (request, reply) => {
