@@ -35,14 +35,14 @@ const timescale = await timescaleEnabled();
 
 describe('storage (native partitions; the partition tests are skipped where TimescaleDB is loaded) - positions are range-partitioned by day', () => {
 
-  it.skipIf(timescale)('creates daily partitions ahead and a default one for older fixes', async () => {
+  it.skipIf(timescale)('creates daily partitions ahead and a default one for older fixes (plain PostgreSQL only; skipped where TimescaleDB is loaded)', async () => {
     const now = Date.now();
     const names = await partitions();
     expect(names).toContain('positions_default');
     for (let day = -1; day <= world.config.storage.partitionAheadDays; day++) expect(names).toContain(partitionName(now + day * DAY));
   });
 
-  it.skipIf(timescale)('moves late fixes out of the default partition when their day gets a partition', async () => {
+  it.skipIf(timescale)('moves late fixes out of the default partition when their day gets a partition (plain PostgreSQL only; skipped where TimescaleDB is loaded)', async () => {
     const now = Date.now();
     const store = new PgBatchStore(world.db);
     const future = now + 30 * DAY; // no partition yet: lands in the default one
@@ -55,7 +55,7 @@ describe('storage (native partitions; the partition tests are skipped where Time
     expect(Number((await world.db.query(`SELECT count(*) FROM ${partitionName(future)}`)).rows[0].count)).toBe(2);
   });
 
-  it.skipIf(timescale)('drops partitions and default rows past retention, and keeps the rest', async () => {
+  it.skipIf(timescale)('drops partitions and default rows past retention, and keeps the rest (plain PostgreSQL only; skipped where TimescaleDB is loaded)', async () => {
     const now = Date.now();
     const store = new PgBatchStore(world.db);
     // 'kept' lies 8 days ahead: past the partitions made so far, so in the default partition,
@@ -80,7 +80,7 @@ describe('storage (native partitions; the partition tests are skipped where Time
 });
 
 describe('storage (TimescaleDB, runs only where the extension is installed and preloaded) - hypertable with compression and retention', () => {
-  it.skipIf(!timescale)('makes positions a hypertable with compression and retention policies', async () => {
+  it.skipIf(!timescale)('makes positions a hypertable with compression and retention policies (runs only where TimescaleDB is installed and preloaded)', async () => {
     expect(await isHypertable(world.db)).toBe(true);
     const jobs = await world.db.query(
       `SELECT proc_name, config FROM timescaledb_information.jobs WHERE hypertable_name = 'positions' ORDER BY proc_name`,
