@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { createMetrics } from '../../src/metrics.js';
-import { connectionConfig } from '../../src/store/database.js';
+import { createPool } from '../../src/store/database.js';
 import { setup, silentLog, type TestEnv } from './setup.js';
 
 let world: TestEnv;
@@ -151,7 +150,7 @@ describe('api - documentation', () => {
 describe('api - failures', () => {
   it('answers 500 internal_error when the database fails, and logs the error behind it', async () => {
     const lines: string[] = [];
-    const broken = new pg.Pool(connectionConfig(world.config.databaseUrl));
+    const broken = createPool(world.config.databaseUrl, silentLog);
     await broken.end();
     const failing = buildApp({
       version: '0.1.0', metrics: createMetrics(), db: broken, health: { nats: async () => true, database: async () => false },

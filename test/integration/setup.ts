@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { ensureIngestConsumer, ensureStreams } from '../../src/bus/streams.js';
 import { telemetrySubject, topology, type Topology } from '../../src/bus/topology.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { connectionConfig, dropDatabase, ensureDatabase } from '../../src/store/database.js';
+import { connectionConfig, createPool, dropDatabase, ensureDatabase } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
@@ -49,7 +49,9 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   };
   const config = loadConfig(env);
   await ensureDatabase(config.databaseUrl);
-  const db = new pg.Pool({ ...connectionConfig(config.databaseUrl), max: 2 });
+  // createPool, as the processor does: an error on a connection the pool is closing (the database
+  // dropped under it at dispose) is logged, not left to crash the test run as an unhandled 'error'.
+  const db = createPool(config.databaseUrl, silentLog, 2);
   await migrate(db);
   await applyStoragePolicy(db, config.storage);
 
