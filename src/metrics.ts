@@ -39,6 +39,12 @@ export function createMetrics() {
     ruleFailures: new Counter({ name: 'fencewire_rule_failures_total', help: 'Rules that threw on a fix (the other rules still ran)', labelNames: ['rule'] as const, registers }),
     devicesKnown: new Gauge({ name: 'fencewire_devices_known', help: 'Devices whose rule state the processor holds', registers }),
     inFlight: new Gauge({ name: 'fencewire_in_flight_messages', help: 'Messages received but not yet acknowledged', registers }),
+    unhandledErrors: new Counter({
+      name: 'fencewire_unhandled_errors_total',
+      help: 'Errors no code path handled (a bug), logged and counted instead of stopping the process, by source',
+      labelNames: ['source'] as const,
+      registers,
+    }),
     webhookAttempts: new Counter({ name: 'fencewire_webhook_attempts_total', help: 'Webhook delivery attempts, by endpoint', labelNames: ['endpoint'] as const, registers }),
     webhookAttemptFailures: new Counter({
       name: 'fencewire_webhook_attempt_failures_total',

@@ -15,6 +15,7 @@ import { EventPublisher } from './events/event-publisher.js';
 import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
 import { loadDeviceStates, RuleEngine } from './pipeline/rule-engine.js';
 import { applyStoragePolicy } from './store/storage-policies.js';
+import { catchUnhandledRejections } from './unhandled-rejections.js';
 import { VERSION } from './version.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
 
@@ -57,6 +58,7 @@ async function connectNats(config: Config, log: Logger): Promise<NatsConnection>
  */
 export async function startServer(config: Config, log: Logger, roles: readonly Role[] = ROLES): Promise<RunningServer> {
   const metrics = createMetrics();
+  const stopCatching = catchUnhandledRejections(log, metrics);
   const t = topology(config.namespace);
   const nc = await connectNats(config, log);
   // Shared by ingest's writer, the event publisher, the webhook worker and the API.
@@ -129,6 +131,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       await app?.close();
       await nc.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      stopCatching();
       log.info({ committed }, 'fencewire stopped');
       return committed;
     },

@@ -86,7 +86,7 @@ export function webhookBody(required: string[]): Schema {
       url: { type: 'string', minLength: 1, maxLength: 2048, description: 'http(s) URL; private addresses need WEBHOOK_ALLOW_PRIVATE' },
       events: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', maxLength: 100 }, description: 'event types, "*" or prefixes such as "geofence.*"' },
       secret: { type: 'string', maxLength: 200, description: '"whsec_" + base64; generated when absent' },
-      headers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'string', maxLength: 1000 } },
+      headers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'string', maxLength: 8192 }, description: 'extra request headers; framing, proxy and signature headers are refused' },
       enabled: { type: 'boolean' },
       description: { type: ['string', 'null'], maxLength: 500 },
     },

@@ -3,49 +3,96 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
  * Addresses a webhook may not reach unless the operator allows it (WEBHOOK_ALLOW_PRIVATE):
- * loopback, private, link-local, carrier-grade NAT, unspecified and multicast ranges, so that
- * an endpoint URL cannot be used to probe the network fencewire runs in.
+ * loopback, private, link-local, carrier-grade NAT, benchmarking, IETF protocol assignments,
+ * reserved, broadcast, unspecified and multicast ranges, so that an endpoint URL cannot be used
+ * to probe the network fencewire runs in.
  */
 const FORBIDDEN = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-  ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4],
+  // 240.0.0.0/4 (reserved) includes the broadcast address 255.255.255.255.
+  ['240.0.0.0', 4],
 ] as const) FORBIDDEN.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
   ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  // Local-use NAT64 (RFC 8215): its translation may reach anything inside the network.
+  ['64:ff9b:1::', 48],
 ] as const) FORBIDDEN.addSubnet(network, prefix, 'ipv6');
+
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted quad included). */
+function ipv6Groups(address: string): number[] {
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, null];
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  if (tail === null) return left;
+  const right = parse(tail);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+const dotted = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+
+/**
+ * The IPv4 address an IPv6 address reaches when it embeds one: IPv4-mapped (::ffff:a.b.c.d),
+ * IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::); else null.
+ */
+export function embeddedIpv4(address: string): string | null {
+  const g = ipv6Groups(address);
+  if (g.length !== 8) return null;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 5) && (g[5] === 0xffff || g[5] === 0)) return dotted(g[6] as number, g[7] as number);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return dotted(g[6] as number, g[7] as number);
+  if (g[0] === 0x2002) return dotted(g[1] as number, g[2] as number);
+  return null;
+}
 
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return FORBIDDEN.check(address, 'ipv4');
   if (family !== 6) return false;
-  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) reaches the IPv4 host.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? FORBIDDEN.check(mapped[1] as string, 'ipv4') : FORBIDDEN.check(address, 'ipv6');
+  if (FORBIDDEN.check(address, 'ipv6')) return true;
+  const ipv4 = embeddedIpv4(address);
+  return ipv4 !== null && FORBIDDEN.check(ipv4, 'ipv4');
 }
 
 /** The error code of a refused address, on the error the lookup returns. */
 export const FORBIDDEN_ADDRESS = 'forbidden_address';
 
+/** The error for a connection to a forbidden address; `host` is the name or literal asked for. */
+export function forbiddenAddressError(host: string, address: string): NodeJS.ErrnoException {
+  const reaches = host === address ? `${address} is` : `${host} resolves to ${address},`;
+  return Object.assign(new Error(`${reaches} a private, loopback, link-local or reserved address; set WEBHOOK_ALLOW_PRIVATE=true to allow it`), { code: FORBIDDEN_ADDRESS });
+}
+
 /**
  * A DNS lookup for `http.request` that fails on forbidden addresses. The check sits in the
  * connection's own lookup, so the address checked is the address connected to: a name that
- * resolves differently between a check and the request (DNS rebinding) gains nothing.
+ * resolves differently between a check and the request (DNS rebinding) gains nothing. Node
+ * skips the lookup for IP literals: `HttpSender` checks those itself, and the socket's remote
+ * address once connected.
  */
 export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   lookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 0);
     const refused = addresses.find((a) => isForbiddenAddress(a.address));
-    if (refused) {
-      const error = Object.assign(new Error(`${hostname} resolves to ${refused.address}, a private, loopback or link-local address; set WEBHOOK_ALLOW_PRIVATE=true to allow it`), { code: FORBIDDEN_ADDRESS });
-      return callback(error, '', 0);
-    }
+    if (refused) return callback(forbiddenAddressError(hostname, refused.address), '', 0);
     if (options.all) return (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
     return callback(null, first.address, first.family);
   });
 };
+
+/** The host of a URL as an address or name, without IPv6 brackets. */
+export function urlHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
 
 /**
  * Null when `url` may be used as an endpoint, else why not: it must be http(s), and unless
@@ -56,12 +103,13 @@ export async function webhookUrlError(url: string, allowPrivate: boolean): Promi
   try {
     parsed = new URL(url);
   } catch {
-    return `url "${url}" is not an absolute URL`;
+    return `url "${url.slice(0, 200)}" is not an absolute URL`;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `url must use http or https, not ${parsed.protocol}`;
   if (parsed.username !== '' || parsed.password !== '') return 'url must not carry credentials; use headers for authentication';
   if (allowPrivate) return null;
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const host = urlHost(parsed);
+  if (isIP(host) !== 0) return isForbiddenAddress(host) ? `url ${forbiddenAddressError(host, host).message}` : null;
   return new Promise((resolve) => {
     // A name that does not resolve yet is accepted: its attempts will fail and be logged.
     guardedLookup(host, { all: true }, (err) => {

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { AttemptRecorder } from './attempt-recorder.js';
 import type { Delivery } from './delivery-store.js';
-import type { HttpSender } from './http-sender.js';
+import { customHeadersError } from './endpoint-headers.js';
+import type { AttemptOutcome, HttpSender } from './http-sender.js';
 import { verdictAfter, type RetryPolicy } from './retry-schedule.js';
 import { signatureHeaders } from './signature.js';
 
@@ -12,6 +13,11 @@ export interface DispatcherSettings {
   readonly concurrency: number;
   /** Deliveries held per endpoint, waiting or in progress. */
   readonly maxHeld: number;
+}
+
+/** An attempt that was never sent, with why. */
+function refusedAttempt(error: string): AttemptOutcome {
+  return { startedAt: new Date(), statusCode: null, latencyMs: 0, error, responseBody: null, retryAfter: undefined };
 }
 
 interface EndpointQueue {
@@ -88,7 +94,12 @@ export class DeliveryDispatcher {
         this.showDepth(delivery.endpoint.id);
       });
       this.inProgress.add(running);
-      void running.finally(() => this.inProgress.delete(running));
+      // attempt() handles its own failures; a throw here is a bug, logged with its delivery
+      // rather than left as an unhandled rejection that would stop every tenant's work.
+      void running.catch((err: unknown) => {
+        this.metrics.unhandledErrors.inc({ source: 'webhook_dispatcher' });
+        this.log.error({ err, delivery: delivery.id, endpoint: delivery.endpoint.id }, 'webhook attempt failed unexpectedly; its lease will bring it back');
+      }).finally(() => this.inProgress.delete(running));
     }
   }
 
@@ -99,14 +110,31 @@ export class DeliveryDispatcher {
     if (queue && depth === 0) this.queues.delete(endpointId);
   }
 
+  /** One signed attempt (or a refusal to send it); never throws. */
+  private async send(delivery: Delivery, attempt: number): Promise<AttemptOutcome> {
+    const { endpoint } = delivery;
+    // Headers stored before a rule was added are checked again: refused, the attempt fails with why.
+    const headerProblem = customHeadersError(endpoint.headers);
+    if (headerProblem !== null) return refusedAttempt(`request not sent: ${headerProblem}`);
+    try {
+      const signed = signatureHeaders(endpoint.secret, { eventId: delivery.eventId, eventType: delivery.eventType, body: delivery.body, attempt }, Math.floor(this.clock() / 1000));
+      // Custom headers first: they may add to the request but never replace a signature header.
+      return await this.sender.send({ url: endpoint.url, headers: { ...endpoint.headers, ...signed }, body: delivery.body });
+    } catch (err) {
+      return refusedAttempt(`request not sent: ${(err as Error).message}`);
+    }
+  }
+
   /** One signed attempt; `answered` frees the endpoint's slot as soon as the answer is in. */
   private async attempt(delivery: Delivery, answered: () => void): Promise<void> {
     const { endpoint } = delivery;
     const attempt = delivery.attempts + 1;
-    const signed = signatureHeaders(endpoint.secret, { eventId: delivery.eventId, eventType: delivery.eventType, body: delivery.body, attempt }, Math.floor(this.clock() / 1000));
-    // Custom headers first: they may add to the request but never replace a signature header.
-    const outcome = await this.sender.send({ url: endpoint.url, headers: { ...endpoint.headers, ...signed }, body: delivery.body });
-    answered();
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await this.send(delivery, attempt);
+    } finally {
+      answered();
+    }
     const verdict = verdictAfter(this.settings.retry, attempt, outcome, this.clock(), Math.random());
     const labels = { endpoint: endpoint.id };
     this.metrics.webhookAttempts.inc(labels);

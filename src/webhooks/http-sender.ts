@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { guardedLookup } from './address-guard.js';
+import { isIP, type Socket } from 'node:net';
+import { forbiddenAddressError, guardedLookup, isForbiddenAddress, urlHost } from './address-guard.js';
 
 /** What one attempt produced; `statusCode` is null when no answer came (timeout, refused, ...). */
 export interface AttemptOutcome {
@@ -28,12 +29,15 @@ type Finish = (statusCode: number | null, error: string | null, responseBody: st
 /**
  * Sends webhook requests over keep-alive connections. Redirects are not followed (a 3xx is a
  * failed attempt): following one could lead to an address the guard would have refused.
+ * Unless private addresses are allowed, every connection is checked three ways: a hostname's
+ * addresses in the connection's own DNS lookup, an IP literal before the request is made, and
+ * the address the socket actually connected to before anything is written on it.
  */
 export class HttpSender {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
 
-  constructor(private readonly timeoutMs: number, allowPrivate: boolean) {
+  constructor(private readonly timeoutMs: number, private readonly allowPrivate: boolean) {
     const options = { keepAlive: true, ...(allowPrivate ? {} : { lookup: guardedLookup }) };
     this.httpAgent = new http.Agent(options);
     this.httpsAgent = new https.Agent(options);
@@ -53,25 +57,47 @@ export class HttpSender {
         clearTimeout(timer);
         resolve({ startedAt, statusCode, latencyMs: Math.round(performance.now() - started), error, responseBody, retryAfter });
       };
-      let req: http.ClientRequest;
+      let req: http.ClientRequest | undefined = undefined;
       try {
-        req = this.request(request, finish);
+        const url = new URL(request.url);
+        const host = urlHost(url);
+        if (!this.allowPrivate && isIP(host) !== 0 && isForbiddenAddress(host)) {
+          finish(null, `request not sent: ${forbiddenAddressError(host, host).message}`, null);
+          return;
+        }
+        req = this.request(url, request, finish);
+        const sent = req;
+        timer = setTimeout(() => {
+          finish(null, `no answer within ${this.timeoutMs} ms`, null);
+          sent.destroy();
+        }, this.timeoutMs);
+        req.on('error', (err) => finish(null, err.message, null));
+        if (!this.allowPrivate) req.on('socket', (socket: Socket) => this.guardConnection(socket, host));
+        req.end(Buffer.from(request.body, 'utf8'));
       } catch (err) {
-        // Node refuses some requests before sending anything (a header value it will not write).
+        // Node refuses some requests before sending anything (a header value or a header it will
+        // not write, such as Trailer without chunked encoding): a failed attempt, never a throw.
         finish(null, `request not sent: ${(err as Error).message}`, null);
-        return;
+        req?.destroy();
       }
-      timer = setTimeout(() => {
-        finish(null, `no answer within ${this.timeoutMs} ms`, null);
-        req.destroy();
-      }, this.timeoutMs);
-      req.on('error', (err) => finish(null, err.message, null));
-      req.end(Buffer.from(request.body, 'utf8'));
     });
   }
 
-  private request(request: WebhookRequest, finish: Finish): http.ClientRequest {
-    const url = new URL(request.url);
+  /**
+   * Destroys the socket, before the request is written on it, when the address it connected
+   * to is forbidden. The listener is added before the request's own wait for `connect`, so it
+   * runs first; a reused keep-alive socket was checked when it connected.
+   */
+  private guardConnection(socket: Socket, host: string): void {
+    const check = () => {
+      const address = socket.remoteAddress;
+      if (address !== undefined && isForbiddenAddress(address)) socket.destroy(forbiddenAddressError(host, address));
+    };
+    if (socket.connecting) socket.once('connect', check);
+    else check();
+  }
+
+  private request(url: URL, request: WebhookRequest, finish: Finish): http.ClientRequest {
     const transport = url.protocol === 'https:' ? https : http;
     return transport.request(url, {
       method: 'POST',

@@ -12,8 +12,23 @@ export function secretError(secret: string): string | null {
   if (!secret.startsWith(SECRET_PREFIX)) return 'secret must start with "whsec_" followed by base64 (Standard Webhooks)';
   const key = secret.slice(SECRET_PREFIX.length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0) return 'the part of secret after "whsec_" must be base64';
-  if (Buffer.from(key, 'base64').length < 16) return 'secret must hold at least 16 bytes after "whsec_"';
+  const bytes = Buffer.from(key, 'base64');
+  if (bytes.length < MIN_SECRET_BYTES) return `secret must hold at least ${MIN_SECRET_BYTES} bytes after "whsec_" (base64 of random bytes; omit it to have one generated)`;
+  if (!looksRandom(bytes)) return 'secret is not random: its bytes repeat or run in sequence; use base64 of random bytes, or omit it to have one generated';
   return null;
+}
+
+const MIN_SECRET_BYTES = 24;
+
+/**
+ * A cheap test that rules out the secrets people type rather than generate: too few distinct
+ * bytes (24 random bytes have about 23 distinct values; fewer than 12 happens with a chance
+ * far below 1e-9), or a constant step between bytes (`abcdef...`, `0123...`).
+ */
+function looksRandom(bytes: Buffer): boolean {
+  if (new Set(bytes).size < 12) return false;
+  const step = (i: number) => ((bytes[i + 1] as number) - (bytes[i] as number) + 256) % 256;
+  return bytes.some((_, i) => i + 1 < bytes.length && step(i) !== step(0));
 }
 
 export interface SignedDelivery {

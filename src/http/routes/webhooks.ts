@@ -78,8 +78,10 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
   }, async (request) => {
     const { id } = request.params as { id: string };
     const input = request.body as EndpointInput;
-    await findEndpoint(db, request.tenantId, id);
-    await checkEndpoint(input, allowPrivate);
+    const stored = await findEndpoint(db, request.tenantId, id) as { url: string; headers: Record<string, string> };
+    // The endpoint as it will be, checked whole: a URL or header saved under older rules, or
+    // while private addresses were allowed, is refused now too.
+    await checkEndpoint({ ...input, url: input.url ?? stored.url, headers: input.headers ?? stored.headers }, allowPrivate);
     await db.query(
       `UPDATE webhook_endpoints SET url = coalesce($3, url), events = coalesce($4, events), secret = coalesce($5, secret),
               headers = coalesce($6, headers), enabled = coalesce($7, enabled),

@@ -18,7 +18,11 @@ describe('webhooks - signing (contract section 5)', () => {
   it.each([
     ['plain-secret', /must start with "whsec_"/],
     ['whsec_not base64!', /must be base64/],
-    ['whsec_c2hvcnQ=', /at least 16 bytes/],
+    ['whsec_c2hvcnQ=', /at least 24 bytes/],
+    [`whsec_${Buffer.alloc(16).toString('base64')}`, /at least 24 bytes/],
+    [`whsec_${Buffer.alloc(32).toString('base64')}`, /is not random/],
+    [`whsec_${Buffer.from('abababababababababababababababab').toString('base64')}`, /is not random/],
+    [`whsec_${Buffer.from('abcdefghijklmnopqrstuvwxyz').toString('base64')}`, /is not random/],
   ])('refuses the secret %s', (secret, message) => {
     expect(secretError(secret)).toMatch(message);
   });
