@@ -110,7 +110,7 @@ async function endToEnd(messages: Message[], backlog = false, geofences = 0): Pr
  */
 async function loadGeofences(world: TestEnv, count: number): Promise<void> {
   const features = syntheticFeatures(count, FLEET_AREA, 0.004, seededRandom(99));
-  const result = await importGeofences(world.db, TENANT, { type: 'FeatureCollection', features });
+  const result = await importGeofences(world.db, TENANT, { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null });
   if (result.errors.length > 0) throw new Error(result.errors[0]);
   await world.db.query(`INSERT INTO tenants (id, rules) VALUES ($1, '{"overspeedLimitKmh": 50}')`, [TENANT]);
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import type { GeofenceLimits } from './geofences/geofence-validation.js';
 import type { RetryPolicy } from './webhooks/retry-schedule.js';
 
 /**
@@ -26,8 +27,25 @@ export interface Config {
     /** JetStream redelivers a message that is not acknowledged within this many ms. */
     readonly ackWaitMs: number;
   };
+  /** What one tenant may keep or do: limits against a tenant, hostile or careless, that would crowd out the others. */
+  readonly quotas: {
+    readonly geofences: GeofenceLimits;
+    /** Webhook endpoints per tenant. */
+    readonly webhookEndpoints: number;
+    /** Inbound events a tenant may post per minute (a rate: 429 with Retry-After beyond it). */
+    readonly inboundEventsPerMinute: number;
+    /** Replays of one delivery per hour (a rate). */
+    readonly replaysPerDeliveryPerHour: number;
+  };
   readonly storage: {
+    /** Days of positions kept. */
     readonly retentionDays: number;
+    /** Days of published events kept in the events table (the bus keeps its own). */
+    readonly eventsRetentionDays: number;
+    /** Days a finished webhook delivery (succeeded or failed) and its attempts are kept. */
+    readonly deliveriesRetentionDays: number;
+    /** Days of inbound events kept in the audit log. */
+    readonly inboundRetentionDays: number;
     readonly partitionAheadDays: number;
     /** TimescaleDB only: chunks older than this are compressed. */
     readonly compressAfterDays: number;
@@ -116,8 +134,21 @@ export function loadConfig(env: Env = process.env): Config {
       maxInFlight: integer(env, 'INGEST_MAX_IN_FLIGHT', 20_000, 1, 1_000_000),
       ackWaitMs: integer(env, 'INGEST_ACK_WAIT_MS', 30_000, 1000, 3_600_000),
     },
+    quotas: {
+      geofences: {
+        maxVertices: integer(env, 'GEOFENCE_MAX_VERTICES', 100_000, 4, 10_000_000),
+        maxPerTenant: integer(env, 'TENANT_MAX_GEOFENCES', 20_000, 1, 10_000_000),
+        maxTenantVertices: integer(env, 'TENANT_MAX_GEOFENCE_VERTICES', 2_000_000, 4, 1_000_000_000),
+      },
+      webhookEndpoints: integer(env, 'TENANT_MAX_WEBHOOKS', 100, 1, 1_000_000),
+      inboundEventsPerMinute: integer(env, 'TENANT_INBOUND_EVENTS_PER_MINUTE', 600, 1, 10_000_000),
+      replaysPerDeliveryPerHour: integer(env, 'REPLAYS_PER_DELIVERY_PER_HOUR', 10, 1, 100_000),
+    },
     storage: {
       retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 36_500),
+      eventsRetentionDays: integer(env, 'EVENTS_RETENTION_DAYS', 90, 1, 36_500),
+      deliveriesRetentionDays: integer(env, 'DELIVERIES_RETENTION_DAYS', 30, 1, 36_500),
+      inboundRetentionDays: integer(env, 'INBOUND_RETENTION_DAYS', 30, 1, 36_500),
       partitionAheadDays: integer(env, 'PARTITION_AHEAD_DAYS', 7, 1, 365),
       compressAfterDays: integer(env, 'COMPRESS_AFTER_DAYS', 7, 1, 36_500),
     },

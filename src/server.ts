@@ -13,6 +13,7 @@ import { createPool } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { EventPublisher } from './events/event-publisher.js';
 import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
+import { GeometryThread } from './geofences/geometry-thread.js';
 import { loadDeviceStates, RuleEngine } from './pipeline/rule-engine.js';
 import { applyStoragePolicy } from './store/storage-policies.js';
 import { catchUnhandledRejections } from './unhandled-rejections.js';
@@ -64,6 +65,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   // Shared by ingest's writer, the event publisher, the webhook worker and the API.
   const pool: pg.Pool = createPool(config.databaseUrl, log, 8);
   const js = jetstream(nc);
+  // Geofence validation and preparation, off the event loop; started on first use.
+  const geometry = new GeometryThread();
 
   let ingest: IngestWorker | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
@@ -81,7 +84,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('ingest')) {
     const consumer = await ensureIngestConsumer(jsm, t, config.ingest, { rewind: true });
     if (consumer === 'rewound') log.warn('the last ingest process left messages unacknowledged; redelivering from its acknowledgement floor, in order');
-    catalog = new GeofenceCatalog(pool, log);
+    catalog = new GeofenceCatalog(pool, log, geometry);
     await catalog.start(nc, t);
     const engine = new RuleEngine(catalog, await loadDeviceStates(pool));
     publisher = new EventPublisher(js, t, pool, log, metrics);
@@ -92,7 +95,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     await ingest.start();
     const maintain = () =>
       applyStoragePolicy(pool, config.storage).then(
-        (report) => report.created.length + report.dropped.length > 0 && log.info(report, 'storage policy applied'),
+        (report) => report.created.length + report.dropped.length + Object.values(report.deleted).reduce((a, b) => a + b, 0) > 0 && log.info(report, 'storage policy applied'),
         (err: Error) => log.warn({ err: err.message }, 'storage policy failed; will retry'),
       );
     void maintain();
@@ -107,8 +110,10 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       metrics,
       db: pool,
       log,
-      geofencesChanged: (tenantId) => notifyGeofencesChanged(nc, t, tenantId),
+      geofencesChanged: (tenantId, geofenceIds) => notifyGeofencesChanged(nc, t, tenantId, geofenceIds),
       webhookAllowPrivate: config.webhooks.allowPrivate,
+      geometry,
+      quotas: config.quotas,
       health: {
         nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
         database: () => withTimeout(pool.query('SELECT 1')),
@@ -131,6 +136,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       await app?.close();
       await nc.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      await geometry.close();
       stopCatching();
       log.info({ committed }, 'fencewire stopped');
       return committed;

@@ -21,10 +21,10 @@ export async function geofencesCommand(config: Config, log: Logger, args: string
   } catch (err) {
     throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
   }
-  const result = await withPool(config.databaseUrl, log, (pool) => importGeofences(pool, tenant, collection));
+  const result = await withPool(config.databaseUrl, log, (pool) => importGeofences(pool, tenant, collection, { limits: config.quotas.geofences, geometry: null }));
   if (result.errors.length > 0) {
-    throw new UsageError(`nothing imported; ${result.errors.length} invalid feature(s):\n  ${result.errors.slice(0, 20).join('\n  ')}`);
+    throw new UsageError(`nothing imported:\n  ${result.errors.join('\n  ')}`);
   }
-  await announceTenantChange(config, tenant);
+  await announceTenantChange(config, tenant, result.ids);
   console.log(`imported ${result.imported} geofences for tenant ${tenant}`);
 }

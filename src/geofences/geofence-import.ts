@@ -1,49 +1,36 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { geofenceFromFeature, isGeofenceError } from '../core/geometry/geofence.js';
-import { inTransaction } from '../store/database.js';
+import { upsertGeofences } from '../store/geofence-store.js';
+import type { GeometryThread } from './geometry-thread.js';
+import { validateCollection, type GeofenceLimits } from './geofence-validation.js';
 
 export interface ImportResult {
   readonly imported: number;
-  /** One sentence per refused feature, naming its index; nothing is imported when non-empty. */
+  /** The ids written, for the change notice. */
+  readonly ids: string[];
+  /** Why nothing was imported: sentences naming the features (at most ten and a count), or the limit. */
   readonly errors: string[];
+  /** `invalid_geofence` (a feature is wrong) or `quota_exceeded` (the tenant is full); null when imported. */
+  readonly code: 'invalid_geofence' | 'quota_exceeded' | null;
 }
 
-/** An id for a feature that has none: derived from its content, so a re-import updates it. */
-export function generatedGeofenceId(feature: unknown): string {
-  return `gf_${createHash('sha256').update(JSON.stringify(feature)).digest('hex').slice(0, 16)}`;
+export interface ImportOptions {
+  readonly limits: GeofenceLimits;
+  /** Where validation runs; null runs it on the caller's thread (one-shot commands, tests). */
+  readonly geometry: GeometryThread | null;
 }
 
 /**
- * Validates every feature of a FeatureCollection and, when all are valid, upserts them in one
- * transaction (all or nothing, so a typo in feature 812 does not leave half an import).
+ * Validates every feature of a FeatureCollection and, when all are valid and the tenant's
+ * limits allow, upserts them in one transaction (all or nothing, so a typo in feature 812 does
+ * not leave half an import).
  */
-export async function importGeofences(pool: pg.Pool, tenantId: string, collection: unknown): Promise<ImportResult> {
-  const features = (collection as { type?: unknown; features?: unknown })?.features;
-  if ((collection as { type?: unknown })?.type !== 'FeatureCollection' || !Array.isArray(features)) {
-    return { imported: 0, errors: ['the file must be a GeoJSON FeatureCollection'] };
-  }
-  const errors: string[] = [];
-  const rows: { id: string; name: string; feature: object }[] = [];
-  const seen = new Set<string>();
-  features.forEach((feature: unknown, i) => {
-    const geofence = geofenceFromFeature(tenantId, feature, generatedGeofenceId(feature), true);
-    if (isGeofenceError(geofence)) {
-      errors.push(`features[${i}]: ${geofence.message}`);
-      return;
-    }
-    if (seen.has(geofence.id)) errors.push(`features[${i}]: id "${geofence.id}" appears twice`);
-    seen.add(geofence.id);
-    const f = feature as { properties?: Record<string, unknown> | null };
-    rows.push({ id: geofence.id, name: geofence.name, feature: { ...f, properties: { ...(f.properties ?? {}), id: geofence.id } } });
-  });
-  if (errors.length > 0) return { imported: 0, errors };
-
-  await inTransaction(pool, (client) => client.query(
-    `INSERT INTO geofences (tenant_id, id, name, feature)
-     SELECT $1, id, name, feature FROM jsonb_to_recordset($2::jsonb) AS r(id text, name text, feature jsonb)
-     ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, feature = excluded.feature, updated_at = now()`,
-    [tenantId, JSON.stringify(rows)],
-  ));
-  return { imported: rows.length, errors: [] };
+export async function importGeofences(pool: pg.Pool, tenantId: string, collection: unknown, options: ImportOptions): Promise<ImportResult> {
+  const { maxVertices } = options.limits;
+  const validation = options.geometry
+    ? await options.geometry.validate(tenantId, collection, maxVertices)
+    : validateCollection(tenantId, collection, maxVertices);
+  if (validation.errors.length > 0) return { imported: 0, ids: [], errors: validation.errors, code: 'invalid_geofence' };
+  const { quotaError } = await upsertGeofences(pool, tenantId, validation.rows, options.limits);
+  if (quotaError !== null) return { imported: 0, ids: [], errors: [quotaError], code: 'quota_exceeded' };
+  return { imported: validation.rows.length, ids: validation.rows.map((r) => r.id), errors: [], code: null };
 }

@@ -5,10 +5,16 @@
  */
 export const API_ERROR_STATUS = {
   unauthorized: 401,
+  quota_exceeded: 403,
   not_found: 404,
   conflict: 409,
   invalid_request: 400,
+  request_timeout: 408,
   payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  header_too_large: 431,
   unavailable: 503,
   internal_error: 500,
 } as const;
@@ -16,7 +22,8 @@ export const API_ERROR_STATUS = {
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 
 export class ApiError extends Error {
-  constructor(readonly code: ApiErrorCode, message: string) {
+  /** `retryAfterS`: for a rate limit, the seconds after which the request would be accepted (Retry-After). */
+  constructor(readonly code: ApiErrorCode, message: string, readonly retryAfterS?: number) {
     super(message);
     this.name = 'ApiError';
   }
@@ -24,6 +31,12 @@ export class ApiError extends Error {
   get status(): number {
     return API_ERROR_STATUS[this.code];
   }
+}
+
+/** The code for a framework error's status (fastify's or Node's), so that every answer has the contract's shape. */
+export function codeForStatus(status: number): ApiErrorCode {
+  const entry = Object.entries(API_ERROR_STATUS).find(([, s]) => s === status);
+  return entry === undefined || status >= 500 ? 'invalid_request' : (entry[0] as ApiErrorCode);
 }
 
 export function errorBody(code: ApiErrorCode, message: string): { error: { code: ApiErrorCode; message: string } } {

@@ -1,10 +1,16 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchemaValidationError } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { API_ERROR_STATUS, ApiError, errorBody } from './api-error.js';
+import type { Config } from '../config.js';
+import type { GeometryThread } from '../geofences/geometry-thread.js';
+import { excerpt } from '../webhooks/endpoint-headers.js';
+import { ApiError, codeForStatus, errorBody } from './api-error.js';
+import { checkedJsonBody, unstorableString } from './json-body.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
@@ -33,24 +39,46 @@ export interface AppDeps {
   readonly geofencesChanged: GeofencesChanged;
   /** WEBHOOK_ALLOW_PRIVATE: endpoints may target loopback and private addresses. */
   readonly webhookAllowPrivate: boolean;
+  /** Where geofences are validated; null validates on the event loop (tests of small geofences). */
+  readonly geometry: GeometryThread | null;
+  readonly quotas: Config['quotas'];
 }
+
+/** Schema violations listed in one answer, and characters of a bad value echoed back. */
+const MAX_VIOLATIONS = 10;
+const ECHOED_CHARACTERS = 100;
 
 /** Routes that answer without a key: health and metrics (contract section 6), and the API's documentation. */
 const isPublic = (url: string): boolean => url === '/api/integration/health' || url === '/metrics' || url === '/docs' || url.startsWith('/docs/');
 
 /** One sentence per schema violation, naming the field (ajv's own text omits unknown property names). */
 function describeViolations(errors: FastifySchemaValidationError[], where: string): Error {
-  return new Error(errors.map((e) => {
+  const more = errors.length > MAX_VIOLATIONS ? [`and ${errors.length - MAX_VIOLATIONS} more violations`] : [];
+  return new Error([...errors.slice(0, MAX_VIOLATIONS).map((e) => {
     const field = `${where}${e.instancePath.replaceAll('/', '.')}`;
     const params = e.params as { additionalProperty?: string; allowedValues?: unknown[]; allowedValue?: unknown; pattern?: string; format?: string };
     if (params.additionalProperty !== undefined) return `${field} has an unknown property "${params.additionalProperty}"`;
-    const got = `, got ${JSON.stringify((e as { data?: unknown }).data)}`;
+    const got = `, got ${excerpt(JSON.stringify((e as { data?: unknown }).data) ?? 'undefined', ECHOED_CHARACTERS)}`;
     if (params.allowedValues !== undefined) return `${field} must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}${got}`;
     if (params.allowedValue !== undefined) return `${field} must be ${JSON.stringify(params.allowedValue)}${got}`;
     if (params.pattern === '^\\d+$') return `${field} must be a whole number >= 0${got}`;
     if (params.format === 'date-time') return `${field} must be an RFC 3339 date-time${got}`;
     return `${field} ${e.message ?? 'is invalid'}${e.keyword === 'required' ? '' : got}`;
-  }).join('; '));
+  }), ...more].join('; '));
+}
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (headers too large, a timeout,
+ * a malformed request line), answered in the contract's error shape rather than Node's bare one.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'the request line and headers are larger than the server accepts (16 KiB)']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request was not received in time'] : [400, `the request is not valid HTTP (${err.code ?? 'parse error'})`];
+  const body = JSON.stringify(errorBody(codeForStatus(status), message));
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(err);
 }
 
 /** Builds the HTTP API (contract section 6). Tests drive it with `app.inject()`. */
@@ -61,6 +89,31 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Unknown fields are refused (schemas say additionalProperties: false), not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, allowUnionTypes: true } },
     schemaErrorFormatter: describeViolations,
+    clientErrorHandler: answerClientError,
+    // A malformed percent-encoding or an over-long path parameter: the contract's shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode ?? 400;
+      void (reply as FastifyReply).code(status).send(errorBody(codeForStatus(status), err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than the server accepts' : 'the URL is not valid (a malformed percent-encoding)'));
+    },
+  });
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      done(null, checkedJsonBody(body as string, (text) => {
+        let parsed: { err: Error | null; value: unknown } = { err: null, value: undefined };
+        parseJson(request, text, (err, value) => void (parsed = { err, value }));
+        if (parsed.err !== null) throw parsed.err;
+        return parsed.value;
+      }));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  // Path and query values reach SQL as text: refuse what PostgreSQL cannot store with a 400.
+  app.addHook('preValidation', async (request) => {
+    const problem = unstorableString(request.params, 'path') ?? unstorableString(request.query, 'query');
+    if (problem !== null) throw new ApiError('invalid_request', problem);
   });
   app.decorateRequest('tenantId', '');
 
@@ -74,17 +127,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    if (err instanceof ApiError) return reply.code(err.status).send(errorBody(err.code, err.message));
+    if (err instanceof ApiError) {
+      if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
+      return reply.code(err.status).send(errorBody(err.code, err.message));
+    }
     const { statusCode: status, message } = err as { statusCode?: number; message?: string };
-    if (status === 413) return reply.code(413).send(errorBody('payload_too_large', message ?? 'the body is too large'));
     if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(API_ERROR_STATUS.invalid_request).send(errorBody('invalid_request', message ?? 'the request is malformed'));
+      return reply.code(status).send(errorBody(codeForStatus(status), excerpt(message ?? 'the request is malformed', 2000)));
     }
     deps.log.error({ err, method: request.method, url: request.url }, 'API request failed');
     return reply.code(500).send(errorBody('internal_error', 'the server failed to answer; the error is logged'));
   });
 
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url}`)));
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route ${request.method} ${excerpt(request.url, 200)}`)));
 
   void app.register(swagger, {
     openapi: {
@@ -114,9 +169,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
     eventRoutes(api, deps.db);
     deviceRoutes(api, deps.db);
-    geofenceRoutes(api, deps.db, deps.geofencesChanged);
-    inboundRoutes(api, deps.db);
-    webhookRoutes(api, deps.db, deps.webhookAllowPrivate);
+    geofenceRoutes(api, { db: deps.db, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
+    inboundRoutes(api, deps.db, deps.quotas);
+    webhookRoutes(api, deps.db, deps.webhookAllowPrivate, deps.quotas);
   });
   return app;
 }

@@ -9,12 +9,52 @@ export interface StoragePolicy {
   readonly retentionDays: number;
   readonly partitionAheadDays: number;
   readonly compressAfterDays: number;
+  readonly eventsRetentionDays: number;
+  readonly deliveriesRetentionDays: number;
+  readonly inboundRetentionDays: number;
+}
+
+/** Rows deleted by retention, per table. */
+export interface RetentionReport {
+  readonly events: number;
+  readonly webhookDeliveries: number;
+  readonly inboundEvents: number;
 }
 
 export interface PolicyReport {
   readonly mode: 'timescaledb' | 'partitions';
   readonly created: string[];
   readonly dropped: string[];
+  readonly deleted: RetentionReport;
+}
+
+/** Rows one retention statement deletes: short statements, so that writers never wait long on them. */
+const RETENTION_BATCH = 10_000;
+
+/** Deletes the rows `where` selects (`$1` is the cutoff), a batch at a time; returns how many. */
+async function deleteOlder(pool: pg.Pool, table: string, where: string, cutoffMs: number): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const result = await pool.query(
+      `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${where} LIMIT ${RETENTION_BATCH}))`, [new Date(cutoffMs).toISOString()],
+    );
+    deleted += result.rowCount ?? 0;
+    if ((result.rowCount ?? 0) < RETENTION_BATCH) return deleted;
+  }
+}
+
+/**
+ * Retention of the tables that grow with traffic besides positions: published events, finished
+ * webhook deliveries (their attempts go with them) and inbound events. An event not yet
+ * published and a delivery still pending are never deleted, whatever their age.
+ */
+async function applyTableRetention(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<RetentionReport> {
+  const cutoff = (days: number) => nowMs - days * DAY_MS;
+  return {
+    events: await deleteOlder(pool, 'events', 'published_at IS NOT NULL AND occurred_at < $1', cutoff(policy.eventsRetentionDays)),
+    webhookDeliveries: await deleteOlder(pool, 'webhook_deliveries', "status <> 'pending' AND completed_at < $1", cutoff(policy.deliveriesRetentionDays)),
+    inboundEvents: await deleteOlder(pool, 'inbound_events', 'received_at < $1', cutoff(policy.inboundRetentionDays)),
+  };
 }
 
 function dayStart(ms: number): number {
@@ -36,7 +76,7 @@ export function partitionDay(name: string): number | null {
  * The daily partitions that should exist at `nowMs` (yesterday through `aheadDays` ahead) and
  * those of `existing` that are past retention. Pure, so that the calendar logic is unit-tested.
  */
-export function planPartitions(existing: string[], nowMs: number, policy: StoragePolicy): { create: number[]; drop: string[] } {
+export function planPartitions(existing: string[], nowMs: number, policy: Pick<StoragePolicy, 'retentionDays' | 'partitionAheadDays'>): { create: number[]; drop: string[] } {
   const have = new Set(existing);
   const today = dayStart(nowMs);
   const create: number[] = [];
@@ -69,7 +109,7 @@ async function createPartition(pool: pg.Pool, startMs: number): Promise<string> 
   return name;
 }
 
-async function applyPartitionPolicy(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<PolicyReport> {
+async function applyPartitionPolicy(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<Omit<PolicyReport, 'deleted'>> {
   const existing = (
     await pool.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i
@@ -86,7 +126,7 @@ async function applyPartitionPolicy(pool: pg.Pool, nowMs: number, policy: Storag
   return { mode: 'partitions', created, dropped: plan.drop };
 }
 
-async function applyTimescalePolicy(pool: pg.Pool, policy: StoragePolicy): Promise<PolicyReport> {
+async function applyTimescalePolicy(pool: pg.Pool, policy: StoragePolicy): Promise<Omit<PolicyReport, 'deleted'>> {
   // Remove, then add: add_*_policy(if_not_exists) would keep an old interval after a change.
   await pool.query(`SELECT remove_retention_policy('positions', if_exists => true)`);
   await pool.query(`SELECT add_retention_policy('positions', make_interval(days => $1))`, [policy.retentionDays]);
@@ -96,9 +136,11 @@ async function applyTimescalePolicy(pool: pg.Pool, policy: StoragePolicy): Promi
 }
 
 /**
- * Applies retention (and, with TimescaleDB, compression) to `positions`; idempotent. Runs at
+ * Applies retention (and, with TimescaleDB, compression) to `positions`, and retention to the
+ * events, delivery and inbound tables; idempotent. Runs at
  * `migrate` and periodically while ingesting, so that partitions always exist ahead of time.
  */
 export async function applyStoragePolicy(pool: pg.Pool, policy: StoragePolicy, nowMs = Date.now()): Promise<PolicyReport> {
-  return (await isHypertable(pool)) ? applyTimescalePolicy(pool, policy) : applyPartitionPolicy(pool, nowMs, policy);
+  const positions = (await isHypertable(pool)) ? await applyTimescalePolicy(pool, policy) : await applyPartitionPolicy(pool, nowMs, policy);
+  return { ...positions, deleted: await applyTableRetention(pool, nowMs, policy) };
 }

@@ -17,7 +17,7 @@ beforeAll(async () => {
   // Private addresses are refused here, as in production.
   app = buildApp({
     version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async () => undefined, webhookAllowPrivate: false,
+    geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
   });
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
@@ -63,7 +63,7 @@ describe('api - bad requests get a 4xx with the error shape, never a 500', () =>
     ['replacement of an unknown geofence', 'PUT', '/v1/geofences/nowhere', { type: 'Feature', geometry: square }, 404, /no geofence "nowhere"/],
     ['import that is not a collection', 'POST', '/v1/geofences/import', { type: 'Feature', geometry: square }, 400, /body must have required property 'features'/],
     ['import with a self-intersecting feature', 'POST', '/v1/geofences/import', { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: square }, { type: 'Feature', geometry: bowTie }] }, 400, /features\[1\]: geometry is self-intersecting/],
-    ['oversized body', 'POST', '/v1/geofences/import', huge, 413, /body/i],
+    ['oversized body', 'POST', '/v1/webhooks', huge, 413, /body/i],
     ['inbound event that is an array', 'POST', '/api/integration/webhook', [1, 2], 400, /body must be object/],
     ['webhook without events', 'POST', '/v1/webhooks', { url: hook.url }, 400, /body must have required property 'events'/],
     ['webhook with an unknown field', 'POST', '/v1/webhooks', { ...hook, retries: 9 }, 400, /body has an unknown property "retries"/],
@@ -71,7 +71,7 @@ describe('api - bad requests get a 4xx with the error shape, never a 500', () =>
     ['webhook with a bad pattern', 'POST', '/v1/webhooks', { ...hook, events: ['geofence*'] }, 400, /"geofence\*" is not an event type/],
     ['webhook with a bad secret', 'POST', '/v1/webhooks', { ...hook, secret: 'hunter2' }, 400, /secret must start with "whsec_"/],
     ['webhook with a reserved header', 'POST', '/v1/webhooks', { ...hook, headers: { 'X-Signature': 'x' } }, 400, /header "X-Signature" is set by fencewire/],
-    ['webhook to loopback', 'POST', '/v1/webhooks', { ...hook, url: 'http://127.0.0.1:8080/hook' }, 400, /127\.0\.0\.1, a private, loopback or link-local address; set WEBHOOK_ALLOW_PRIVATE=true/],
+    ['webhook to loopback', 'POST', '/v1/webhooks', { ...hook, url: 'http://127.0.0.1:8080/hook' }, 400, /127\.0\.0\.1 is a private, loopback, link-local or reserved address; set WEBHOOK_ALLOW_PRIVATE=true/],
     ['webhook to the metadata service', 'POST', '/v1/webhooks', { ...hook, url: 'http://169.254.169.254/latest' }, 400, /169\.254\.169\.254/],
     ['webhook to another scheme', 'POST', '/v1/webhooks', { ...hook, url: 'file:///etc/passwd' }, 400, /url must use http or https/],
     ['empty webhook change', 'PUT', '/v1/webhooks/whk_x', {}, 400, /body must NOT have fewer than 1 properties/],
@@ -154,7 +154,7 @@ describe('api - failures', () => {
     await broken.end();
     const failing = buildApp({
       version: '0.1.0', metrics: createMetrics(), db: broken, health: { nats: async () => true, database: async () => false },
-      geofencesChanged: async () => undefined, webhookAllowPrivate: false, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
+      geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
     });
     const response = await failing.inject({ method: 'GET', url: '/v1/events', headers: { 'x-integration-key': acmeKey } });
     expect(response.statusCode).toBe(500);

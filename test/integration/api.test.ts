@@ -23,7 +23,7 @@ beforeAll(async () => {
   world = await setup();
   app = buildApp({
     version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async (tenantId) => void changes.push(tenantId), webhookAllowPrivate: false,
+    geofencesChanged: async (tenantId) => void changes.push(tenantId), webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
   });
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
@@ -168,12 +168,15 @@ describe('api - geofences', () => {
       { type: 'Feature', geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1]]] } },
       { type: 'Feature', geometry: { type: 'LineString', coordinates: [[0, 0], [1, 1]] } },
       { type: 'Feature', properties: { id: 'x', speed_limit: 'fast' }, geometry: square },
-      'not json at all',
     ]) {
       const response = await send('POST', '/v1/geofences', body);
       expect(response.statusCode, JSON.stringify(body)).toBe(400);
       expect(response.json().error.code).toBe('invalid_request');
     }
     expect((await send('POST', '/v1/geofences/import', { type: 'Feature' })).json().error.message).toMatch(/FeatureCollection/);
+    // Text that is not JSON, sent as text: the media type is refused, in the same error shape.
+    const text = await send('POST', '/v1/geofences', 'not json at all');
+    expect(text.statusCode).toBe(415);
+    expect(text.json().error.code).toBe('unsupported_media_type');
   });
 });

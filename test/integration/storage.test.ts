@@ -63,12 +63,35 @@ describe('storage (native partitions; the partition tests are skipped where Time
     await store.writeBatch({ fixes: [fix(now - 400 * DAY, 'old'), fix(now - 1000, 'recent'), fix(now + 8 * DAY, 'kept')], deviceStates: [], events: [] });
     // Ten days from now, with 3 days of retention, today's partition has expired.
     const later = now + 10 * DAY;
-    const report = await applyStoragePolicy(world.db, { retentionDays: 3, partitionAheadDays: 7, compressAfterDays: 1 }, later);
+    const report = await applyStoragePolicy(world.db, { ...world.config.storage, retentionDays: 3, partitionAheadDays: 7, compressAfterDays: 1 }, later);
     expect(report.dropped).toContain(partitionName(now));
     expect(await countPositions(world.db, `device_id = 'old'`)).toBe(0);
     expect(await countPositions(world.db, `device_id = 'recent'`)).toBe(0);
     expect(await countPositions(world.db, `device_id = 'kept'`)).toBe(1);
     expect(await partitions()).toContain(partitionName(later + 7 * DAY));
+  });
+
+  it('deletes published events, finished deliveries and inbound events past their retention, never unpublished or pending ones', async () => {
+    const old = new Date(Date.now() - 40 * DAY).toISOString();
+    await world.db.query(
+      `INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, published_at) VALUES
+         ('evt_old_published', 'acme', 'v', 'ignition.on', $1, '{}', $1), ('evt_old_unpublished', 'acme', 'v', 'ignition.on', $1, '{}', NULL),
+         ('evt_new', 'acme', 'v', 'ignition.on', now(), '{}', now())`, [old]);
+    await world.db.query(`INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret) VALUES ('whk_r', 'acme', 'https://example.com/h', '{*}', 's')`);
+    await world.db.query(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, status, created_at, completed_at) VALUES
+         ('dlv_old_done', 'whk_r', 'acme', 'e1', 't', '{}', 'succeeded', $1, $1), ('dlv_old_failed', 'whk_r', 'acme', 'e2', 't', '{}', 'failed', $1, $1),
+         ('dlv_old_pending', 'whk_r', 'acme', 'e3', 't', '{}', 'pending', $1, NULL), ('dlv_new_done', 'whk_r', 'acme', 'e4', 't', '{}', 'succeeded', now(), now())`, [old]);
+    await world.db.query(`INSERT INTO webhook_attempts (delivery_id, attempt, started_at, latency_ms) VALUES ('dlv_old_done', 1, $1, 5)`, [old]);
+    await world.db.query(`INSERT INTO inbound_events (tenant_id, received_at, body) VALUES ('acme', $1, '{}'), ('acme', now(), '{}')`, [old]);
+
+    const report = await applyStoragePolicy(world.db, { ...world.config.storage, eventsRetentionDays: 30, deliveriesRetentionDays: 30, inboundRetentionDays: 30 });
+    expect(report.deleted).toEqual({ events: 1, webhookDeliveries: 2, inboundEvents: 1 });
+    const ids = async (sql: string) => (await world.db.query<{ id: string }>(sql)).rows.map((r) => r.id).sort();
+    expect(await ids("SELECT id FROM events WHERE tenant_id = 'acme'")).toEqual(['evt_new', 'evt_old_unpublished']);
+    expect(await ids("SELECT id FROM webhook_deliveries WHERE endpoint_id = 'whk_r'")).toEqual(['dlv_new_done', 'dlv_old_pending']);
+    expect(await ids("SELECT delivery_id AS id FROM webhook_attempts")).toEqual([]);
+    expect((await world.db.query("SELECT 1 FROM inbound_events WHERE tenant_id = 'acme'")).rowCount).toBe(1);
   });
 
   it('runs every migration once: a second migrate applies nothing', async () => {

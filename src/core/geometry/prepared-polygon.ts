@@ -1,4 +1,4 @@
-import { packLists } from './packed-lists.js';
+import { BandIndex } from './band-index.js';
 import { metresPerDegreeLon, METRES_PER_DEGREE, pointSegmentDistance, segmentIntersection } from './planar.js';
 
 /** [lon, lat] rings: the first is the outer boundary, the others are holes (GeoJSON order). */
@@ -11,9 +11,6 @@ export interface BBox {
   readonly maxLat: number;
 }
 
-/** Edges per latitude band, on average, that the band index aims for. */
-const EDGES_PER_BAND = 4;
-const MAX_BANDS = 4096;
 /**
  * Cells per side of the coarse grid laid over the bounding box. Each cell is known to be wholly
  * inside, wholly outside, or crossed by an edge; only points in crossed cells scan edges. 16 x 16
@@ -37,7 +34,7 @@ export interface CellClassification {
 
 /**
  * A polygon (with holes) prepared for fast, repeated point tests: its edges in one flat array
- * and an index of latitude bands, each listing the edges that overlap it, so a point test scans
+ * and an index of latitude bands (band-index.ts), so that a point test looks at
  * a handful of edges instead of all of them, and a coarse grid of cells classified inside,
  * outside or boundary, so that most points need no edge at all. A ring crossing the
  * antimeridian (an edge spanning more than 180° of longitude) is unwrapped to continuous
@@ -46,10 +43,7 @@ export interface CellClassification {
 export class PreparedPolygon {
   /** ax, ay, bx, by per edge, in (possibly unwrapped) degrees. */
   private readonly edges: Float64Array;
-  private readonly bandStart: Uint32Array;
-  private readonly bandEdges: Uint32Array;
-  private readonly bandCount: number;
-  private readonly bandHeight: number;
+  private readonly bands: BandIndex;
   private readonly cells: Uint8Array;
   private readonly cellWidth: number;
   private readonly cellHeight: number;
@@ -90,19 +84,7 @@ export class PreparedPolygon {
     this.maxLon = maxLon;
     this.maxLat = maxLat;
 
-    this.bandCount = Math.max(1, Math.min(MAX_BANDS, Math.ceil(edgeCount / EDGES_PER_BAND)));
-    this.bandHeight = (maxLat - minLat) / this.bandCount || 1;
-    const lists: number[][] = Array.from({ length: this.bandCount }, () => []);
-    for (let i = 0; i < edgeCount; i++) {
-      const ay = this.edges[i * 4 + 1] as number;
-      const by = this.edges[i * 4 + 3] as number;
-      const first = this.band(Math.min(ay, by));
-      const last = this.band(Math.max(ay, by));
-      for (let band = first; band <= last; band++) lists[band]?.push(i);
-    }
-    const packed = packLists(lists);
-    this.bandStart = packed.start;
-    this.bandEdges = packed.items;
+    this.bands = new BandIndex(this.edges, minLat, maxLat);
 
     this.cellWidth = (maxLon - minLon) / GRID || 1;
     this.cellHeight = (maxLat - minLat) / GRID || 1;
@@ -124,6 +106,16 @@ export class PreparedPolygon {
     }
   }
 
+  /**
+   * A polygon that crossed a thread boundary: structured clone keeps every field (typed arrays
+   * and numbers) but not the class, which this gives back without preparing anything again.
+   */
+  static revive(clone: object): PreparedPolygon {
+    const polygon = Object.assign(Object.create(PreparedPolygon.prototype) as object, clone) as { bands: BandIndex };
+    polygon.bands = BandIndex.revive(polygon.bands);
+    return polygon as unknown as PreparedPolygon;
+  }
+
   classification(): CellClassification {
     return { cells: this.cells, minLon: this.minLon, minLat: this.minLat, cellWidth: this.cellWidth, cellHeight: this.cellHeight, wraps: this.wraps };
   }
@@ -134,10 +126,6 @@ export class PreparedPolygon {
 
   private row(lat: number): number {
     return Math.max(0, Math.min(GRID - 1, Math.floor((lat - this.minLat) / this.cellHeight)));
-  }
-
-  private band(lat: number): number {
-    return Math.max(0, Math.min(this.bandCount - 1, Math.floor((lat - this.minLat) / this.bandHeight)));
   }
 
   /** The longitude to test against this polygon: shifted past 180 when the polygon wraps. */
@@ -153,24 +141,9 @@ export class PreparedPolygon {
     return cell === CELL_BOUNDARY ? this.scan(x, lat) : cell === CELL_INSIDE;
   }
 
-  /** The exact test on the edges of the point's band (longitude already unwrapped). */
+  /** The exact test on the edges (longitude already unwrapped). */
   private scan(x: number, y: number): boolean {
-    const band = this.band(y);
-    const edges = this.edges;
-    let inside = false;
-    for (let k = this.bandStart[band] as number, end = this.bandStart[band + 1] as number; k < end; k++) {
-      const i = (this.bandEdges[k] as number) * 4;
-      const ax = edges[i] as number, ay = edges[i + 1] as number, bx = edges[i + 2] as number, by = edges[i + 3] as number;
-      // On the edge: collinear and within its extent. Exact, so vertices and points on axis-aligned
-      // or exactly representable edges count as inside, as ST_Covers does.
-      if ((bx - ax) * (y - ay) - (by - ay) * (x - ax) === 0 &&
-          x >= Math.min(ax, bx) && x <= Math.max(ax, bx) && y >= Math.min(ay, by) && y <= Math.max(ay, by)) {
-        return true;
-      }
-      // Crossing number over every ring: even-odd, so holes subtract themselves.
-      if (ay > y !== by > y && x < ax + ((y - ay) * (bx - ax)) / (by - ay)) inside = !inside;
-    }
-    return inside;
+    return this.bands.covers(x, y);
   }
 
   /** Distance in metres from the point to the nearest edge (outer boundary or hole). */
@@ -204,26 +177,15 @@ export class PreparedPolygon {
       x1 += 360;
       x2 += 360;
     }
-    // Only the edges of the bands the segment spans can meet it; an edge listed in several of
-    // those bands is tested once.
     const result: number[] = [];
-    const edges = this.edges;
-    const first = this.band(Math.min(lat1, lat2));
-    const last = this.band(Math.max(lat1, lat2));
     if (Math.max(lat1, lat2) < this.minLat || Math.min(lat1, lat2) > this.maxLat) return result;
-    const seen = first === last ? null : new Set<number>();
-    for (let band = first; band <= last; band++) {
-      for (let k = this.bandStart[band] as number, end = this.bandStart[band + 1] as number; k < end; k++) {
-        const edge = this.bandEdges[k] as number;
-        if (seen !== null) {
-          if (seen.has(edge)) continue;
-          seen.add(edge);
-        }
-        const i = edge * 4;
-        const t = segmentIntersection(x1, lat1, x2, lat2, edges[i] as number, edges[i + 1] as number, edges[i + 2] as number, edges[i + 3] as number);
-        if (t !== null) result.push(t);
-      }
-    }
+    // Only the edges of the bands the segment spans can meet it.
+    const edges = this.edges;
+    this.bands.forEachEdgeBetween(lat1, lat2, (edge) => {
+      const i = edge * 4;
+      const t = segmentIntersection(x1, lat1, x2, lat2, edges[i] as number, edges[i + 1] as number, edges[i + 2] as number, edges[i + 3] as number);
+      if (t !== null) result.push(t);
+    });
     return result.sort((a, b) => a - b);
   }
 }

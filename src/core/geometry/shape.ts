@@ -35,9 +35,15 @@ export class PolygonShape implements Shape {
   private readonly polygons: PreparedPolygon[];
   readonly parts: ShapePart[];
 
-  constructor(polygons: readonly Rings[]) {
-    this.polygons = polygons.map((rings) => new PreparedPolygon(rings));
+  /** Takes polygons as rings, or already prepared (in a worker thread, see geometry-thread.ts). */
+  constructor(polygons: readonly (Rings | PreparedPolygon)[]) {
+    this.polygons = polygons.map((p) => (p instanceof PreparedPolygon ? p : new PreparedPolygon(p)));
     this.parts = this.polygons.flatMap((polygon) => splitAtAntimeridian(polygon.bbox).map((bbox) => ({ bbox, classification: polygon.classification(), covers: (lon: number, lat: number) => polygon.covers(lon, lat) })));
+  }
+
+  /** The prepared polygons, to send to another thread (they clone; the parts' closures do not). */
+  prepared(): readonly PreparedPolygon[] {
+    return this.polygons;
   }
 
   covers(lon: number, lat: number): boolean {

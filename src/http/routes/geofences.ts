@@ -1,19 +1,32 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { generatedGeofenceId, importGeofences } from '../../geofences/geofence-import.js';
+import { importGeofences, type ImportOptions } from '../../geofences/geofence-import.js';
+import { generatedGeofenceId } from '../../geofences/geofence-validation.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage } from '../pagination.js';
 import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
 
 const tags = ['geofences'];
 
-/** Tells running processors that a tenant's geofences changed. */
-export type GeofencesChanged = (tenantId: string) => Promise<void>;
+/** Tells running processors that these geofences of a tenant changed (null: all of them). */
+export type GeofencesChanged = (tenantId: string, geofenceIds: readonly string[] | null) => Promise<void>;
 
-async function save(db: pg.Pool, tenantId: string, features: unknown[], changed: GeofencesChanged): Promise<number> {
-  const result = await importGeofences(db, tenantId, { type: 'FeatureCollection', features });
+export interface GeofenceRouteDeps extends ImportOptions {
+  readonly db: pg.Pool;
+  readonly changed: GeofencesChanged;
+}
+
+/**
+ * Bodies of geofence routes may be larger than the API's 1 MiB: a real 100 000-vertex
+ * coastline is about 2.5 MB of GeoJSON. Validation runs on the geometry thread.
+ */
+const GEOFENCE_BODY_LIMIT = 8 * 1024 * 1024;
+
+async function save(deps: GeofenceRouteDeps, tenantId: string, features: unknown[]): Promise<number> {
+  const result = await importGeofences(deps.db, tenantId, { type: 'FeatureCollection', features }, deps);
+  if (result.code === 'quota_exceeded') throw new ApiError('quota_exceeded', result.errors.join('; '));
   if (result.errors.length > 0) throw new ApiError('invalid_request', result.errors.join('; '));
-  await changed(tenantId);
+  await deps.changed(tenantId, result.ids);
   return result.imported;
 }
 
@@ -24,24 +37,25 @@ async function find(db: pg.Pool, tenantId: string, id: string): Promise<unknown>
 }
 
 /** `/v1/geofences`: create, list, read, replace, delete and import the tenant's geofences. */
-export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: GeofencesChanged): void {
-  app.post('/v1/geofences', { schema: { tags, summary: 'Create a geofence (a GeoJSON Feature); 409 when its id exists', body: geofenceFeature } }, async (request, reply) => {
+export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): void {
+  const { db } = deps;
+  app.post('/v1/geofences', { schema: { tags, summary: 'Create a geofence (a GeoJSON Feature); 409 when its id exists', body: geofenceFeature }, bodyLimit: GEOFENCE_BODY_LIMIT }, async (request, reply) => {
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     const id = feature?.properties?.id ?? generatedGeofenceId(feature);
     if (typeof id === 'string') {
       const exists = await db.query('SELECT 1 FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
       if (exists.rowCount !== 0) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
     }
-    await save(db, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }], changed);
+    await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
     return reply.code(201).send(await find(db, request.tenantId, String(id)));
   });
 
-  app.post('/v1/geofences/import', { schema: { tags, summary: 'Create or replace a FeatureCollection at once, all or nothing', body: geofenceCollection } }, async (request) => {
+  app.post('/v1/geofences/import', { schema: { tags, summary: 'Create or replace a FeatureCollection at once, all or nothing', body: geofenceCollection }, bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
     const collection = request.body as { type?: unknown; features?: unknown } | null;
     if (collection?.type !== 'FeatureCollection' || !Array.isArray(collection.features)) {
       throw new ApiError('invalid_request', 'the body must be a GeoJSON FeatureCollection');
     }
-    return { imported: await save(db, request.tenantId, collection.features, changed) };
+    return { imported: await save(deps, request.tenantId, collection.features) };
   });
 
   app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery() } }, async (request) => {
@@ -51,11 +65,11 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
 
   app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams } }, async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
 
-  app.put('/v1/geofences/:id', { schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature } }, async (request) => {
+  app.put('/v1/geofences/:id', { schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature }, bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
     const { id } = request.params as { id: string };
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     await find(db, request.tenantId, id);
-    await save(db, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }], changed);
+    await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
     return find(db, request.tenantId, id);
   });
 
@@ -63,7 +77,7 @@ export function geofenceRoutes(app: FastifyInstance, db: pg.Pool, changed: Geofe
     const { id } = request.params as { id: string };
     const result = await db.query('DELETE FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
     if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
-    await changed(request.tenantId);
+    await deps.changed(request.tenantId, [id]);
     return reply.code(204).send();
   });
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import type { Config } from '../../config.js';
+import { replayUsage, withinEndpointQuota } from '../../store/tenant-usage.js';
 import { webhookUrlError } from '../../webhooks/address-guard.js';
 import { requestedDeliveryId } from '../../webhooks/delivery-store.js';
 import { customHeaderError } from '../../webhooks/endpoint-headers.js';
@@ -48,7 +50,7 @@ async function findEndpoint(db: pg.Pool, tenantId: string, id: string): Promise<
  * `/v1/webhooks` (endpoints, their delivery logs and test events) and
  * `/v1/deliveries/{id}/replay` (contract sections 5 and 6).
  */
-export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: boolean): void {
+export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: boolean, quotas: Config['quotas']): void {
   const tags = ['webhooks'];
 
   app.post('/v1/webhooks', { schema: { tags, summary: 'Create an endpoint; the answer holds its secret, shown once', body: webhookBody(['url', 'events']) } }, async (request, reply) => {
@@ -56,13 +58,14 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     await checkEndpoint(input, allowPrivate);
     const id = `whk_${randomBytes(12).toString('hex')}`;
     const secret = input.secret ?? generateSecret();
-    const result = await db.query(
+    const created = await withinEndpointQuota(db, request.tenantId, quotas.webhookEndpoints, (client) => client.query(
       `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, headers, enabled, description)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ENDPOINT_COLUMNS}`,
       [id, request.tenantId, input.url, input.events, secret, JSON.stringify(input.headers ?? {}), input.enabled ?? true, input.description ?? null],
-    );
+    ));
+    if (created === null) throw new ApiError('quota_exceeded', `this tenant has ${quotas.webhookEndpoints} webhook endpoints, its limit (TENANT_MAX_WEBHOOKS); delete one first`);
     // A secret the caller chose is not echoed back; a generated one is shown this once.
-    return reply.code(201).send({ ...result.rows[0], ...(input.secret === undefined ? { secret } : {}) });
+    return reply.code(201).send({ ...created.rows[0], ...(input.secret === undefined ? { secret } : {}) });
   });
 
   app.get('/v1/webhooks', { schema: { tags, summary: 'List endpoints', querystring: pageQuery() } }, async (request) => {
@@ -130,6 +133,10 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
 
   app.post('/v1/deliveries/:id/replay', { schema: { tags, summary: 'Deliver an event again, as a new delivery with attempts of its own', params: idParams } }, async (request, reply) => {
     const { id } = request.params as { id: string };
+    const usage = await replayUsage(db, id, 3600);
+    if (usage.count >= quotas.replaysPerDeliveryPerHour) {
+      throw new ApiError('rate_limited', `delivery "${id}" was replayed ${usage.count} times in the last hour, its limit (REPLAYS_PER_DELIVERY_PER_HOUR is ${quotas.replaysPerDeliveryPerHour}); retry after ${usage.retryAfterS} s`, usage.retryAfterS);
+    }
     const newId = requestedDeliveryId();
     const result = await db.query(
       `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, replay_of)
