@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { geofenceFromFeature, isGeofenceError, type Geofence } from '../../src/core/geometry/geofence.js';
 import { GeofenceIndex } from '../../src/core/geometry/geofence-index.js';
 import { seededRandom } from '../../src/simulate/random.js';
+import { adversarialShapes } from '../../bench/adversarial-shapes.js';
+import { ringCrossing } from '../../src/core/geometry/ring-crossing.js';
+import { PreparedPolygon } from '../../src/core/geometry/prepared-polygon.js';
 import { loadFeatureCollection } from './recorded-drive.js';
 import { setup, type TestEnv } from './setup.js';
 
@@ -134,5 +137,28 @@ describe('geometry oracle - point in polygon agrees with PostGIS ST_Covers on re
     expect(points.length).toBeGreaterThan(geofences.length * pointsPerFeature);
     // Sanity: the samples are not all outside, which would make agreement trivial.
     expect(oracle.size).toBeGreaterThan(points.length / 10);
+  });
+});
+
+describe('geometry oracle - adversarial outlines are judged as PostGIS ST_IsValid judges them', () => {
+  // Stars, combs and spirals of 10 000 and 30 000 vertices (PostGIS itself needs 40 s for a 100 000-vertex star), valid and with one crossing each.
+  it.each(adversarialShapes([10_000, 30_000]).map((shape) => ({ ...shape, vertices: shape.ring.length })))('$name ($vertices vertices)', async ({ ring, valid }) => {
+    expect(postgis, 'PostGIS must be installed (scripts/services.sh --with-postgis)').toBe(true);
+    const result = await world.db.query<{ valid: boolean }>(
+      `SELECT ST_IsValid(ST_GeomFromGeoJSON($1)) AS valid`, [JSON.stringify({ type: 'Polygon', coordinates: [ring] })],
+    );
+    expect(result.rows[0]?.valid).toBe(valid);
+    expect(ringCrossing([ring]) === null).toBe(valid);
+    if (valid) {
+      // The prepared outline agrees with ST_Covers on a sample of points around it.
+      const random = seededRandom(ring.length);
+      const points = Array.from({ length: 300 }, () => [9.5 + random() * 1, 49.5 + random() * 1] as [number, number]);
+      const covers = await world.db.query<{ covers: boolean }>(
+        `SELECT ST_Covers(ST_GeomFromGeoJSON($1), ST_SetSRID(ST_Point((p->>0)::float8, (p->>1)::float8), 4326)) AS covers FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(p, n) ORDER BY n`,
+        [JSON.stringify({ type: 'Polygon', coordinates: [ring] }), JSON.stringify(points)],
+      );
+      const prepared = new PreparedPolygon([ring]);
+      expect(points.map(([lon, lat]) => prepared.covers(lon, lat))).toEqual(covers.rows.map((r) => r.covers));
+    }
   });
 });
