@@ -22,6 +22,9 @@ commands:
   tenant create ID [--rules JSON]
                               create a tenant or set its rule thresholds (docs/rules.md)
   key create --tenant ID      print a new integration key for the HTTP API (shown once)
+  key list --tenant ID        list a tenant's key ids, with when each was made or revoked
+  key revoke KEY_ID --tenant ID
+                              revoke a key at once
 
 configuration: environment variables, see docs/configuration.md`;
 

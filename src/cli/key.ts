@@ -1,14 +1,32 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { createApiKey } from '../http/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../http/api-keys.js';
 import { withPool } from '../store/database.js';
 import { requiredTenant } from './tenant-option.js';
 
-/** `fencewire key create --tenant <id>`: prints a new integration key, once; only its hash is kept. */
+const USAGE = 'usage: fencewire key create|list --tenant <id> | fencewire key revoke <key-id> --tenant <id>';
+
+/**
+ * `fencewire key create --tenant <id>`: prints a new integration key, once; only its hash is kept.
+ * `key list` prints the tenant's key ids with their dates; `key revoke <key-id>` ends one at once.
+ */
 export async function keyCommand(config: Config, log: Logger, args: string[], tenantOption: string | undefined): Promise<void> {
-  if (args[0] !== 'create') throw new UsageError('usage: fencewire key create --tenant <id>');
+  const [action, keyId] = args;
+  if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new UsageError(USAGE);
+  if (action === 'revoke' && keyId === undefined) throw new UsageError(USAGE);
   const tenant = requiredTenant(tenantOption);
-  const { id, key } = await withPool(config.databaseUrl, log, (pool) => createApiKey(pool, tenant));
-  console.log(`${key}\n(key ${id} for tenant ${tenant}; it is not stored and cannot be shown again)`);
+  await withPool(config.databaseUrl, log, async (pool) => {
+    if (action === 'create') {
+      const { id, key } = await createApiKey(pool, tenant);
+      console.log(`${key}\n(key ${id} for tenant ${tenant}; it is not stored and cannot be shown again)`);
+    } else if (action === 'list') {
+      for (const k of await listApiKeys(pool, tenant)) {
+        console.log(`${k.id}\tcreated ${k.created_at.toISOString()}\t${k.revoked_at === null ? 'active' : `revoked ${k.revoked_at.toISOString()}`}`);
+      }
+    } else {
+      if (!(await revokeApiKey(pool, tenant, keyId as string))) throw new UsageError(`tenant ${tenant} has no key "${keyId}"; see fencewire key list --tenant ${tenant}`);
+      console.log(`key ${keyId} of tenant ${tenant} is revoked`);
+    }
+  });
 }

@@ -14,6 +14,25 @@ export async function createApiKey(pool: pg.Pool, tenantId: string): Promise<{ i
   return { id, key };
 }
 
+export interface KeyRecord {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly created_at: Date;
+  readonly revoked_at: Date | null;
+}
+
+/** A tenant's keys (ids and dates; the keys themselves are not stored), oldest first. */
+export async function listApiKeys(pool: pg.Pool, tenantId: string): Promise<KeyRecord[]> {
+  const result = await pool.query<KeyRecord>('SELECT id, tenant_id, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [tenantId]);
+  return result.rows;
+}
+
+/** Revokes a key of a tenant at once (every process reads the table on each request); false when there is no such key. */
+export async function revokeApiKey(pool: pg.Pool, tenantId: string, id: string): Promise<boolean> {
+  const result = await pool.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return result.rowCount === 1;
+}
+
 /** The tenant a key belongs to, or null for an unknown or revoked key. */
 export async function tenantForKey(pool: pg.Pool, key: string): Promise<string | null> {
   const result = await pool.query<{ tenant_id: string }>(

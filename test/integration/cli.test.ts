@@ -106,6 +106,13 @@ describe('cli - the built fencewire binary', () => {
     expect(stored.rows).toHaveLength(1);
     expect(stored.rows[0]?.tenant_id).toBe('acme');
     expect(JSON.stringify(stored.rows)).not.toContain(key);
+
+    const id = /\(key (key_[0-9a-f]+) for tenant acme/.exec(created.stdout)?.[1] as string;
+    expect(fencewire(['key', 'list', '--tenant', 'acme']).stdout).toMatch(new RegExp(`^${id}\tcreated \\S+\tactive$`, 'm'));
+    expect(fencewire(['key', 'revoke', id, '--tenant', 'globex']).status).toBe(64);
+    const revoked = fencewire(['key', 'revoke', id, '--tenant', 'acme']);
+    expect(revoked.stdout).toMatch(`key ${id} of tenant acme is revoked`);
+    expect(fencewire(['key', 'list', '--tenant', 'acme']).stdout).toMatch(new RegExp(`^${id}\tcreated \\S+\trevoked \\S+$`, 'm'));
   });
 
   it('stops on a bad configuration value with a message naming the variable', () => {
