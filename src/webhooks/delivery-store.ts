@@ -63,6 +63,12 @@ export async function enabledEndpoints(db: pg.Pool, tenantIds: readonly string[]
   return rows.map(endpointFromRow);
 }
 
+/** The ids of every endpoint that exists, enabled or not. */
+export async function existingEndpointIds(db: pg.Pool): Promise<Set<string>> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM webhook_endpoints');
+  return new Set(rows.map((r) => r.id));
+}
+
 export interface NewDelivery {
   readonly endpoint: Endpoint;
   readonly eventId: string;

@@ -7,7 +7,8 @@ import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
-import { claimDueDeliveries, enabledEndpoints, insertDeliveries, releaseLeases, type Endpoint, type NewDelivery } from './delivery-store.js';
+import { pruneEndpointSeries } from './endpoint-metrics.js';
+import { claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, releaseLeases, type Endpoint, type NewDelivery } from './delivery-store.js';
 import { HttpSender } from './http-sender.js';
 import { matchesSubscription } from './subscription.js';
 
@@ -28,6 +29,8 @@ const HELD_PER_SLOT = 4;
 /** Time a lease leaves for recording an attempt after its answer. */
 const LEASE_MARGIN_MS = 5000;
 const SHUTDOWN_GRACE_MS = 3000;
+/** Metric series of deleted endpoints are looked for every this many polls (5 s by default). */
+const PRUNE_EVERY_POLLS = 20;
 
 /** The parts of an event envelope (contract section 3) that fan-out reads. */
 interface EventHeader {
@@ -64,6 +67,7 @@ export class WebhookWorker {
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private incoming: JsMsg[] = [];
   private fanningOut: Promise<void> | null = null;
@@ -97,11 +101,17 @@ export class WebhookWorker {
     this.pollTimer = setInterval(() => {
       this.polling ??= this.claimDue().finally(() => (this.polling = null));
     }, this.deps.settings.pollMs);
+    this.pruneTimer = setInterval(() => {
+      existingEndpointIds(this.deps.db).then((ids) => pruneEndpointSeries(this.deps.metrics, ids)).catch((err: Error) => {
+        this.deps.log.warn({ err: err.message }, 'could not prune metric series of deleted webhook endpoints; will try again');
+      });
+    }, this.deps.settings.pollMs * PRUNE_EVERY_POLLS);
   }
 
   /** Stops taking work, lets attempts in progress finish and be recorded, and hands back the rest. */
   async stop(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.messages?.close();
     await this.loop;
     await this.fanningOut;

@@ -97,4 +97,14 @@ describe('hostile tenants - webhook endpoints cannot stop the process or reach p
     const withPublicUrl = await api('PUT', '/v1/webhooks/whk_stale', { url: 'https://hooks.example.net/y' });
     expect(withPublicUrl.status).toBe(200);
   });
+
+  it('the metric series of a deleted endpoint are removed', async () => {
+    const id = await storedEndpoint('whk_gone', 'http://127.0.0.1:9/gone');
+    expect((await api('POST', `/v1/webhooks/${id}/test`)).status).toBe(202);
+    const metrics = async () => (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+    await waitFor('its attempt counted', async () => (await metrics()).includes('fencewire_webhook_attempts_total{endpoint="whk_gone"}'));
+    expect((await api('DELETE', `/v1/webhooks/${id}`)).status).toBe(204);
+    await waitFor('its series gone', async () => !(await metrics()).includes('endpoint="whk_gone"'));
+    expect(await metrics()).toMatch(/fencewire_webhook_attempts_total\{endpoint="whk_trailer"\}/);
+  });
 });
