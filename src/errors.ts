@@ -31,6 +31,11 @@ export class UsageError extends FencewireError {
   }
 }
 
+/** The first characters of a caller's text, for messages that must not echo all of it. */
+export function excerpt(text: string, max = 64): string {
+  return text.length <= max ? text : `${text.slice(0, max)}...(${text.length} characters)`;
+}
+
 /** Renders any thrown value as one line for logs and CLI output. */
 export function describeError(err: unknown): string {
   if (err instanceof FencewireError) return `${err.code}: ${err.message}`;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { GeometryThread } from '../geofences/geometry-thread.js';
-import { excerpt } from '../webhooks/endpoint-headers.js';
+import { excerpt } from '../errors.js';
 import { ApiError, codeForStatus, errorBody } from './api-error.js';
 import { checkedJsonBody, unstorableString } from './json-body.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { excerpt } from '../errors.js';
 import { ApiError } from './api-error.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -16,9 +17,9 @@ export function parsePage(query: Record<string, unknown>): Page {
   const read = (name: string, fallback: number): number => {
     const raw = query[name];
     if (raw === undefined) return fallback;
-    if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new ApiError('invalid_request', `${name} must be a whole number >= 0, got ${JSON.stringify(raw).slice(0, 100)}`);
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new ApiError('invalid_request', `${name} must be a whole number >= 0, got ${excerpt(JSON.stringify(raw) ?? String(raw), 100)}`);
     const value = Number(raw);
-    if (value > MAX_OFFSET) throw new ApiError('invalid_request', `${name} must be at most ${MAX_OFFSET}, got ${raw.slice(0, 30)}`);
+    if (value > MAX_OFFSET) throw new ApiError('invalid_request', `${name} must be at most ${MAX_OFFSET}, got ${excerpt(raw, 30)}`);
     return value;
   };
   return { limit: Math.min(MAX_LIMIT, Math.max(1, read('limit', DEFAULT_LIMIT))), offset: read('offset', 0) };
@@ -74,9 +75,9 @@ export async function listPage(
 export function timeParameter(query: Record<string, unknown>, name: string): string | null {
   const raw = query[name];
   if (raw === undefined) return null;
-  if (typeof raw !== 'string' || Number.isNaN(Date.parse(raw))) throw new ApiError('invalid_request', `${name} must be an RFC 3339 date-time, got ${JSON.stringify(raw).slice(0, 100)}`);
+  if (typeof raw !== 'string' || Number.isNaN(Date.parse(raw))) throw new ApiError('invalid_request', `${name} must be an RFC 3339 date-time, got ${excerpt(JSON.stringify(raw) ?? String(raw), 100)}`);
   const time = new Date(raw);
   // PostgreSQL has no year 0, and JavaScript dates run past what it stores.
-  if (time.getUTCFullYear() < 1 || time.getUTCFullYear() > 9999) throw new ApiError('invalid_request', `${name} must be between years 0001 and 9999, got ${raw.slice(0, 40)}`);
+  if (time.getUTCFullYear() < 1 || time.getUTCFullYear() > 9999) throw new ApiError('invalid_request', `${name} must be between years 0001 and 9999, got ${excerpt(raw, 40)}`);
   return time.toISOString();
 }

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { excerpt } from '../errors.js';
 
 /**
  * Addresses a webhook may not reach unless the operator allows it (WEBHOOK_ALLOW_PRIVATE):
@@ -103,7 +104,7 @@ export async function webhookUrlError(url: string, allowPrivate: boolean): Promi
   try {
     parsed = new URL(url);
   } catch {
-    return `url "${url.slice(0, 200)}" is not an absolute URL`;
+    return `url "${excerpt(url, 200)}" is not an absolute URL`;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `url must use http or https, not ${parsed.protocol}`;
   if (parsed.username !== '' || parsed.password !== '') return 'url must not carry credentials; use headers for authentication';

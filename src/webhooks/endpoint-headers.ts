@@ -1,3 +1,5 @@
+import { excerpt } from '../errors.js';
+
 /**
  * Header names an endpoint's custom headers may not set: those fencewire writes on every request
  * (framing and signatures), and those that change how the request is framed, encoded, routed
@@ -11,11 +13,6 @@ const NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const VALUE = /^[\t\x20-\x7e]*$/;
 export const MAX_HEADER_NAME_LENGTH = 256;
 export const MAX_HEADER_VALUE_BYTES = 8 * 1024;
-
-/** The first characters of a caller's text, for messages that must not echo all of it. */
-export function excerpt(text: string, max = 64): string {
-  return text.length <= max ? text : `${text.slice(0, max)}...(${text.length} characters)`;
-}
 
 /** Null when an endpoint's custom header can be sent, else why not. Checked at save and at every send. */
 export function customHeaderError(name: string, value: string): string | null {
