@@ -99,3 +99,14 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release(failure);
   }
 }
+
+/**
+ * `work` in a transaction that first takes the advisory lock named `name`: processes that check
+ * a count and then write (quotas) take turns, so that two cannot both pass the same check.
+ */
+export function inLockedTransaction<T>(pool: pg.Pool, name: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+    return work(client);
+  });
+}

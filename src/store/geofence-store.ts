@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { GeofenceLimits, GeofenceRow } from '../geofences/geofence-validation.js';
-import { inTransaction } from './database.js';
+import { inLockedTransaction } from './database.js';
 
 /** A stored geofence: its id and GeoJSON Feature. */
 export interface StoredGeofence {
@@ -21,8 +21,7 @@ function quotaError(count: number, vertices: number, limits: GeofenceLimits): st
  * advisory lock per tenant), so two processors importing at once cannot both squeeze in.
  */
 export async function upsertGeofences(pool: pg.Pool, tenantId: string, rows: readonly GeofenceRow[], limits: GeofenceLimits): Promise<{ quotaError: string | null }> {
-  return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`geofences:${tenantId}`]);
+  return inLockedTransaction(pool, `geofences:${tenantId}`, async (client) => {
     const others = await client.query<{ n: number; vertices: string }>(
       'SELECT count(*)::int AS n, coalesce(sum(vertices), 0)::bigint AS vertices FROM geofences WHERE tenant_id = $1 AND NOT (id = ANY($2))',
       [tenantId, rows.map((r) => r.id)],

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction } from './database.js';
+import { inLockedTransaction } from './database.js';
 
 /** How many rows fell in a sliding window, and when the oldest of them leaves it. */
 export interface WindowUsage {
@@ -33,8 +33,7 @@ export function replayUsage(db: pg.Pool, deliveryId: string, windowS: number): P
  * tenant so that processors creating at once cannot both pass the count. Null when full.
  */
 export async function withinEndpointQuota<T>(db: pg.Pool, tenantId: string, limit: number, create: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
-  return inTransaction(db, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`webhook-endpoints:${tenantId}`]);
+  return inLockedTransaction(db, `webhook-endpoints:${tenantId}`, async (client) => {
     const count = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1', [tenantId]);
     return (count.rows[0]?.n ?? 0) >= limit ? null : create(client);
   });
