@@ -10,12 +10,11 @@
  */
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
-import type { Fix } from '../src/decode/fix.js';
-import { PgBatchStore } from '../src/store/batch-store.js';
+import type { Fix } from '../src/core/fix.js';
 import { telemetrySubject } from '../src/bus/topology.js';
 import { seededRandom } from '../src/simulate/random.js';
 import { advance, createVehicle, report as simulatedReport, type Vehicle } from '../src/simulate/vehicle.js';
-import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
+import { countPositions, setup, storeBatch, type TestEnv } from '../test/integration/setup.js';
 import { importGeofences } from '../src/geofences/geofence-import.js';
 import { spawnBuilt } from './spawn-built.js';
 import { syntheticFeatures } from './geofence-fixtures.js';
@@ -142,10 +141,9 @@ async function bareJetStream(messages: Message[]): Promise<number> {
 async function bareInsert(messages: Message[], batchSize: number): Promise<number> {
   const world = await setup();
   try {
-    const store = new PgBatchStore(world.db);
     const fixes = messages.map((m) => m.fix);
     const started = performance.now();
-    for (let i = 0; i < fixes.length; i += batchSize) await store.writeBatch({ fixes: fixes.slice(i, i + batchSize), deviceStates: [], events: [] });
+    for (let i = 0; i < fixes.length; i += batchSize) await storeBatch(world.db, { fixes: fixes.slice(i, i + batchSize) });
     return fixes.length / ((performance.now() - started) / 1000);
   } finally {
     await world.dispose();

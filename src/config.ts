@@ -19,13 +19,16 @@ export interface Config {
    */
   readonly namespace: string;
   readonly ingest: {
-    /** Fixes per database write; a batch is also flushed when `flushMs` has passed. */
+    /** Fixes a batch may gather while the previous commit runs before intake waits for it. */
     readonly batchSize: number;
-    readonly flushMs: number;
-    /** Unacknowledged messages the consumer may hold: the back-pressure bound on memory. */
+    /** Unacknowledged messages a partition's consumer may hold: the back-pressure bound on memory. */
     readonly maxInFlight: number;
     /** JetStream redelivers a message that is not acknowledged within this many ms. */
     readonly ackWaitMs: number;
+    /** A partition lease not renewed for this many ms expires and passes to another processor. */
+    readonly leaseMs: number;
+    /** How often (ms) each partition's changed device states are checkpointed. */
+    readonly checkpointMs: number;
   };
   /** What one tenant may keep or do: limits against a tenant, hostile or careless, that would crowd out the others. */
   readonly quotas: {
@@ -130,9 +133,10 @@ export function loadConfig(env: Env = process.env): Config {
     namespace: namespace(env),
     ingest: {
       batchSize: integer(env, 'INGEST_BATCH_SIZE', 2000, 1, 50_000),
-      flushMs: integer(env, 'INGEST_FLUSH_MS', 100, 1, 60_000),
       maxInFlight: integer(env, 'INGEST_MAX_IN_FLIGHT', 20_000, 1, 1_000_000),
       ackWaitMs: integer(env, 'INGEST_ACK_WAIT_MS', 30_000, 1000, 3_600_000),
+      leaseMs: integer(env, 'INGEST_LEASE_MS', 5000, 500, 300_000),
+      checkpointMs: integer(env, 'INGEST_CHECKPOINT_MS', 5000, 100, 3_600_000),
     },
     quotas: {
       geofences: {

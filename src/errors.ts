@@ -42,3 +42,14 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A commit refused because the partition has a newer owner: this processor lost its lease
+ * (paused past it, cut off from NATS) and must drop the partition without committing.
+ */
+export class FencedError extends FencewireError {
+  constructor(partition: number, epoch: number) {
+    super('partition_fenced', `partition ${partition} is no longer held at epoch ${epoch}: another processor owns it now`);
+    this.name = 'FencedError';
+  }
+}

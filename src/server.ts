@@ -3,18 +3,18 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ensureIngestConsumer, ensureStreams, ensureWebhookConsumer } from './bus/streams.js';
+import { ensureStreams, ensureWebhookConsumer } from './bus/streams.js';
 import { topology } from './bus/topology.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
-import { IngestWorker } from './ingest/ingest-worker.js';
+import { IngestProcessor } from './ingest/ingest-processor.js';
 import { createMetrics } from './metrics.js';
 import { createPool } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
-import { EventPublisher } from './events/event-publisher.js';
+import { PgPartitionStore } from './store/partition-store.js';
+import { jetStreamEventSink } from './events/event-publisher.js';
 import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
 import { GeometryThread } from './geofences/geometry-thread.js';
-import { loadDeviceStates, RuleEngine } from './pipeline/rule-engine.js';
 import { applyStoragePolicy } from './store/storage-policies.js';
 import { catchUnhandledRejections } from './unhandled-rejections.js';
 import { VERSION } from './version.js';
@@ -68,10 +68,9 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   // Geofence validation and preparation, off the event loop; started on first use.
   const geometry = new GeometryThread();
 
-  let ingest: IngestWorker | null = null;
+  let ingest: IngestProcessor | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
   let catalog: GeofenceCatalog | null = null;
-  let publisher: EventPublisher | null = null;
   let webhooks: WebhookWorker | null = null;
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, t);
@@ -82,16 +81,12 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     await webhooks.start();
   }
   if (roles.includes('ingest')) {
-    const consumer = await ensureIngestConsumer(jsm, t, config.ingest, { rewind: true });
-    if (consumer === 'rewound') log.warn('the last ingest process left messages unacknowledged; redelivering from its acknowledgement floor, in order');
     catalog = new GeofenceCatalog(pool, log, geometry);
     await catalog.start(nc, t);
-    const engine = new RuleEngine(catalog, await loadDeviceStates(pool));
-    publisher = new EventPublisher(js, t, pool, log, metrics);
-    await publisher.start();
-    const store = new PgBatchStore(pool);
-    const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
-    ingest = new IngestWorker({ js, topology: t, store, engine, events: publisher, metrics, log, settings: config.ingest, maxPayload });
+    ingest = new IngestProcessor({
+      nc, js, jsm, topology: t, batches: new PgBatchStore(pool), partitions: new PgPartitionStore(pool), rules: catalog,
+      events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    });
     await ingest.start();
     const maintain = () =>
       applyStoragePolicy(pool, config.storage).then(
@@ -131,7 +126,6 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       if (policyTimer) clearInterval(policyTimer);
       const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;
       catalog?.stop();
-      publisher?.stop();
       await webhooks?.stop();
       await app?.close();
       await nc.drain().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { partitionConsumer, partitionFilter } from './partitions.js';
 import type { Topology } from './topology.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,39 +57,30 @@ export interface IngestConsumerSettings {
 }
 
 /**
- * The durable pull consumer of ingest. `max_ack_pending` bounds the messages held but not yet
- * committed, which is what turns a slow database into back-pressure instead of memory growth.
- *
- * Messages left unacknowledged by a process that died would come back only after `ack_wait`,
- * behind newer messages of the same devices, and the rules would then see them as late fixes
- * and derive nothing from them. So a consumer found with unacknowledged messages is recreated
- * to start just after its acknowledgement floor: everything not known to be committed is
- * delivered again, in stream order. Fixes already stored are skipped by the unique key and
- * by the rules' staleness check. This assumes one ingest process per consumer, and is done only
- * by that process as it starts (`rewind`): `fencewire migrate`, run beside a live processor,
- * must not pull its consumer from under it.
+ * (Re)creates the durable pull consumer of one partition to deliver, in stream order, every
+ * message from `startSeq` on. The partition's new owner does this when it takes the partition:
+ * where to start is what the database says was committed, not what the consumer remembers, and
+ * deleting the old consumer also ends the pulls of a previous owner that may still be alive
+ * (paused, partitioned away) so that it cannot take messages meant for the new one.
+ * `max_ack_pending` bounds what is held but not committed: a slow database becomes
+ * back-pressure, not memory growth.
  */
-export async function ensureIngestConsumer(
-  jsm: JetStreamManager, t: Topology, settings: IngestConsumerSettings, options: { rewind: boolean },
-): Promise<'created' | 'updated' | 'rewound'> {
-  const wanted = { max_ack_pending: settings.maxInFlight, ack_wait: nanos(settings.ackWaitMs) };
-  const create = (start: { deliver_policy: DeliverPolicy; opt_start_seq?: number }) =>
-    jsm.consumers.add(t.telemetryStream, { ...wanted, ...start, durable_name: t.ingestConsumer, ack_policy: AckPolicy.Explicit });
-  let info;
-  try {
-    info = await jsm.consumers.info(t.telemetryStream, t.ingestConsumer);
-  } catch (err) {
+export async function startPartitionConsumer(
+  jsm: JetStreamManager, t: Topology, partition: number, partitions: number, settings: IngestConsumerSettings, startSeq: number,
+): Promise<string> {
+  const name = partitionConsumer(t, partition, partitions);
+  await jsm.consumers.delete(t.telemetryStream, name).catch((err: unknown) => {
     if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
-    await create({ deliver_policy: DeliverPolicy.All });
-    return 'created';
-  }
-  if (options.rewind && info.num_ack_pending > 0) {
-    await jsm.consumers.delete(t.telemetryStream, t.ingestConsumer);
-    await create({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
-    return 'rewound';
-  }
-  await jsm.consumers.update(t.telemetryStream, t.ingestConsumer, wanted);
-  return 'updated';
+  });
+  await jsm.consumers.add(t.telemetryStream, {
+    durable_name: name,
+    filter_subject: partitionFilter(t, partition, partitions),
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: settings.maxInFlight,
+    ack_wait: nanos(settings.ackWaitMs),
+    ...(startSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : { deliver_policy: DeliverPolicy.All }),
+  });
+  return name;
 }
 
 /** Events the webhook worker may hold unacknowledged: a few fan-out batches. */

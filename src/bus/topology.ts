@@ -16,6 +16,13 @@ export interface Topology {
   readonly webhookConsumer: string;
   /** Core NATS subject on which a tenant id announces that its geofences or rules changed. */
   readonly geofenceChanges: string;
+  /**
+   * Core NATS subject the server's configuration maps to `<probe>.<P>` when it partitions
+   * telemetry into P partitions (docs/nats-server.conf); unmapped, it arrives as it was sent.
+   */
+  readonly partitionProbe: string;
+  /** The KV bucket holding partition leases and processor heartbeats. */
+  readonly leaseBucket: string;
 }
 
 /** Dead letters whose subject named no valid tenant go under this tenant token. */
@@ -34,6 +41,8 @@ export function topology(namespace: string): Topology {
     ingestConsumer: 'fencewire-ingest',
     webhookConsumer: 'fencewire-webhooks',
     geofenceChanges: `${subject}fencewire.geofences.changed`,
+    partitionProbe: `${subject}fencewire.partitions`,
+    leaseBucket: `${stream}fencewire-leases`,
   };
 }
 

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ensureIngestConsumer, ensureStreams, ensureWebhookConsumer } from '../bus/streams.js';
+import { ensureStreams, ensureWebhookConsumer } from '../bus/streams.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import { ensureDatabase, withPool } from '../store/database.js';
@@ -10,7 +10,8 @@ import { applyStoragePolicy } from '../store/storage-policies.js';
 
 /**
  * `fencewire migrate`: creates the database if missing, applies the schema migrations and the
- * storage policy, and creates the NATS streams and consumers. Safe to run again.
+ * storage policy, and creates the NATS streams and the webhook consumer (each ingest partition's
+ * consumer is made by the processor that takes the partition). Safe to run again.
  */
 export async function migrateCommand(config: Config, log: Logger): Promise<void> {
   const createdDatabase = await ensureDatabase(config.databaseUrl);
@@ -24,7 +25,6 @@ export async function migrateCommand(config: Config, log: Logger): Promise<void>
     const jsm = await jetstreamManager(nc);
     const t = topology(config.namespace);
     const streams = await ensureStreams(jsm, t);
-    await ensureIngestConsumer(jsm, t, config.ingest, { rewind: false });
     await ensureWebhookConsumer(jsm, t);
     log.info({ createdStreams: streams }, 'NATS streams ready');
   } finally {

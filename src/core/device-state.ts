@@ -1,7 +1,3 @@
-/**
- * Everything the rules remember about one device between fixes. Plain JSON, so that it is
- * persisted with the batch that produced it and reloaded after a restart.
- */
 export interface LastFix {
   readonly ts: number;
   readonly lat: number;
@@ -39,6 +35,10 @@ export interface TripState {
   readonly lastMoving: { readonly ts: number; readonly lat: number; readonly lon: number };
 }
 
+/**
+ * Everything the rules remember about one device between fixes. Plain JSON, so that it is
+ * checkpointed with its partition and reloaded by the partition's next owner.
+ */
 export interface DeviceState {
   readonly lastFix: LastFix | null;
   /** Receiver clock (epoch ms) when the last fix was processed: the offline sweep's reference. */
@@ -60,3 +60,10 @@ export const INITIAL_STATE: DeviceState = Object.freeze({
   trip: null,
   offlineSince: null,
 });
+
+/** A device's rule state, with the device it belongs to. */
+export interface DeviceStateRow {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly state: DeviceState;
+}

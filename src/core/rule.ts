@@ -1,4 +1,4 @@
-import type { Fix } from '../decode/fix.js';
+import type { Fix } from './fix.js';
 import type { DeviceState } from './device-state.js';
 import type { DerivedEvent } from './event.js';
 import type { Geofence } from './geometry/geofence.js';

@@ -1,8 +1,8 @@
 import { Unpackr } from 'msgpackr';
-import type { Fix } from './fix.js';
+import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
-import { parseTelemetrySubject } from './subject.js';
+import { parseTelemetrySubject, type SubjectLayout } from './subject.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_REPORTS_PER_MESSAGE = 1000;
@@ -58,13 +58,13 @@ function wholeMessage(tenantId: string | null, encoding: Encoding, rejection: Re
  */
 export function decodeTelemetryMessage(
   subject: string,
-  subjectPrefix: string,
+  layout: SubjectLayout,
   data: Uint8Array,
   contentType: string | undefined,
   nowMs: number,
 ): DecodedMessage {
   const encoding = detectEncoding(data, contentType);
-  const parsedSubject = parseTelemetrySubject(subject, subjectPrefix);
+  const parsedSubject = parseTelemetrySubject(subject, layout);
   if (isRejection(parsedSubject)) return wholeMessage(null, encoding, parsedSubject);
   const { tenantId, deviceId } = parsedSubject;
 

@@ -1,4 +1,4 @@
-import type { Fix } from './fix.js';
+import type { Fix } from '../core/fix.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
 
 /** A fix may lie at most this far ahead of the receiver's clock (device clocks drift). */

@@ -1,3 +1,4 @@
+import { partitionOf } from '../core/partition.js';
 import { reject, type Rejection } from './rejection.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -7,28 +8,45 @@ export interface TelemetrySubject {
   readonly deviceId: string;
 }
 
+/**
+ * How telemetry subjects look as stored: `prefix` is the part before the tenant (e.g.
+ * `telemetry.`); with more than one partition the server's subject mapping has appended the
+ * partition number (`telemetry.<tenant>.<device>.<partition>`, docs/scaling.md).
+ */
+export interface SubjectLayout {
+  readonly prefix: string;
+  readonly partitions: number;
+}
+
 /** True when `token` is a valid tenant or device token (contract section 1). */
 export function isValidToken(token: string): boolean {
   return TOKEN.test(token);
 }
 
 /**
- * Splits `telemetry.<tenant>.<device>` (after the namespace prefix, if any) into its tokens.
- * `prefix` is the part of the subject before the tenant, e.g. `telemetry.`.
+ * Splits a stored telemetry subject into its tenant and device. Devices publish to
+ * `<prefix><tenant>.<device>`; where the server partitions, the partition token it appended must
+ * be the device's own partition: a subject a client wrote with some other number would split the
+ * device's fixes between two owners.
  */
-export function parseTelemetrySubject(subject: string, prefix: string): TelemetrySubject | Rejection {
+export function parseTelemetrySubject(subject: string, layout: SubjectLayout): TelemetrySubject | Rejection {
+  const { prefix, partitions } = layout;
   if (!subject.startsWith(prefix)) {
     return reject('invalid_subject', `subject "${subject}" does not start with "${prefix}"`);
   }
   const tokens = subject.slice(prefix.length).split('.');
-  if (tokens.length !== 2) {
-    return reject('invalid_subject', `subject "${subject}" must be ${prefix}<tenant>.<device>`);
+  const expected = partitions > 1 ? 3 : 2;
+  if (tokens.length !== expected) {
+    return reject('invalid_subject', `subject "${subject}" must be ${prefix}<tenant>.<device>${partitions > 1 ? '.<partition>, as the server maps it' : ''}`);
   }
-  const [tenantId, deviceId] = tokens as [string, string];
+  const [tenantId, deviceId, partition] = tokens as [string, string, string | undefined];
   for (const [what, token] of [['tenant', tenantId], ['device', deviceId]] as const) {
     if (!isValidToken(token)) {
       return reject('invalid_subject', `${what} token "${token}" must be 1-64 characters of [A-Za-z0-9_-]`);
     }
+  }
+  if (partition !== undefined && partition !== String(partitionOf(tenantId, deviceId, partitions))) {
+    return reject('invalid_subject', `subject "${subject}" carries partition "${partition}", but the server maps this device to partition ${partitionOf(tenantId, deviceId, partitions)}: publish to ${prefix}${tenantId}.${deviceId}`);
   }
   return { tenantId, deviceId };
 }

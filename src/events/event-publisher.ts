@@ -1,90 +1,86 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { envelope, type DerivedEvent } from '../core/event.js';
 import type { Topology } from '../bus/topology.js';
 import type { Metrics } from '../metrics.js';
+import { retryDelayMs } from '../retry.js';
 
-const DRAIN_BATCH = 500;
-const RETRY_MS = 5000;
 const encoder = new TextEncoder();
 
-interface EventRow {
-  id: string;
-  tenant_id: string;
-  device_id: string;
-  type: DerivedEvent['type'];
-  occurred_at: Date;
-  data: Record<string, unknown>;
+/** Puts one event on `events.<tenant>.<type>`; resolves once JetStream has stored it. */
+export type EventSink = (event: DerivedEvent) => Promise<unknown>;
+
+/** The JetStream sink: `Nats-Msg-Id` is the event id, so JetStream drops a resend within its window. */
+export function jetStreamEventSink(js: JetStreamClient, t: Topology): EventSink {
+  return (event) => js.publish(`${t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id });
 }
 
+/** Batches of committed events whose publishes are sent at once, then awaited together. */
+const WINDOW_BATCHES = 64;
+
 /**
- * Publishes committed events to `events.<tenant>.<type>` and marks them published: the relay
- * of a transactional outbox. Events are committed with the fixes that caused them, so a crash
- * between commit and publish loses nothing: whatever is still unpublished is sent at the next
- * start (or retry). A crash after publishing but before marking sends an event twice with the
- * same Nats-Msg-Id, which JetStream drops within its duplicate window.
+ * The outbox relay of one partition: publishes the events of committed batches in commit
+ * order and keeps the watermark, the stream sequence up to which every batch's events are on
+ * EVENTS. The watermark is written with a later batch (or at hand-over), never per event; a new
+ * owner republishes what lies past it, with the same ids. Publishes are pipelined: the events of
+ * every batch queued so far go out together, and a failure retries the same window (JetStream
+ * drops the ones it already has) until it goes through.
  */
-export class EventPublisher {
-  private timer: NodeJS.Timeout | null = null;
-  private behind = false;
+export class PartitionPublisher {
+  private readonly queue: { seq: number; events: readonly DerivedEvent[] }[] = [];
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private watermark: number;
 
   constructor(
-    private readonly js: JetStreamClient,
-    private readonly t: Topology,
-    private readonly pool: pg.Pool,
+    private readonly sink: EventSink,
+    publishedSeq: number,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
-
-  /** Sends what an earlier process left unpublished, then retries failures periodically. */
-  async start(): Promise<void> {
-    await this.drain();
-    this.timer = setInterval(() => {
-      if (this.behind) void this.drain();
-    }, RETRY_MS);
+  ) {
+    this.watermark = publishedSeq;
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
+  /** Every batch's events are published up to this stream sequence. */
+  get published(): number {
+    return this.watermark;
   }
 
-  /** Publishes events of a committed batch, in order. Never throws: a failure is retried later. */
-  async publish(events: readonly DerivedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    try {
-      await this.sendAndMark(events);
-    } catch (err) {
-      this.behind = true;
-      this.log.warn({ err: (err as Error).message, events: events.length }, 'event publish failed; will retry');
-    }
+  /** Queues the events of the batch committed up to `seq` (none: only the watermark moves). */
+  enqueue(seq: number, events: readonly DerivedEvent[]): void {
+    if (this.closed) return;
+    this.queue.push({ seq, events });
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
   }
 
-  /** Publishes events in order, then marks them published. */
-  private async sendAndMark(events: readonly DerivedEvent[]): Promise<void> {
-    await Promise.all(events.map((event) =>
-      this.js.publish(`${this.t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id })));
-    await this.pool.query('UPDATE events SET published_at = now() WHERE id = ANY($1::text[])', [events.map((e) => e.id)]);
-    this.metrics.eventsPublished.inc(events.length);
+  /** Resolves once everything queued is published (or the publisher was closed). */
+  async idle(): Promise<void> {
+    while (this.running !== null) await this.running;
   }
 
-  /** Publishes every unpublished event in commit order. */
-  async drain(): Promise<void> {
-    this.behind = false;
-    try {
-      for (;;) {
-        const { rows } = await this.pool.query<EventRow>(
-          `SELECT id, tenant_id, device_id, type, occurred_at, data FROM events
-            WHERE published_at IS NULL ORDER BY seq LIMIT ${DRAIN_BATCH}`,
-        );
-        if (rows.length === 0) return;
-        const events = rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, deviceId: r.device_id, type: r.type, occurredAt: r.occurred_at.getTime(), data: r.data }));
-        await this.sendAndMark(events);
-        this.log.info({ events: events.length }, 'published events left from before');
+  /** Stops publishing: the partition was lost, and its new owner publishes from the table. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private async run(): Promise<void> {
+    for (let attempt = 1; this.queue.length > 0 && !this.closed; ) {
+      const window = this.queue.slice(0, WINDOW_BATCHES);
+      try {
+        await Promise.all(window.flatMap((batch) => batch.events.map((event) => this.sink(event))));
+      } catch (err) {
+        const delay = retryDelayMs(attempt++);
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'event publish failed; retrying');
+        await sleep(delay);
+        continue;
       }
-    } catch (err) {
-      this.behind = true;
-      this.log.warn({ err: (err as Error).message }, 'publishing unpublished events failed; will retry');
+      attempt = 1;
+      this.queue.splice(0, window.length);
+      this.watermark = Math.max(this.watermark, window[window.length - 1]?.seq ?? 0);
+      this.metrics.eventsPublished.inc(window.reduce((n, batch) => n + batch.events.length, 0));
     }
   }
 }

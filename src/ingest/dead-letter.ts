@@ -31,7 +31,8 @@ export function deadLetterPayload(message: RefusedMessage, refused: RejectedRepo
 
 /**
  * Copies a refused message or report to `dlq.telemetry.<tenant>` with the error headers of
- * contract section 1, and waits for JetStream to have stored it.
+ * contract section 1, and waits for JetStream to have stored it. `msgId`, when given, lets the
+ * DLQ stream drop a second copy of the same dead letter (a replayed message).
  */
 export async function publishDeadLetter(
   js: JetStreamClient,
@@ -41,6 +42,7 @@ export async function publishDeadLetter(
   refused: RejectedReport,
   encoding: Encoding,
   maxPayload: number,
+  msgId?: string,
 ): Promise<void> {
   const h = natsHeaders();
   for (const [key, values] of message.headers ?? []) {
@@ -55,5 +57,5 @@ export async function publishDeadLetter(
   if (refused.index !== null) h.set('Fencewire-Report-Index', String(refused.index));
   const payload = deadLetterPayload(message, refused, encoding, maxPayload);
   if (payload.length < message.data.length && refused.index === null) h.set('Fencewire-Truncated-From', String(message.data.length));
-  await js.publish(dlqSubject(t, tenantId), payload, { headers: h });
+  await js.publish(dlqSubject(t, tenantId), payload, msgId === undefined ? { headers: h } : { headers: h, msgID: msgId });
 }

@@ -1,12 +1,10 @@
-import type pg from 'pg';
-import { INITIAL_STATE, type DeviceState } from '../core/device-state.js';
+import { INITIAL_STATE, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import type { GeofenceIndex } from '../core/geometry/geofence-index.js';
 import { sweepOffline } from '../core/offline-sweep.js';
 import { processFix, type RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
-import { deviceKey, type Fix } from '../decode/fix.js';
-import type { DeviceStateRow } from '../store/batch-store.js';
+import { deviceKey, type Fix } from '../core/fix.js';
 
 /** A tenant's geofences and rule thresholds, as the engine needs them for one fix. */
 export interface TenantRules {
@@ -29,8 +27,8 @@ export interface EngineOutcome {
 
 /**
  * Holds every known device's rule state in memory and runs fixes through the pure core. Fixes
- * must come in delivery order; the caller persists the returned states and events with the
- * batch. One ingest process owns a set of devices: the state is not shared between processes.
+ * must come in stream order; the caller commits the returned events with the batch and
+ * checkpoints the states. One engine per partition, held by the partition's one owner.
  */
 export class RuleEngine {
   private readonly states: Map<string, DeviceStateRow>;
@@ -68,12 +66,4 @@ export class RuleEngine {
     }
     return { events, states };
   }
-}
-
-/** Every device's persisted state, to start the engine where the last process stopped. */
-export async function loadDeviceStates(pool: pg.Pool): Promise<DeviceStateRow[]> {
-  const result = await pool.query<{ tenant_id: string; device_id: string; state: string }>(
-    'SELECT tenant_id, device_id, state FROM device_state',
-  );
-  return result.rows.map((r) => ({ tenantId: r.tenant_id, deviceId: r.device_id, state: { ...INITIAL_STATE, ...(JSON.parse(r.state) as DeviceState) } }));
 }

@@ -1,28 +1,52 @@
 import type pg from 'pg';
-import type { DeviceState } from '../core/device-state.js';
+import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import { deviceKey, type Fix } from '../decode/fix.js';
+import { deviceKey, type Fix } from '../core/fix.js';
+import { FencedError } from '../errors.js';
 import { inTransaction } from './database.js';
 
-/** A device's rule state as of the end of a batch. */
-export interface DeviceStateRow {
-  readonly tenantId: string;
-  readonly deviceId: string;
-  readonly state: DeviceState;
+/** The owner's hold on a partition, as `claimPartition` granted it. */
+export interface PartitionHold {
+  /** The partition's row in ingest_partitions. */
+  readonly lane: number;
+  readonly partition: number;
+  readonly epoch: number;
 }
 
-/** Everything one ingest batch produced, committed in one transaction. */
-export interface IngestBatch {
+/** Everything one batch of a partition produced, committed in one transaction. */
+export interface PartitionBatch {
+  readonly hold: PartitionHold;
+  /** Stream sequence of the batch's last message: the partition is committed up to here. */
+  readonly lastSeq: number;
+  /** The partition's events are on EVENTS up to this stream sequence (a watermark). */
+  readonly publishedSeq: number;
   readonly fixes: readonly Fix[];
-  readonly deviceStates: readonly DeviceStateRow[];
   readonly events: readonly DerivedEvent[];
+  /** Device states changed since the last checkpoint, when this batch checkpoints; else null. */
+  readonly checkpoint: readonly DeviceStateRow[] | null;
 }
 
-/** Where ingest puts its batches; committed before anything is acknowledged or published. */
-export interface BatchStore {
-  /** Stores the batch; a fix or an event already stored is skipped. */
-  writeBatch(batch: IngestBatch): Promise<{ inserted: number }>;
+export interface BatchOutcome {
+  /** Fixes stored (a fix already stored is skipped). */
+  readonly inserted: number;
+  /** The batch's events that were new, in order: the ones to publish. */
+  readonly newEvents: DerivedEvent[];
 }
+
+/** Where the pipeline commits its batches; committed before anything is acknowledged or published. */
+export interface BatchStore {
+  /** Stores the batch, or throws FencedError (and stores nothing) when the hold is stale. */
+  writeBatch(batch: PartitionBatch): Promise<BatchOutcome>;
+}
+
+// Taken first in every batch's transaction: it fences (no row unless the epoch is still ours)
+// and holds the partition's row lock until commit, so a new owner's claim waits for a commit
+// in progress and then sees everything it wrote.
+const ADVANCE_PARTITION = `
+UPDATE ingest_partitions
+   SET committed_seq = greatest(committed_seq, $3), published_seq = greatest(published_seq, $4),
+       checkpoint_seq = CASE WHEN $5 THEN greatest(checkpoint_seq, $3) ELSE checkpoint_seq END, updated_at = now()
+ WHERE id = $1 AND epoch = $2`;
 
 // One statement per table whatever the batch size: column arrays, so a fixed handful of bind
 // parameters, never one per row.
@@ -47,17 +71,19 @@ ON CONFLICT (tenant_id, device_id) DO UPDATE
  WHERE dv.last_ts < excluded.last_ts`;
 
 const UPSERT_DEVICE_STATE = `
-INSERT INTO device_state (tenant_id, device_id, state)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, updated_at = now()`;
+INSERT INTO device_state (tenant_id, device_id, state, lane)
+SELECT t, d, s, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(t, d, s)
+ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, lane = excluded.lane, updated_at = now()`;
 
+// Events already stored (re-derived on a replay) are skipped, and only the new ids come back.
 const INSERT_EVENTS = `
-INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data)
-SELECT id, t, d, type, to_timestamp(ms / 1000.0), data
+INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, lane, source_seq)
+SELECT id, t, d, type, to_timestamp(ms / 1000.0), data, $7, $8
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[]) WITH ORDINALITY
        AS u(id, t, d, type, ms, data, n)
  ORDER BY n
-ON CONFLICT (id) DO NOTHING`;
+ON CONFLICT (id) DO NOTHING
+RETURNING id`;
 
 /**
  * The newest fix of each device in the batch (ON CONFLICT DO UPDATE may touch a row once),
@@ -142,24 +168,32 @@ function byDevice(a: { tenantId: string; deviceId: string }, b: { tenantId: stri
 export class PgBatchStore implements BatchStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async writeBatch(batch: IngestBatch): Promise<{ inserted: number }> {
-    const { fixes, deviceStates, events } = batch;
-    if (fixes.length === 0 && deviceStates.length === 0 && events.length === 0) return { inserted: 0 };
+  async writeBatch(batch: PartitionBatch): Promise<BatchOutcome> {
+    const { hold, fixes, events, checkpoint } = batch;
     return inTransaction(this.pool, async (client) => {
+      const advanced = await client.query({
+        name: 'advance_partition', text: ADVANCE_PARTITION, values: [hold.lane, hold.epoch, batch.lastSeq, batch.publishedSeq, checkpoint !== null],
+      });
+      if (advanced.rowCount === 0) throw new FencedError(hold.partition, hold.epoch);
       let inserted = 0;
       if (fixes.length > 0) {
         const result = await client.query({ name: 'insert_positions', text: INSERT_POSITIONS, values: columnArrays(fixes, POSITION_COLUMNS) });
         inserted = result.rowCount ?? 0;
         await client.query({ name: 'upsert_devices', text: UPSERT_DEVICES, values: columnArrays(latestPerDevice(fixes), DEVICE_COLUMNS) });
       }
-      if (deviceStates.length > 0) {
-        const sorted = [...deviceStates].sort(byDevice);
-        await client.query({ name: 'upsert_device_state', text: UPSERT_DEVICE_STATE, values: columnArrays(sorted, STATE_COLUMNS) });
+      if (checkpoint !== null && checkpoint.length > 0) {
+        const sorted = [...checkpoint].sort(byDevice);
+        await client.query({ name: 'upsert_device_state', text: UPSERT_DEVICE_STATE, values: [...columnArrays(sorted, STATE_COLUMNS), hold.lane] });
       }
+      let newEvents: DerivedEvent[] = [];
       if (events.length > 0) {
-        await client.query({ name: 'insert_events', text: INSERT_EVENTS, values: columnArrays(events, EVENT_COLUMNS) });
+        const result = await client.query<{ id: string }>({
+          name: 'insert_events', text: INSERT_EVENTS, values: [...columnArrays(events, EVENT_COLUMNS), hold.lane, batch.lastSeq],
+        });
+        const stored = new Set(result.rows.map((r) => r.id));
+        newEvents = stored.size === events.length ? [...events] : events.filter((e) => stored.has(e.id));
       }
-      return { inserted };
+      return { inserted, newEvents };
     });
   }
 }

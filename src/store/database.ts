@@ -84,7 +84,7 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
  * rather than returned to the pool.
  */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   let failure: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -98,6 +98,28 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
   } finally {
     client.release(failure);
   }
+}
+
+/**
+ * A pooled connection for work of several statements. The pool listens for errors of idle
+ * connections only: a connection that the server drops while it is checked out (a restart, a
+ * network cut) emits 'error' on itself, which would end the process with no listener there. Here
+ * the error is left to the query in progress, which fails with it, and released with the
+ * connection, which the pool then destroys instead of reusing.
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
+  const release = client.release.bind(client);
+  client.release = (err?: Error | boolean) => {
+    client.removeListener('error', onError);
+    release(err ?? broken);
+  };
+  return client;
 }
 
 /**

@@ -44,14 +44,16 @@ async function deleteOlder(pool: pg.Pool, table: string, where: string, cutoffMs
 }
 
 /**
- * Retention of the tables that grow with traffic besides positions: published events, finished
+ * Retention of the tables that grow with traffic besides positions: published events (at or
+ * below their partition's publish watermark), finished
  * webhook deliveries (their attempts go with them) and inbound events. An event not yet
  * published and a delivery still pending are never deleted, whatever their age.
  */
 async function applyTableRetention(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<RetentionReport> {
   const cutoff = (days: number) => nowMs - days * DAY_MS;
   return {
-    events: await deleteOlder(pool, 'events', 'published_at IS NOT NULL AND occurred_at < $1', cutoff(policy.eventsRetentionDays)),
+    events: await deleteOlder(pool, 'events', `occurred_at < $1 AND NOT EXISTS (
+      SELECT 1 FROM ingest_partitions p WHERE p.id = events.lane AND events.source_seq > p.published_seq)`, cutoff(policy.eventsRetentionDays)),
     webhookDeliveries: await deleteOlder(pool, 'webhook_deliveries', "status <> 'pending' AND completed_at < $1", cutoff(policy.deliveriesRetentionDays)),
     inboundEvents: await deleteOlder(pool, 'inbound_events', 'received_at < $1', cutoff(policy.inboundRetentionDays)),
   };

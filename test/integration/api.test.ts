@@ -4,9 +4,8 @@ import { API_ERROR_STATUS, ApiError } from '../../src/http/api-error.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics.js';
-import { PgBatchStore } from '../../src/store/batch-store.js';
-import type { Fix } from '../../src/decode/fix.js';
-import { setup, silentLog, type TestEnv } from './setup.js';
+import type { Fix } from '../../src/core/fix.js';
+import { setup, silentLog, storeBatch, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let app: ReturnType<typeof buildApp>;
@@ -28,9 +27,8 @@ beforeAll(async () => {
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
   const events = Array.from({ length: 120 }, (_, i) => derivedEvent('acme', `veh-${i % 3}`, i % 2 ? 'ignition.on' : 'ignition.off', T0 + i * 1000, { lat: 1, lon: 2 }));
-  await new PgBatchStore(world.db).writeBatch({
+  await storeBatch(world.db, {
     fixes: [fix('acme', 'veh-0', T0), fix('acme', 'veh-1', T0), fix('globex', 'truck-9', T0)],
-    deviceStates: [],
     events: [...events, derivedEvent('globex', 'truck-9', 'ignition.on', T0, { lat: 1, lon: 2 })],
   });
 });

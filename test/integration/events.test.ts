@@ -6,7 +6,7 @@ import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { driveThrough, loadDrive, loadFeatureCollection, type DriveFix } from './recorded-drive.js';
 import { spawnFencewire } from './process.js';
-import { countPositions, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { countPositions, countUnpublished, setup, silentLog, waitFor, type TestEnv } from './setup.js';
 
 const SF = { lat: 37.765, lon: -122.445 };
 const munich = loadDrive('munich-car-1hz.json');
@@ -100,7 +100,7 @@ describe('events - a recorded drive through real neighbourhoods', () => {
     const sub = world.nc.subscribe(`${world.topology.eventsPrefix}sf.>`, { callback: (_err, msg) => void received.push(msg.string()) });
     await publishDrive('sf', 'car-1hz', drive1hz);
     await waitFor('the drive stored', async () => (await countPositions(world.db, `device_id = 'car-1hz'`)) === drive1hz.length);
-    await waitFor('events published', async () => Number((await world.db.query(`SELECT count(*) FROM events WHERE published_at IS NULL`)).rows[0].count) === 0);
+    await waitFor('events published', async () => (await countUnpublished(world.db)) === 0);
 
     const stored = await events('car-1hz');
     const expected = await oracleTransitions(drive1hz);
@@ -137,7 +137,7 @@ describe('events - crash safety', () => {
     await publishing;
     const second = await spawnFencewire({ ...world.env, INGEST_ACK_WAIT_MS: '2000' });
     await waitFor('the whole drive stored', async () => (await countPositions(world.db, `device_id = 'car-crash'`)) === drive1hz.length, 45_000);
-    await waitFor('every event published', async () => Number((await world.db.query(`SELECT count(*) FROM events WHERE published_at IS NULL`)).rows[0].count) === 0);
+    await waitFor('every event published', async () => (await countUnpublished(world.db)) === 0);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
 

@@ -3,13 +3,17 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { pino } from 'pino';
-import { ensureIngestConsumer, ensureStreams } from '../../src/bus/streams.js';
+import { ensureStreams } from '../../src/bus/streams.js';
 import { telemetrySubject, topology, type Topology } from '../../src/bus/topology.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectionConfig, createPool, dropDatabase, ensureDatabase } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
+import { PgBatchStore, type BatchOutcome } from '../../src/store/batch-store.js';
+import { PgPartitionStore } from '../../src/store/partition-store.js';
+import type { Fix } from '../../src/core/fix.js';
+import type { DerivedEvent } from '../../src/core/event.js';
 
 /** The database server tests create their databases on; NATS likewise. */
 const DATABASE_SERVER = process.env.TEST_DATABASE_SERVER ?? 'postgres://127.0.0.1:5432';
@@ -44,7 +48,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     FENCEWIRE_NAMESPACE: id,
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
-    INGEST_FLUSH_MS: '20',
+    INGEST_LEASE_MS: '2000',
     ...overrides,
   };
   const config = loadConfig(env);
@@ -59,7 +63,6 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const nc = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, t);
-  await ensureIngestConsumer(jsm, t, config.ingest, { rewind: false });
   const js = jetstream(nc);
 
   return {
@@ -124,4 +127,22 @@ export async function disposeWithServer(world: TestEnv | undefined, server: Runn
 /** A value as the UTF-8 bytes of its JSON, as a device sending JSON would. */
 export function jsonBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
+}
+
+/**
+ * Commits fixes and events as a partition's owner would, for tests that need stored data
+ * without a processor: it claims the one partition of an unpartitioned server (fencing any
+ * earlier claim) and writes one batch under that hold.
+ */
+export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<BatchOutcome> {
+  const claim = await new PgPartitionStore(db).claim(1, 0, 'test-writer');
+  return new PgBatchStore(db).writeBatch({
+    hold: claim, lastSeq: claim.committedSeq, publishedSeq: claim.publishedSeq, checkpoint: null, fixes: contents.fixes ?? [], events: contents.events ?? [],
+  });
+}
+
+/** Events committed but not yet on EVENTS: past their partition's publish watermark. */
+export async function countUnpublished(db: pg.Pool): Promise<number> {
+  const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM events e JOIN ingest_partitions p ON p.id = e.lane WHERE e.source_seq > p.published_seq`);
+  return Number(result.rows[0]?.n);
 }

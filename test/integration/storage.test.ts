@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHypertable, loadMigrations, migrate } from '../../src/store/migrate.js';
-import { PgBatchStore } from '../../src/store/batch-store.js';
 import { applyStoragePolicy, partitionName } from '../../src/store/storage-policies.js';
-import type { Fix } from '../../src/decode/fix.js';
-import { countPositions, setup, timescaleEnabled, type TestEnv } from './setup.js';
+import type { Fix } from '../../src/core/fix.js';
+import { countPositions, setup, storeBatch, timescaleEnabled, type TestEnv } from './setup.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 let world: TestEnv;
@@ -44,9 +43,8 @@ describe('storage (native partitions; the partition tests are skipped where Time
 
   it.skipIf(timescale)('moves late fixes out of the default partition when their day gets a partition (plain PostgreSQL only; skipped where TimescaleDB is loaded)', async () => {
     const now = Date.now();
-    const store = new PgBatchStore(world.db);
     const future = now + 30 * DAY; // no partition yet: lands in the default one
-    await store.writeBatch({ fixes: [fix(future), fix(future + 1000)], deviceStates: [], events: [] });
+    await storeBatch(world.db, { fixes: [fix(future), fix(future + 1000)] });
     expect(Number((await world.db.query('SELECT count(*) FROM positions_default')).rows[0].count)).toBe(2);
 
     await applyStoragePolicy(world.db, { ...world.config.storage, partitionAheadDays: 31 }, now);
@@ -57,10 +55,9 @@ describe('storage (native partitions; the partition tests are skipped where Time
 
   it.skipIf(timescale)('drops partitions and default rows past retention, and keeps the rest (plain PostgreSQL only; skipped where TimescaleDB is loaded)', async () => {
     const now = Date.now();
-    const store = new PgBatchStore(world.db);
     // 'kept' lies 8 days ahead: past the partitions made so far, so in the default partition,
     // and still inside retention ten days from now.
-    await store.writeBatch({ fixes: [fix(now - 400 * DAY, 'old'), fix(now - 1000, 'recent'), fix(now + 8 * DAY, 'kept')], deviceStates: [], events: [] });
+    await storeBatch(world.db, { fixes: [fix(now - 400 * DAY, 'old'), fix(now - 1000, 'recent'), fix(now + 8 * DAY, 'kept')] });
     // Ten days from now, with 3 days of retention, today's partition has expired.
     const later = now + 10 * DAY;
     const report = await applyStoragePolicy(world.db, { ...world.config.storage, retentionDays: 3, partitionAheadDays: 7, compressAfterDays: 1 }, later);
@@ -73,10 +70,12 @@ describe('storage (native partitions; the partition tests are skipped where Time
 
   it('deletes published events, finished deliveries and inbound events past their retention, never unpublished or pending ones', async () => {
     const old = new Date(Date.now() - 40 * DAY).toISOString();
+    // Published means at or below its partition's watermark (published_seq 10 here).
+    const lane = (await world.db.query(`INSERT INTO ingest_partitions (partitions, partition, committed_seq, published_seq) VALUES (4, 3, 20, 10) RETURNING id`)).rows[0].id;
     await world.db.query(
-      `INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, published_at) VALUES
-         ('evt_old_published', 'acme', 'v', 'ignition.on', $1, '{}', $1), ('evt_old_unpublished', 'acme', 'v', 'ignition.on', $1, '{}', NULL),
-         ('evt_new', 'acme', 'v', 'ignition.on', now(), '{}', now())`, [old]);
+      `INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, lane, source_seq) VALUES
+         ('evt_old_published', 'acme', 'v', 'ignition.on', $1, '{}', $2, 10), ('evt_old_unpublished', 'acme', 'v', 'ignition.on', $1, '{}', $2, 11),
+         ('evt_new', 'acme', 'v', 'ignition.on', now(), '{}', $2, 5)`, [old, lane]);
     await world.db.query(`INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret) VALUES ('whk_r', 'acme', 'https://example.com/h', '{*}', 's')`);
     await world.db.query(
       `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, status, created_at, completed_at) VALUES
@@ -109,10 +108,9 @@ describe('storage (TimescaleDB, runs only where the extension is installed and p
       `SELECT proc_name, config FROM timescaledb_information.jobs WHERE hypertable_name = 'positions' ORDER BY proc_name`,
     );
     expect(jobs.rows.map((r) => r.proc_name)).toEqual(['policy_compression', 'policy_retention']);
-    const store = new PgBatchStore(world.db);
     const ts = Date.now() - 1000;
-    await store.writeBatch({ fixes: [fix(ts, 'ts-1'), fix(ts, 'ts-1')], deviceStates: [], events: [] });
-    await store.writeBatch({ fixes: [fix(ts, 'ts-1')], deviceStates: [], events: [] });
+    await storeBatch(world.db, { fixes: [fix(ts, 'ts-1'), fix(ts, 'ts-1')] });
+    await storeBatch(world.db, { fixes: [fix(ts, 'ts-1')] });
     expect(await countPositions(world.db, `device_id = 'ts-1'`)).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import type { Fix } from '../../decode/fix.js';
+import type { Fix } from '../fix.js';
 import type { DeviceState, TripState } from '../device-state.js';
 import { derivedEvent, type DerivedEvent } from '../event.js';
 import { haversineMetres } from '../geometry/planar.js';

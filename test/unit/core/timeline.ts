@@ -1,4 +1,4 @@
-import type { Fix } from '../../../src/decode/fix.js';
+import type { Fix } from '../../../src/core/fix.js';
 import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.js';
 import type { DerivedEvent } from '../../../src/core/event.js';
 import { geofenceFromFeature, isGeofenceError, type Geofence } from '../../../src/core/geometry/geofence.js';

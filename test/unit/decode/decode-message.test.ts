@@ -4,7 +4,7 @@ import { decodeTelemetryMessage, MAX_MESSAGE_BYTES } from '../../../src/decode/m
 import { REJECTION_CODES, type RejectionCode } from '../../../src/decode/rejection.js';
 
 const NOW = Date.parse('2026-11-22T08:00:00Z');
-const PREFIX = 'telemetry.';
+const LAYOUT = { prefix: 'telemetry.', partitions: 1 };
 const SUBJECT = 'telemetry.acme.veh-42';
 const good = { ts: NOW - 1000, lat: 52.52, lon: 13.405 };
 
@@ -13,7 +13,7 @@ function json(value: unknown): Uint8Array {
 }
 
 function decode(data: Uint8Array, subject = SUBJECT, contentType?: string) {
-  return decodeTelemetryMessage(subject, PREFIX, data, contentType, NOW);
+  return decodeTelemetryMessage(subject, LAYOUT, data, contentType, NOW);
 }
 
 describe('decode - accepted reports', () => {

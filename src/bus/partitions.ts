@@ -1,0 +1,49 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Topology } from './topology.js';
+
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * How many partitions the NATS server maps telemetry into: the project's server configuration
+ * maps the probe subject to `<probe>.<P>` beside the telemetry mapping (docs/nats-server.conf).
+ * A server without it (the machine's plain NATS) delivers the probe unchanged: one partition.
+ */
+export async function discoverPartitions(nc: NatsConnection, t: Topology): Promise<number> {
+  const mapped = nc.subscribe(`${t.partitionProbe}.*`, { max: 1 });
+  const plain = nc.subscribe(t.partitionProbe, { max: 1 });
+  const first = async (sub: typeof mapped): Promise<string | null> => {
+    for await (const msg of sub) return msg.subject;
+    return null;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), PROBE_TIMEOUT_MS);
+  });
+  try {
+    const answer = Promise.race([first(mapped), first(plain), timeout]);
+    await nc.flush();
+    nc.publish(t.partitionProbe);
+    const subject = await answer;
+    if (subject === null) throw new Error(`no answer on ${t.partitionProbe} within ${PROBE_TIMEOUT_MS} ms`);
+    if (subject === t.partitionProbe) return 1;
+    const partitions = Number(subject.slice(t.partitionProbe.length + 1));
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) {
+      throw new Error(`the server maps ${t.partitionProbe} to "${subject}": the last token must be the partition count (1-1024)`);
+    }
+    return partitions;
+  } finally {
+    clearTimeout(timer);
+    mapped.unsubscribe();
+    plain.unsubscribe();
+  }
+}
+
+/** The stored subjects of one partition's telemetry. */
+export function partitionFilter(t: Topology, partition: number, partitions: number): string {
+  return partitions > 1 ? `${t.telemetryPrefix}*.*.${partition}` : `${t.telemetryPrefix}>`;
+}
+
+/** The durable consumer of one partition (unpartitioned, the one ingest consumer). */
+export function partitionConsumer(t: Topology, partition: number, partitions: number): string {
+  return partitions > 1 ? `${t.ingestConsumer}-${partition}` : t.ingestConsumer;
+}

@@ -1,0 +1,257 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { discoverPartitions } from '../bus/partitions.js';
+import type { Topology } from '../bus/topology.js';
+import type { DerivedEvent } from '../core/event.js';
+import { PartitionPublisher, type EventSink } from '../events/event-publisher.js';
+import type { Metrics } from '../metrics.js';
+import { PartitionPipeline, type PipelineSettings } from '../pipeline/partition-pipeline.js';
+import { RuleEngine, type RuleSource } from '../pipeline/rule-engine.js';
+import type { BatchStore } from '../store/batch-store.js';
+import type { PartitionClaim, PartitionStore } from '../store/partition-store.js';
+import { LeaseTable } from './leases.js';
+import { planLeases, preferredOrder } from './lease-plan.js';
+import { PartitionConsumer } from './partition-consumer.js';
+
+export interface IngestSettings extends PipelineSettings {
+  /** Unacknowledged messages a partition's consumer may hold: the back-pressure bound on memory. */
+  readonly maxInFlight: number;
+  /** JetStream redelivers a message not acknowledged within this many ms. */
+  readonly ackWaitMs: number;
+  /** A partition lease not renewed for this long expires, and another processor takes it. */
+  readonly leaseMs: number;
+}
+
+export interface IngestDeps {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly topology: Topology;
+  readonly batches: BatchStore;
+  readonly partitions: PartitionStore;
+  readonly rules: RuleSource;
+  readonly events: EventSink;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly settings: IngestSettings;
+  readonly maxPayload: number;
+}
+
+/** One partition this processor holds. */
+interface Held {
+  readonly partition: number;
+  revision: number;
+  /** Until when the lease is surely ours (its last renewal was sent before this minus the lease time). */
+  validUntil: number;
+  pipeline: PartitionPipeline | null;
+  consumer: PartitionConsumer | null;
+  timers: NodeJS.Timeout[];
+  /** Set once the partition is being stopped or was lost. */
+  ending: boolean;
+}
+
+const SWEEP_MS = 10_000;
+const TICK_MS = 250;
+const PENDING_POLL_MS = 5000;
+
+/** A name for this processor in leases and logs: host, pid and a random part. */
+function processorName(): string {
+  return `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Ingest: the processor's share of the telemetry partitions. Leases in NATS KV say who owns
+ * which partition; each lease round renews ours, counts the live processors and takes or hands
+ * over partitions towards an even share. Taking a partition claims it in the database (a new
+ * epoch, which fences the previous owner), republishes what that owner committed but may not
+ * have published, loads the partition's checkpoint and replays the stream from it. A lost lease
+ * stops the partition at once, uncommitted; a hand-over commits and checkpoints first.
+ */
+export class IngestProcessor {
+  readonly owner = processorName();
+  private partitionCount = 1;
+  private leases: LeaseTable | null = null;
+  private readonly held = new Map<number, Held>();
+  private roundTimer: NodeJS.Timeout | null = null;
+  private pendingTimer: NodeJS.Timeout | null = null;
+  private round: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  get partitions(): number {
+    return this.partitionCount;
+  }
+
+  /** Partitions held now (started or starting). */
+  get owned(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    const { nc, topology, settings, log } = this.deps;
+    this.partitionCount = await discoverPartitions(nc, topology);
+    this.leases = await LeaseTable.open(nc, topology, this.owner, settings.leaseMs);
+    log.info({ owner: this.owner, partitions: this.partitionCount, leaseMs: settings.leaseMs }, 'ingest joining');
+    await this.leaseRound();
+    this.roundTimer = setInterval(() => void this.leaseRound(), Math.max(100, Math.floor(settings.leaseMs / 5)));
+    this.pendingTimer = setInterval(() => void this.pollPending(), PENDING_POLL_MS);
+  }
+
+  /** One lease round; rounds never overlap (a slow NATS makes them wait, not pile up). */
+  private leaseRound(): Promise<void> {
+    this.round ??= this.renewAndRebalance()
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'lease round failed; retrying'))
+      .finally(() => {
+        this.round = null;
+      });
+    return this.round;
+  }
+
+  private async renewAndRebalance(): Promise<void> {
+    const leases = this.leases;
+    if (leases === null || this.stopping) return;
+    await leases.heartbeat();
+    for (const held of [...this.held.values()]) {
+      if (held.ending) continue;
+      const sentAt = Date.now();
+      const revision = await leases.renew(held.partition, held.revision);
+      if (revision === null) {
+        this.lose(held, 'its lease was lost');
+        continue;
+      }
+      held.revision = revision;
+      held.validUntil = sentAt + this.deps.settings.leaseMs;
+    }
+    const live = await leases.liveProcessors();
+    const plan = planLeases(this.partitionCount, live, [...this.held.values()].filter((h) => !h.ending).map((h) => h.partition));
+    for (const partition of plan.release) void this.handOver(partition);
+    let wanted = plan.want;
+    for (const partition of preferredOrder(this.owner, this.partitionCount)) {
+      if (wanted === 0 || this.stopping) break;
+      if (this.held.has(partition)) continue;
+      const sentAt = Date.now();
+      const revision = await leases.acquire(partition);
+      if (revision === null) continue;
+      wanted--;
+      const held: Held = { partition, revision, validUntil: sentAt + this.deps.settings.leaseMs, pipeline: null, consumer: null, timers: [], ending: false };
+      this.held.set(partition, held);
+      void this.take(held);
+    }
+    this.deps.metrics.partitionsOwned.set(this.held.size);
+  }
+
+  /** Starts a partition just leased; on failure the lease is given back, to be tried again. */
+  private async take(held: Held): Promise<void> {
+    const { partitions: store, log, settings, metrics } = this.deps;
+    const { partition } = held;
+    try {
+      const claim = await store.claim(this.partitionCount, partition, this.owner);
+      const publisher = new PartitionPublisher(this.deps.events, claim.publishedSeq, log, metrics);
+      await this.republish(claim, publisher);
+      const engine = new RuleEngine(this.deps.rules, await store.loadStates(claim));
+      if (held.ending) return;
+      const pipeline = new PartitionPipeline({
+        claim, layout: { prefix: this.deps.topology.telemetryPrefix, partitions: this.partitionCount },
+        engine, store: this.deps.batches, publisher, metrics, log, settings,
+        held: () => Date.now() < held.validUntil,
+        onLost: (why) => this.lose(held, why),
+      });
+      held.pipeline = pipeline;
+      held.consumer = await PartitionConsumer.start(
+        { ...this.deps, settings }, partition, this.partitionCount, claim.checkpointSeq + 1, pipeline);
+      held.timers = [setInterval(() => pipeline.sweep(), SWEEP_MS), setInterval(() => pipeline.tick(), TICK_MS)];
+      log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount }, 'partition taken');
+      if (held.ending) await this.stopHeld(held, false);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, partition }, 'taking a partition failed; giving its lease back');
+      await this.stopHeld(held, false);
+      this.held.delete(partition);
+      await this.leases?.release(partition, held.revision).catch(() => undefined);
+    }
+  }
+
+  /** Publishes what the previous owner committed past its watermark, batch by batch in order. */
+  private async republish(claim: PartitionClaim, publisher: PartitionPublisher): Promise<void> {
+    const rows = await this.deps.partitions.unpublished(claim);
+    let batch: DerivedEvent[] = [];
+    let seq = -1;
+    for (const row of rows) {
+      if (row.seq !== seq && batch.length > 0) publisher.enqueue(seq, batch);
+      if (row.seq !== seq) batch = [];
+      seq = row.seq;
+      batch.push(row.event);
+    }
+    if (batch.length > 0) publisher.enqueue(seq, batch);
+    publisher.enqueue(claim.committedSeq, []);
+    if (rows.length > 0) this.deps.log.info({ partition: claim.partition, events: rows.length }, 'republishing events the previous owner left unpublished');
+  }
+
+  private async stopHeld(held: Held, graceful: boolean): Promise<boolean> {
+    for (const timer of held.timers) clearInterval(timer);
+    await held.consumer?.stop();
+    if (!graceful) {
+      held.pipeline?.abandon();
+      return false;
+    }
+    return (await held.pipeline?.finish()) ?? false;
+  }
+
+  /** The lease or the epoch is gone: stop the partition at once and commit nothing more. */
+  private lose(held: Held, why: string): void {
+    if (held.ending) return;
+    held.ending = true;
+    this.deps.log.warn({ partition: held.partition, why }, 'partition lost; dropping it uncommitted');
+    this.held.delete(held.partition);
+    void this.stopHeld(held, false);
+  }
+
+  /** Hands a partition over: commit and checkpoint what is in hand, then give the lease up. */
+  private async handOver(partition: number): Promise<boolean> {
+    const held = this.held.get(partition);
+    if (held === undefined || held.ending) return false;
+    held.ending = true;
+    // A partition still starting has nothing in hand: its start sees `ending` and stops.
+    const finished = held.pipeline === null || (await this.stopHeld(held, true));
+    this.held.delete(partition);
+    await this.leases?.release(partition, held.revision).catch(() => undefined);
+    this.deps.log.info({ partition, finished }, 'partition handed over');
+    return finished;
+  }
+
+  private async pollPending(): Promise<void> {
+    for (const held of this.held.values()) {
+      const pending = await held.consumer?.pending().catch(() => null);
+      if (pending !== null && pending !== undefined) this.deps.metrics.consumerPending.set({ partition: String(held.partition) }, pending);
+    }
+    let devices = 0;
+    for (const held of this.held.values()) devices += held.pipeline?.deviceCount ?? 0;
+    this.deps.metrics.devicesKnown.set(devices);
+  }
+
+  /**
+   * Hands every partition over and leaves. A partition whose batch is still unwritten after
+   * `timeoutMs` (the database is down) is dropped unacknowledged: its next owner replays it.
+   * Resolves true when everything in hand was committed.
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    if (this.stopping) return false;
+    this.stopping = true;
+    if (this.roundTimer) clearInterval(this.roundTimer);
+    if (this.pendingTimer) clearInterval(this.pendingTimer);
+    await this.round;
+    const handedOver = Promise.all([...this.held.keys()].map((p) => this.handOver(p))).then((all) => all.every(Boolean));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const committed = await Promise.race([handedOver, timedOut]);
+    clearTimeout(timer);
+    if (!committed) for (const held of this.held.values()) held.pipeline?.abandon();
+    await this.leases?.leave().catch(() => undefined);
+    return committed;
+  }
+}

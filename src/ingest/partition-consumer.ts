@@ -1,0 +1,70 @@
+import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
+import type { Topology } from '../bus/topology.js';
+import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
+import { publishDeadLetter } from './dead-letter.js';
+
+export interface PartitionConsumerDeps {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly topology: Topology;
+  readonly settings: IngestConsumerSettings;
+  /** The NATS server's max_payload: a dead letter must fit in it. */
+  readonly maxPayload: number;
+  readonly log: Logger;
+}
+
+/** A JetStream message as the pipeline sees it. */
+function telemetryMessage(msg: JsMsg, deps: PartitionConsumerDeps): TelemetryMessage {
+  return {
+    seq: msg.seq,
+    subject: msg.subject,
+    data: msg.data,
+    contentType: msg.headers?.get('Content-Type') || undefined,
+    storedAt: Number(msg.timestampNanos / 1_000_000n),
+    ack: () => msg.ack(),
+    working: () => msg.working(),
+    // The id makes the dead letter of a replayed message a duplicate that JetStream drops.
+    deadLetter: (tenantId, refused, encoding) =>
+      publishDeadLetter(deps.js, deps.topology, tenantId, msg, refused, encoding, deps.maxPayload, `${msg.seq}-${refused.index ?? 'all'}`),
+  };
+}
+
+/**
+ * The JetStream side of one partition: its durable consumer, recreated to start at `startSeq`,
+ * feeding the partition's pipeline message by message, in stream order.
+ */
+export class PartitionConsumer {
+  private constructor(private readonly consumer: Consumer, private readonly messages: ConsumerMessages, private readonly loop: Promise<void>) {}
+
+  static async start(deps: PartitionConsumerDeps, partition: number, partitions: number, startSeq: number, pipeline: PartitionPipeline): Promise<PartitionConsumer> {
+    const { js, jsm, topology, settings, log } = deps;
+    const name = await startPartitionConsumer(jsm, topology, partition, partitions, settings, startSeq);
+    const consumer = await js.consumers.get(topology.telemetryStream, name);
+    // Deleted under us means a new owner took the partition: stop rather than wait for it to return.
+    const messages = await consumer.consume({ max_messages: Math.min(1000, settings.maxInFlight), abort_on_missing_resource: true });
+    const loop = (async () => {
+      try {
+        for await (const msg of messages) {
+          await pipeline.accept(telemetryMessage(msg, deps));
+          if (pipeline.isLost) break;
+        }
+      } catch (err) {
+        log.warn({ err: (err as Error).message, partition }, 'partition consumer stopped with an error');
+      }
+    })();
+    return new PartitionConsumer(consumer, messages, loop);
+  }
+
+  /** Messages not yet delivered to this partition's consumer. */
+  async pending(): Promise<number> {
+    return (await this.consumer.info(false)).num_pending;
+  }
+
+  /** Stops pulling; resolves once the message in hand has gone through the pipeline. */
+  async stop(): Promise<void> {
+    await this.messages.close().catch(() => undefined);
+    await this.loop;
+  }
+}

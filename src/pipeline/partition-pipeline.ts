@@ -1,0 +1,280 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { DeviceStateRow } from '../core/device-state.js';
+import type { DerivedEvent } from '../core/event.js';
+import { deviceKey, type Fix } from '../core/fix.js';
+import { decodeTelemetryMessage, type Encoding, type RejectedReport } from '../decode/message.js';
+import type { SubjectLayout } from '../decode/subject.js';
+import { FencedError } from '../errors.js';
+import type { PartitionPublisher } from '../events/event-publisher.js';
+import type { Metrics } from '../metrics.js';
+import { retryDelayMs, retryUntilDone } from '../retry.js';
+import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
+import type { PartitionClaim } from '../store/partition-store.js';
+import type { RuleEngine } from './rule-engine.js';
+
+/** One telemetry message as the pipeline needs it, whatever the transport. */
+export interface TelemetryMessage {
+  /** Stream sequence: the partition's position, committed with the batch. */
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly contentType: string | undefined;
+  /**
+   * When the stream stored the message (epoch ms): the receive time the rules and the decoder's
+   * future check see, the same on every replay of the message.
+   */
+  readonly storedAt: number;
+  ack(): void;
+  /** Tells the transport the message is still being worked on (no redelivery yet). */
+  working(): void;
+  /** Copies a refused report of this message to the dead-letter subject; resolves once stored. */
+  deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void>;
+}
+
+export interface PipelineSettings {
+  /** Fixes after which a filling batch waits for the commit in progress (back-pressure). */
+  readonly batchSize: number;
+  /** How often the partition's changed device states are checkpointed. */
+  readonly checkpointMs: number;
+}
+
+export interface PipelineDeps {
+  readonly claim: PartitionClaim;
+  readonly layout: SubjectLayout;
+  readonly engine: RuleEngine;
+  readonly store: BatchStore;
+  readonly publisher: PartitionPublisher;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly settings: PipelineSettings;
+  /** False once the lease may have lapsed: nothing more is committed. */
+  readonly held: () => boolean;
+  /** Called once when the partition is found lost (fenced or lease lapsed). */
+  readonly onLost: (why: string) => void;
+  readonly clock?: () => number;
+}
+
+interface Batch {
+  readonly messages: TelemetryMessage[];
+  readonly fixes: Fix[];
+  readonly events: DerivedEvent[];
+}
+
+function emptyBatch(): Batch {
+  return { messages: [], fixes: [], events: [] };
+}
+
+/** A sweep runs only when the partition is not working through a backlog older than this. */
+const CAUGHT_UP_MS = 2000;
+
+/**
+ * One partition's pipeline: decode, rules, batch, commit, publish. Messages come in stream
+ * order; those at or before the partition's committed sequence are a replay (from the last
+ * checkpoint) that only rebuilds device state. The rest are batched and committed with group
+ * commit: the next batch is written as soon as the previous commit returns, so a batch is what
+ * arrived during one commit (small at low load, large under load). Every commit is fenced by
+ * the partition's epoch; a committed batch's messages are acknowledged and its new events handed
+ * to the publisher. Device states are checkpointed every `checkpointMs`, not with every batch.
+ */
+export class PartitionPipeline {
+  private pending: Batch = emptyBatch();
+  private committing: Promise<void> | null = null;
+  /** Device states changed since the last checkpoint. */
+  private dirty = new Map<string, DeviceStateRow>();
+  /** Stream sequence of the last message run through the rules. */
+  private processedSeq: number;
+  private lastCheckpointAt: number;
+  private lastStoredAt = 0;
+  private lastAcceptedAt = 0;
+  private lost = false;
+  private finishing = false;
+  /** The publish watermark as last committed. */
+  private persistedPublishedSeq: number;
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.clock = deps.clock ?? Date.now;
+    this.processedSeq = deps.claim.checkpointSeq;
+    this.persistedPublishedSeq = deps.claim.publishedSeq;
+    this.lastCheckpointAt = this.clock();
+  }
+
+  get deviceCount(): number {
+    return this.deps.engine.deviceCount;
+  }
+
+  get isLost(): boolean {
+    return this.lost;
+  }
+
+  /** Runs one message through the pipeline; resolves when the batch may take another. */
+  async accept(msg: TelemetryMessage): Promise<void> {
+    if (this.lost) return;
+    if (!this.deps.held()) return this.lose('the lease lapsed');
+    const { layout, metrics, claim } = this.deps;
+    const replay = msg.seq <= claim.committedSeq;
+    const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt);
+    if (!replay) {
+      metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
+      for (const refused of decoded.rejected) await this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding);
+    }
+    for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
+    this.processedSeq = msg.seq;
+    this.lastStoredAt = msg.storedAt;
+    this.lastAcceptedAt = this.clock();
+    if (replay) {
+      msg.ack();
+      return;
+    }
+    metrics.inFlight.inc();
+    this.pending.messages.push(msg);
+    this.commitSoon();
+    while (this.committing !== null && this.pending.fixes.length >= this.deps.settings.batchSize && !this.lost) await this.committing;
+  }
+
+  private async deadLetter(msg: TelemetryMessage, tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
+    // Retried in place rather than nak'ed: a redelivery would come back behind newer fixes of
+    // the same device, and the rules would take its good fixes for late ones.
+    await retryUntilDone(() => msg.deadLetter(tenantId, refused, encoding), (err, _attempt, delay) => {
+      this.deps.log.warn({ err: err.message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
+      msg.working();
+    });
+    this.deps.metrics.fixesRejected.inc({ code: refused.rejection.code });
+  }
+
+  /** Runs a fix through the rules; on a replay only the device state is kept. */
+  private derive(fix: Fix, receivedAt: number, replay: boolean): void {
+    const { engine, metrics, log } = this.deps;
+    if (!replay) this.pending.fixes.push(fix);
+    const outcome = engine.process(fix, receivedAt);
+    if (outcome.state === null) {
+      if (!replay) metrics.fixesStale.inc();
+      return;
+    }
+    this.dirty.set(deviceKey(fix.tenantId, fix.deviceId), outcome.state);
+    if (replay) return;
+    this.addEvents(outcome.events);
+    for (const failure of outcome.failures) {
+      metrics.ruleFailures.inc({ rule: failure.rule });
+      log.error({ rule: failure.rule, err: (failure.error as Error)?.message, tenantId: fix.tenantId, deviceId: fix.deviceId }, 'rule failed on a fix');
+    }
+  }
+
+  private addEvents(events: readonly DerivedEvent[]): void {
+    for (const event of events) {
+      this.pending.events.push(event);
+      this.deps.metrics.eventsDerived.inc({ type: event.type });
+    }
+  }
+
+  /**
+   * device.offline for the partition's silent devices. Skipped during a replay or while a
+   * backlog is being worked off: the receive times the rules hold are then old, and every device
+   * would look silent.
+   */
+  sweep(): void {
+    if (this.lost || this.processedSeq < this.deps.claim.committedSeq) return;
+    const now = this.clock();
+    if (now - this.lastAcceptedAt < CAUGHT_UP_MS && this.lastAcceptedAt - this.lastStoredAt > CAUGHT_UP_MS) return;
+    const swept = this.deps.engine.sweep(now);
+    for (const row of swept.states) this.dirty.set(deviceKey(row.tenantId, row.deviceId), row);
+    this.addEvents(swept.events);
+    this.commitSoon();
+  }
+
+  /** Commits the publish watermark and a due checkpoint even when no message comes. */
+  tick(): void {
+    const checkpointDue = this.dirty.size > 0 && this.clock() - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
+    if (this.deps.publisher.published > this.persistedPublishedSeq || checkpointDue) this.commitSoon(true);
+  }
+
+  /** Starts a commit of what is pending unless one is running; its end starts the next. */
+  private commitSoon(force = false): void {
+    if (this.committing !== null || this.lost || this.finishing) return;
+    const batch = this.pending;
+    if (!force && batch.messages.length === 0 && batch.events.length === 0) return;
+    this.pending = emptyBatch();
+    this.committing = this.commit(batch).finally(() => {
+      this.committing = null;
+      this.commitSoon();
+    });
+  }
+
+  /** The batch's commit, retried until it succeeds; fenced, the partition is dropped. */
+  private async commit(batch: Batch, checkpointNow = false): Promise<void> {
+    const { store, metrics, log, publisher, claim } = this.deps;
+    const replayDone = this.processedSeq >= claim.committedSeq;
+    const checkpoint = replayDone && (checkpointNow || this.clock() - this.lastCheckpointAt >= this.deps.settings.checkpointMs);
+    const states = checkpoint ? [...this.dirty.values()] : null;
+    if (checkpoint) {
+      this.dirty = new Map();
+      this.lastCheckpointAt = this.clock();
+    }
+    const contents: PartitionBatch = {
+      hold: claim,
+      lastSeq: Math.max(this.processedSeq, claim.committedSeq),
+      publishedSeq: publisher.published,
+      fixes: batch.fixes,
+      events: batch.events,
+      checkpoint: states,
+    };
+    for (let attempt = 1; ; attempt++) {
+      if (this.lost) return;
+      if (!this.deps.held()) return this.lose('the lease lapsed');
+      const timer = metrics.writeDuration.startTimer();
+      try {
+        const { inserted, newEvents } = await store.writeBatch(contents);
+        timer();
+        metrics.batchSize.observe(batch.fixes.length);
+        metrics.fixesWritten.inc(inserted);
+        metrics.fixesDuplicate.inc(batch.fixes.length - inserted);
+        if (attempt > 1) log.info({ attempts: attempt, partition: claim.partition }, 'database write succeeded again');
+        for (const msg of batch.messages) msg.ack();
+        metrics.inFlight.dec(batch.messages.length);
+        this.persistedPublishedSeq = Math.max(this.persistedPublishedSeq, contents.publishedSeq);
+        publisher.enqueue(contents.lastSeq, newEvents);
+        return;
+      } catch (err) {
+        if (err instanceof FencedError) return this.lose(err.message);
+        metrics.writeFailures.inc();
+        const delay = retryDelayMs(attempt);
+        log.warn({ err: (err as Error).message, attempt, retryInMs: delay, fixes: batch.fixes.length, partition: claim.partition }, 'database write failed; retrying');
+        // Keep JetStream from redelivering what we still hold while the database is away.
+        for (const msg of batch.messages) msg.working();
+        await sleep(delay);
+      }
+    }
+  }
+
+  private lose(why: string): void {
+    if (this.lost) return;
+    this.abandon();
+    this.deps.onLost(why);
+  }
+
+  /** Drops what is in hand, uncommitted: the partition was lost, or shutdown ran out of time. */
+  abandon(): void {
+    this.lost = true;
+    this.deps.metrics.inFlight.dec(this.pending.messages.length);
+    this.pending = emptyBatch();
+    this.deps.publisher.close();
+  }
+
+  /**
+   * Hand-over, once no more messages come: commits what is in hand with a checkpoint, waits for
+   * its events to be published and records the watermark, so that the next owner starts here
+   * without a replay. Resolves true when all of that was done.
+   */
+  async finish(): Promise<boolean> {
+    this.finishing = true;
+    while (this.committing !== null) await this.committing;
+    if (this.lost) return false;
+    const batch = this.pending;
+    this.pending = emptyBatch();
+    await this.commit(batch, true);
+    await this.deps.publisher.idle();
+    if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(emptyBatch());
+    return !this.lost;
+  }
+}
