@@ -31,6 +31,8 @@ export interface RunningServer {
 }
 
 const POLICY_INTERVAL_MS = 60 * 60 * 1000;
+/** Commits of different partitions run side by side, one at a time per partition. */
+const INGEST_CONNECTIONS = 8;
 const HEALTH_TIMEOUT_MS = 2000;
 /** NATS's default max_payload, for the moment before the server's INFO is known. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -69,6 +71,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   const geometry = new GeometryThread();
 
   let ingest: IngestProcessor | null = null;
+  let ingestPool: pg.Pool | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
   let catalog: GeofenceCatalog | null = null;
   let webhooks: WebhookWorker | null = null;
@@ -83,8 +86,12 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('ingest')) {
     catalog = new GeofenceCatalog(pool, log, geometry);
     await catalog.start(nc, t);
+    // Batches have a pool of their own, so that API load cannot starve them. A processor paused
+    // in the middle of a batch's transaction holds its partition's row, which the next owner's
+    // claim waits for: the server ends such a session once it has idled for the lease time.
+    ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, { idle_in_transaction_session_timeout: config.ingest.leaseMs });
     ingest = new IngestProcessor({
-      nc, js, jsm, topology: t, batches: new PgBatchStore(pool), partitions: new PgPartitionStore(pool), rules: catalog,
+      nc, js, jsm, topology: t, batches: new PgBatchStore(ingestPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
       events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     });
     await ingest.start();
@@ -130,6 +137,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       await app?.close();
       await nc.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      await ingestPool?.end().catch(() => undefined);
       await geometry.close();
       stopCatching();
       log.info({ committed }, 'fencewire stopped');

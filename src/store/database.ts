@@ -28,8 +28,8 @@ export function quoteIdentifier(name: string): string {
  * A connection pool whose idle-client errors (the server restarting, a network cut) are logged
  * instead of crashing the process: the next query simply gets a fresh connection.
  */
-export function createPool(databaseUrl: string, log: Logger, max = 4): pg.Pool {
-  const pool = new pg.Pool({ ...connectionConfig(databaseUrl), max, connectionTimeoutMillis: 5000 });
+export function createPool(databaseUrl: string, log: Logger, max = 4, settings: Pick<pg.PoolConfig, 'idle_in_transaction_session_timeout'> = {}): pg.Pool {
+  const pool = new pg.Pool({ ...connectionConfig(databaseUrl), max, connectionTimeoutMillis: 5000, ...settings });
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
   return pool;
 }

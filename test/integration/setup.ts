@@ -59,8 +59,8 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   await migrate(db);
   await applyStoragePolicy(db, config.storage);
 
-  const t = topology(id);
-  const nc = await connect({ servers: NATS_URL });
+  const t = topology(config.namespace);
+  const nc = await connect({ servers: config.natsUrl });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, t);
   const js = jetstream(nc);

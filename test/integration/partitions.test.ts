@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedEventIds, ignitionFleet, publishFleet, sorted, storedEventIds, streamEventIds } from './ignition-fleet.js';
+import { PrivateNats } from './private-servers.js';
+import { spawnFencewire, type FencewireProcess } from './process.js';
+import { countPositions, countUnpublished, setup, waitFor, type TestEnv } from './setup.js';
+
+const DEVICES = 200;
+const FIXES_PER_DEVICE = 40;
+
+/** The processor's name in its leases, from its log. */
+function ownerOf(proc: FencewireProcess): string {
+  const match = /"owner":"([^"]+)"/.exec(proc.output());
+  if (match?.[1] === undefined) throw new Error(`no owner in the processor's log:\n${proc.output()}`);
+  return match[1];
+}
+
+async function owners(world: TestEnv): Promise<Map<string, number[]>> {
+  const { rows } = await world.db.query<{ owner: string; partition: number }>('SELECT owner, partition FROM ingest_partitions ORDER BY partition');
+  const byOwner = new Map<string, number[]>();
+  for (const row of rows) byOwner.set(row.owner, [...(byOwner.get(row.owner) ?? []), row.partition]);
+  return byOwner;
+}
+
+/** Every fix stored once, and each device's events exactly the pure core's, in the table and on EVENTS. */
+async function expectExactlyOneProcessorsResult(world: TestEnv, tenant: string, reports: ReturnType<typeof ignitionFleet>): Promise<void> {
+  await waitFor('every fix stored', async () => (await countPositions(world.db, `tenant_id = '${tenant}'`)) === reports.length, 60_000);
+  await waitFor('every event published', async () => (await countUnpublished(world.db)) === 0, 30_000);
+  const check = await world.db.query(`SELECT count(*) AS n, count(DISTINCT (device_id, ts)) AS d FROM positions WHERE tenant_id = $1`, [tenant]);
+  expect(Number(check.rows[0].n)).toBe(reports.length);
+  expect(Number(check.rows[0].d)).toBe(reports.length);
+  const expected = sorted(expectedEventIds(tenant, reports));
+  // Ignition off at fix 10 and 30, on at 20: three events a device.
+  expect(Object.values(expected).flat().length).toBe(DEVICES * 3);
+  expect(sorted(await storedEventIds(world, tenant))).toEqual(expected);
+  expect(sorted(await streamEventIds(world, tenant))).toEqual(expected);
+}
+
+describe('partitions - three processors on a NATS server that maps telemetry into 8 partitions', () => {
+  let nats: PrivateNats;
+  let world: TestEnv;
+  const procs: FencewireProcess[] = [];
+  const start = async () => {
+    const proc = await spawnFencewire(world.env, ['serve', '--role', 'ingest']);
+    procs.push(proc);
+    return proc;
+  };
+
+  beforeAll(async () => {
+    nats = await PrivateNats.start();
+    world = await setup({ NATS_URL: nats.url, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '2000', INGEST_CHECKPOINT_MS: '1000' });
+  });
+
+  afterAll(async () => {
+    for (const proc of procs) proc.child.kill('SIGKILL');
+    await world?.dispose();
+    await nats?.dispose();
+  });
+
+  it('share the partitions, and kill -9 of one mid-stream loses and doubles nothing: the events are one processor\'s', async () => {
+    const [a, b, c] = [await start(), await start(), await start()];
+    await waitFor('all 8 partitions held by the three', async () => {
+      const held = await owners(world);
+      return held.size === 3 && [...held.values()].flat().length === 8;
+    });
+    const reports = ignitionFleet(DEVICES, FIXES_PER_DEVICE, Date.now() - 3_600_000);
+    const publishing = publishFleet(world, 'kill', reports, 1500);
+    await waitFor('a third of the stream stored', async () => (await countPositions(world.db, `tenant_id = 'kill'`)) > reports.length / 3);
+    const victim = ownerOf(a as FencewireProcess);
+    a?.child.kill('SIGKILL');
+    await publishing;
+    await expectExactlyOneProcessorsResult(world, 'kill', reports);
+    const after = await owners(world);
+    expect(after.has(victim)).toBe(false);
+    expect([...after.keys()].sort()).toEqual([ownerOf(b as FencewireProcess), ownerOf(c as FencewireProcess)].sort());
+  });
+
+  it('SIGSTOP one past its lease, then SIGCONT: it commits nothing for the partitions it lost, and no event is wrong', async () => {
+    const [, b, c] = procs as [FencewireProcess, FencewireProcess, FencewireProcess];
+    const d = await start();
+    await waitFor('the newcomer holds a share', async () => ((await owners(world)).get(ownerOf(d))?.length ?? 0) >= 2, 30_000);
+    const reports = ignitionFleet(DEVICES, FIXES_PER_DEVICE, Date.now() - 3_000_000);
+    const publishing = publishFleet(world, 'pause', reports, 1500);
+    await waitFor('a third of the stream stored', async () => (await countPositions(world.db, `tenant_id = 'pause'`)) > reports.length / 3);
+    const paused = ownerOf(b);
+    const itsPartitions = (await owners(world)).get(paused) ?? [];
+    expect(itsPartitions.length).toBeGreaterThan(0);
+    b.child.kill('SIGSTOP');
+    await waitFor('its partitions taken by the others', async () => !(await owners(world)).has(paused), 30_000);
+    b.child.kill('SIGCONT');
+    await publishing;
+    await expectExactlyOneProcessorsResult(world, 'pause', reports);
+    expect(b.output()).toMatch(/partition lost; dropping it uncommitted/);
+    expect(b.child.exitCode).toBeNull();
+    void c;
+  });
+});
+
+describe('partitions - without the mapping (one partition), a second processor is a standby', () => {
+  let world: TestEnv;
+  const procs: FencewireProcess[] = [];
+
+  beforeAll(async () => {
+    world = await setup({ INGEST_LEASE_MS: '2000', INGEST_CHECKPOINT_MS: '1000' });
+  });
+
+  afterAll(async () => {
+    for (const proc of procs) proc.child.kill('SIGKILL');
+    await world?.dispose();
+  });
+
+  it('the standby never processes beside the first, takes over on its kill -9, and the events are still one processor\'s', async () => {
+    const first = await spawnFencewire(world.env, ['serve', '--role', 'ingest']);
+    procs.push(first);
+    await waitFor('the first holds the partition', async () => (await owners(world)).has(ownerOf(first)));
+    const standby = await spawnFencewire(world.env, ['serve', '--role', 'ingest']);
+    procs.push(standby);
+    const reports = ignitionFleet(DEVICES, FIXES_PER_DEVICE, Date.now() - 3_600_000);
+    const publishing = publishFleet(world, 'standby', reports, 1500);
+    await waitFor('a third of the stream stored', async () => (await countPositions(world.db, `tenant_id = 'standby'`)) > reports.length / 3);
+    expect(standby.output()).not.toMatch(/partition taken/);
+    first.child.kill('SIGKILL');
+    await publishing;
+    await expectExactlyOneProcessorsResult(world, 'standby', reports);
+    expect(standby.output()).toMatch(/partition taken/);
+    expect([...(await owners(world)).keys()]).toEqual([ownerOf(standby)]);
+  });
+});
