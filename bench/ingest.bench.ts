@@ -1,45 +1,46 @@
 /**
- * End-to-end ingest benchmark (issue 2): fixes from many simulated devices are published to
- * JetStream and measured from the first publish to the last commit, next to two baselines run on
- * the same machine in the same run:
- *   - bare JetStream: the same messages published and consumed with an ack each, no other work;
- *   - bare insert: the same rows written with the same batched statement, no NATS at all.
- * Then the processor's peak RSS after 100 000 devices have reported.
+ * Ingest benchmarks (issue 9), on a private nats-server with the project's configuration (8
+ * partitions) and the machine's PostgreSQL, each figure beside a baseline measured in the same
+ * run:
+ *   - drain: a backlog of fixes already in the stream, from the processor's start to the last
+ *     commit, against a bare JetStream consume+ack of the same messages;
+ *   - fenced: the same with 10 000 geofences and overspeed rules;
+ *   - latency: a steady rate, one fix in ten deriving an event, publish -> event on a core
+ *     subscription, p50 and p99 (the baseline: publish -> receipt of the fix itself);
+ *   - scale: the drain with 1, 2 and 3 processors;
+ *   - wide: peak RSS of a processor that knows 100 000 devices.
  *
- *   npm run build && npx tsx bench/ingest.bench.ts [--fixes N] [--devices N]
+ *   npm run build && npx tsx bench/ingest.bench.ts [--fixes N] [--devices N] [--only NAME]
  */
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
-import type { Fix } from '../src/core/fix.js';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { telemetrySubject } from '../src/bus/topology.js';
+import { importGeofences } from '../src/geofences/geofence-import.js';
 import { seededRandom } from '../src/simulate/random.js';
 import { advance, createVehicle, report as simulatedReport, type Vehicle } from '../src/simulate/vehicle.js';
-import { countPositions, setup, storeBatch, type TestEnv } from '../test/integration/setup.js';
-import { importGeofences } from '../src/geofences/geofence-import.js';
-import { spawnBuilt } from './spawn-built.js';
+import { PrivateNats } from '../test/integration/private-servers.js';
+import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
 import { syntheticFeatures } from './geofence-fixtures.js';
-import { formatRate, machineLine, peakRssMiB } from './machine.js';
+import { cpuSeconds, formatRate, machineBusySeconds, machineLine, peakRssMiB } from './machine.js';
+import { spawnBuilt } from './spawn-built.js';
 
-const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' }, only: { type: 'string' } } });
-/** `--only fenced` (or plain, backlog, wide) runs one measurement, for a quick look. */
+const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' }, only: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } } });
 const ONLY = values.only;
-const FIXES = Number(values.fixes ?? 200_000);
+const FIXES = Number(values.fixes ?? 100_000);
 const DEVICES = Number(values.devices ?? 10_000);
+const STEADY_RATE = Number(values.rate ?? 10_000);
+const STEADY_SECONDS = Number(values.seconds ?? 20);
 const TENANT = 'bench';
-const FLUSH_EVERY = 1000;
 const FLEET_AREA = { minLon: 11.45, minLat: 48.05, maxLon: 11.7, maxLat: 48.22 };
 const FLEET_CITY = { lat: 48.137, lon: 11.575, radiusM: 8000 };
 
 interface Message {
   readonly device: string;
   readonly payload: Uint8Array;
-  readonly fix: Fix;
 }
 
-/**
- * The same seeded stream of fixes for every measurement: the simulator's vehicles driving the
- * streets of the fleet's area, each reporting once a second, round-robin over the devices.
- */
+/** The simulator's vehicles on the streets of the fleet's area, one report a second each, round-robin. */
 function generate(count: number, devices: number, seed: number): Message[] {
   const random = seededRandom(seed);
   const start = Date.now() - 3_600_000;
@@ -47,140 +48,185 @@ function generate(count: number, devices: number, seed: number): Message[] {
   return Array.from({ length: count }, (_, i) => {
     const vehicle = vehicles[i % devices] as Vehicle;
     advance(vehicle, 1, random);
-    const report = simulatedReport(vehicle, start + Math.floor(i / devices) * 1000, random);
-    const fix: Fix = {
-      tenantId: TENANT, deviceId: vehicle.id, ts: report.ts, lat: report.lat, lon: report.lon, speed: report.speed, heading: report.heading,
-      altitude: null, accuracy: report.accuracy, satellites: report.satellites, ignition: report.ignition, odometer: report.odometer, attributes: report.attributes,
-    };
-    return { device: vehicle.id, payload: pack(report), fix };
+    return { device: vehicle.id, payload: pack(simulatedReport(vehicle, start + Math.floor(i / devices) * 1000, random)) };
   });
 }
 
 /**
- * Publishes as a gateway at full speed would: core NATS publishes, captured by the stream, with a
- * flush (a round trip) every thousand messages. nats.js's acknowledged `js.publish` tops out
- * near 11 000/s on this machine, far below what ingest can take, so it would measure the
- * publisher instead. The stream's message count then confirms that nothing was dropped.
+ * Publishes as a gateway at full speed would: core publishes captured by the stream, a flush
+ * every thousand; the stream's count confirms none was dropped.
  */
 async function publishAll(world: TestEnv, messages: Message[]): Promise<void> {
   const before = (await world.jsm.streams.info(world.topology.telemetryStream)).state.messages;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as Message;
     world.nc.publish(telemetrySubject(world.topology, TENANT, m.device), m.payload);
-    if (i % FLUSH_EVERY === FLUSH_EVERY - 1) await world.nc.flush();
+    if (i % 1000 === 999) await world.nc.flush();
   }
   await world.nc.flush();
   const after = (await world.jsm.streams.info(world.topology.telemetryStream)).state.messages;
   if (after - before !== messages.length) throw new Error(`the stream holds ${after - before} of ${messages.length} messages published`);
 }
 
-async function waitForCount(world: TestEnv, count: number): Promise<void> {
-  while ((await countPositions(world.db)) < count) await new Promise((resolve) => setTimeout(resolve, 20));
+async function world(nats: PrivateNats): Promise<TestEnv> {
+  return setup({ NATS_URL: nats.url, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '3000' });
 }
 
-/**
- * fencewire as a separate process: first publish to last commit. With `backlog`, everything is
- * published before fencewire starts and the clock runs from its start: the catch-up rate after
- * an outage.
- */
-async function endToEnd(messages: Message[], backlog = false, geofences = 0): Promise<{ perSecond: number; rssMiB: number | null }> {
-  const world = await setup();
-  if (geofences > 0) await loadGeofences(world, geofences);
-  if (backlog) await publishAll(world, messages);
-  let started = performance.now();
-  const proc = await spawnBuilt(world.env);
+/** Baseline: the backlog consumed by one durable pull consumer, each message acked, no work. */
+async function bareConsumeAck(nats: PrivateNats, messages: Message[]): Promise<number> {
+  const w = await world(nats);
   try {
-    if (!backlog) {
-      started = performance.now();
-      await publishAll(world, messages);
-    }
-    await waitForCount(world, messages.length);
-    const seconds = (performance.now() - started) / 1000;
-    return { perSecond: messages.length / seconds, rssMiB: await peakRssMiB(proc.pid) };
-  } finally {
-    await proc.stop();
-    await world.dispose();
-  }
-}
-
-/**
- * `count` geofences with real outlines over the fleet's area, and rules that fire: an overspeed
- * limit of 50 km/h, idle and trips at their defaults.
- */
-async function loadGeofences(world: TestEnv, count: number): Promise<void> {
-  const features = syntheticFeatures(count, FLEET_AREA, 0.004, seededRandom(99));
-  const result = await importGeofences(world.db, TENANT, { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null });
-  if (result.errors.length > 0) throw new Error(result.errors[0]);
-  await world.db.query(`INSERT INTO tenants (id, rules) VALUES ($1, '{"overspeedLimitKmh": 50}')`, [TENANT]);
-}
-
-/** Baseline 1: the same messages through JetStream, consumed and acked, no work. */
-async function bareJetStream(messages: Message[]): Promise<number> {
-  const world = await setup();
-  try {
-    const consumer = await world.js.consumers.get(world.topology.telemetryStream, world.topology.ingestConsumer);
+    await publishAll(w, messages);
+    await w.jsm.consumers.add(w.topology.telemetryStream, { durable_name: 'bare', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 20_000 });
+    const consumer = await w.js.consumers.get(w.topology.telemetryStream, 'bare');
+    const started = performance.now();
     const iterator = await consumer.consume({ max_messages: 1000 });
     let acked = 0;
-    const done = (async () => {
-      for await (const msg of iterator) {
-        msg.ack();
-        if (++acked === messages.length) break;
-      }
-    })();
-    const started = performance.now();
-    await publishAll(world, messages);
-    await done;
-    await world.nc.flush();
+    for await (const msg of iterator) {
+      msg.ack();
+      if (++acked === messages.length) break;
+    }
+    await w.nc.flush();
     return messages.length / ((performance.now() - started) / 1000);
   } finally {
-    await world.dispose();
+    await w.dispose();
   }
 }
 
-/** Baseline 2: the same rows, batch-inserted with the same statement, no NATS. */
-async function bareInsert(messages: Message[], batchSize: number): Promise<number> {
-  const world = await setup();
+/** The backlog drained by `processors` fencewire processes, from their start to the last commit. */
+async function drain(nats: PrivateNats, messages: Message[], processors = 1, prepare?: (w: TestEnv) => Promise<void>): Promise<{ perSecond: number; rssMiB: number[]; events: number; cpu: string }> {
+  const w = await world(nats);
   try {
-    const fixes = messages.map((m) => m.fix);
+    await prepare?.(w);
+    await publishAll(w, messages);
+    const procs = await Promise.all(Array.from({ length: processors }, () => spawnBuilt(w.env)));
     const started = performance.now();
-    for (let i = 0; i < fixes.length; i += batchSize) await storeBatch(world.db, { fixes: fixes.slice(i, i + batchSize) });
-    return fixes.length / ((performance.now() - started) / 1000);
+    const cpuBefore = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+    const busyBefore = await machineBusySeconds();
+    try {
+      while ((await countPositions(w.db)) < messages.length) await new Promise((resolve) => setTimeout(resolve, 25));
+      const seconds = (performance.now() - started) / 1000;
+      const perSecond = messages.length / seconds;
+      const cpuAfter = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+      const processorCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
+      const cpu = `CPU: processors ${(processorCpu / seconds * 100).toFixed(0)}% of a core, machine ${((await machineBusySeconds() - busyBefore) / seconds * 100).toFixed(0)}% of one core`;
+      const rssMiB = (await Promise.all(procs.map((p) => peakRssMiB(p.pid)))).map((r) => r ?? NaN);
+      const events = Number((await w.db.query('SELECT count(*) AS n FROM events')).rows[0].n);
+      return { perSecond, rssMiB, events, cpu };
+    } finally {
+      await Promise.all(procs.map((p) => p.stop()));
+    }
   } finally {
-    await world.dispose();
+    await w.dispose();
+  }
+}
+
+async function loadGeofences(w: TestEnv, count: number): Promise<void> {
+  const features = syntheticFeatures(count, FLEET_AREA, 0.004, seededRandom(99));
+  const result = await importGeofences(w.db, TENANT, { type: 'FeatureCollection', features }, { limits: w.config.quotas.geofences, geometry: null });
+  if (result.errors.length > 0) throw new Error(result.errors[0]);
+  await w.db.query(`INSERT INTO tenants (id, rules) VALUES ($1, '{"overspeedLimitKmh": 90}')`, [TENANT]);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/**
+ * A steady `rate` of fixes from `devices` devices whose ignition flips every tenth fix, so one
+ * fix in ten derives an event; the time from each such fix's publish to its event's arrival
+ * on a core subscription. The baseline: the same publishes' arrival on a core subscription to
+ * the telemetry subjects (what NATS alone costs).
+ */
+async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, devices: number): Promise<{ event: number[]; bare: number[]; sent: number }> {
+  const w = await world(nats);
+  const proc = await spawnBuilt(w.env);
+  try {
+    const sentAt = new Map<string, number>();
+    const event: number[] = [];
+    const bare: number[] = [];
+    const sub = w.nc.subscribe(`${w.topology.eventsPrefix}${TENANT}.ignition.>`, {
+      callback: (_err, msg) => {
+        const body = msg.json<{ device_id: string; occurred_at: string }>();
+        const key = `${body.device_id}@${Date.parse(body.occurred_at)}`;
+        const at = sentAt.get(key);
+        if (at !== undefined) event.push(performance.now() - at);
+      },
+    });
+    const probe = w.nc.subscribe(`${w.topology.telemetryPrefix}${TENANT}.veh-0.>`, {
+      callback: () => {
+        const at = sentAt.get('probe');
+        if (at !== undefined) bare.push(performance.now() - at);
+      },
+    });
+    const base = Date.now() - 3_600_000;
+    const total = rate * seconds;
+    const started = performance.now();
+    for (let i = 0; i < total; ) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      for (; i < due; i++) {
+        const device = i % devices;
+        const n = Math.floor(i / devices);
+        const ts = base + n * 1000;
+        const ignition = Math.floor(n / 10) % 2 === 0;
+        const now = performance.now();
+        if (n % 10 === 0 && n > 0) sentAt.set(`veh-${device}@${ts}`, now);
+        if (device === 0) sentAt.set('probe', now);
+        w.nc.publish(telemetrySubject(w.topology, TENANT, `veh-${device}`), pack({ ts, lat: 48.1 + device * 1e-4, lon: 11.5, speed: 30, ignition }));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    sub.unsubscribe();
+    probe.unsubscribe();
+    const expectedEvents = [...sentAt.keys()].length - 1;
+    if (event.length < expectedEvents * 0.99) throw new Error(`only ${event.length} of ${expectedEvents} events arrived`);
+    return { event: event.sort((a, b) => a - b), bare: bare.sort((a, b) => a - b), sent: expectedEvents };
+  } finally {
+    await proc.stop();
+    await w.dispose();
   }
 }
 
 async function main(): Promise<void> {
   console.log(machineLine());
-  const messages = generate(FIXES, DEVICES, 42);
+  const nats = await PrivateNats.start();
   const run = (name: string) => ONLY === undefined || ONLY === name;
-  // Warm-up: a small run of each path, so that JIT, connections and page cache are hot.
-  const warm = messages.slice(0, 10_000);
-  await bareJetStream(warm);
-  await bareInsert(warm, 2000);
-  await endToEnd(warm);
+  try {
+    const messages = generate(FIXES, DEVICES, 42);
+    // Warm-up: page cache, JIT of the bench process, the database's catalog.
+    await drain(nats, messages.slice(0, 10_000));
 
-  if (run('plain')) {
-    const jetstreamRate = await bareJetStream(messages);
-    const insertRate = await bareInsert(messages, 2000);
-    const e2e = await endToEnd(messages);
-    const slower = Math.min(jetstreamRate, insertRate);
-    console.log(`ingest end to end   ${FIXES} fixes, ${DEVICES} devices: ${formatRate(e2e.perSecond)} (peak RSS ${e2e.rssMiB?.toFixed(0)} MiB)`);
-    console.log(`baseline JetStream  consume+ack only:             ${formatRate(jetstreamRate)}`);
-    console.log(`baseline insert     unnest batches of 2000:       ${formatRate(insertRate)}`);
-    console.log(`ratio               end to end / slower baseline: ${(e2e.perSecond / slower).toFixed(2)} (target >= 0.5); target 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}`);
-  }
-  if (run('fenced')) {
-    const fenced = await endToEnd(messages, false, 10_000);
-    console.log(`with 10 000 geofences and rules on: ${formatRate(fenced.perSecond)} end to end (peak RSS ${fenced.rssMiB?.toFixed(0)} MiB; target 40,000/s)`);
-  }
-  if (run('backlog')) {
-    const backlog = await endToEnd(messages, true);
-    console.log(`backlog drain       ${FIXES} fixes already in the stream: ${formatRate(backlog.perSecond)} from process start to last commit`);
-  }
-  if (run('wide')) {
-    const wide = await endToEnd(generate(200_000, 100_000, 7));
-    console.log(`100 000 devices     200 000 fixes: ${formatRate(wide.perSecond)}, processor peak RSS ${wide.rssMiB?.toFixed(0)} MiB (target < 300)`);
+    if (run('drain')) {
+      const bare = await bareConsumeAck(nats, messages);
+      const e2e = await drain(nats, messages);
+      console.log(`drain        ${FIXES} fixes of ${DEVICES} devices, 8 partitions, 1 processor: ${formatRate(e2e.perSecond)} (target >= 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}; ${e2e.cpu})`);
+      console.log(`baseline     bare consume+ack of the same backlog: ${formatRate(bare)}`);
+      console.log(`ratio        ${(e2e.perSecond / bare).toFixed(2)} (target >= 0.5: ${e2e.perSecond / bare >= 0.5 ? 'met' : 'not met'})`);
+    }
+    if (run('fenced')) {
+      const fenced = await drain(nats, messages, 1, (w) => loadGeofences(w, 10_000));
+      console.log(`fenced       the same with 10 000 geofences, overspeed at 90 km/h: ${formatRate(fenced.perSecond)}, one event per ${(FIXES / Math.max(1, fenced.events)).toFixed(0)} fixes (target >= 25,000/s: ${fenced.perSecond >= 25_000 ? 'met' : 'not met'})`);
+    }
+    if (run('latency')) {
+      const { event, bare, sent } = await steadyLatency(nats, STEADY_RATE, STEADY_SECONDS, 2000);
+      const p50 = percentile(event, 50);
+      const p99 = percentile(event, 99);
+      console.log(`latency      steady ${formatRate(STEADY_RATE)} for ${STEADY_SECONDS} s, 2 000 devices, ${sent} events: publish -> event p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${event[event.length - 1]?.toFixed(1)} ms (targets p50 <= 15, p99 <= 50: ${p50 <= 15 && p99 <= 50 ? 'met' : 'not met'})`);
+      console.log(`baseline     publish -> the fix itself on a core subscription: p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms`);
+    }
+    if (run('scale')) {
+      for (const processors of [1, 2, 3]) {
+        const scaled = await drain(nats, messages, processors);
+        console.log(`scale        ${processors} processor(s): ${formatRate(scaled.perSecond)} (peak RSS ${scaled.rssMiB.map((r) => r.toFixed(0)).join(' / ')} MiB)`);
+      }
+    }
+    if (run('wide')) {
+      const wide = await drain(nats, generate(200_000, 100_000, 7));
+      console.log(`wide         100 000 devices, 200 000 fixes: ${formatRate(wide.perSecond)}, processor peak RSS ${wide.rssMiB[0]?.toFixed(0)} MiB (target < 300: ${(wide.rssMiB[0] ?? Infinity) < 300 ? 'met' : 'not met'})`);
+    }
+  } finally {
+    await nats.dispose();
   }
 }
 

@@ -21,3 +21,17 @@ export async function peakRssMiB(pid: number): Promise<number | null> {
     return null;
   }
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds the whole machine has spent busy (not idle or waiting) so far, from /proc/stat. */
+export async function machineBusySeconds(): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const [, user, nice, system, , , irq, softirq, steal] = ((await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '').split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+}

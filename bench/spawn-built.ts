@@ -3,9 +3,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The compiled `fencewire serve --role <role>` (run `npm run build` first) as a child process. */
+/**
+ * The compiled `fencewire serve --role <role>` (run `npm run build` first) as a child process.
+ * With BENCH_CPU_PROF=<dir> it writes a V8 CPU profile there when it stops (`node --cpu-prof`).
+ */
 export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): Promise<{ pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['bin/fencewire.js', 'serve', '--role', role], {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, 'bin/fencewire.js', 'serve', '--role', role], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],

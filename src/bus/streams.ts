@@ -75,7 +75,8 @@ export async function startPartitionConsumer(
   await jsm.consumers.add(t.telemetryStream, {
     durable_name: name,
     filter_subject: partitionFilter(t, partition, partitions),
-    ack_policy: AckPolicy.Explicit,
+    // Messages of a partition are committed in stream order, so one ack covers a whole batch.
+    ack_policy: AckPolicy.All,
     max_ack_pending: settings.maxInFlight,
     ack_wait: nanos(settings.ackWaitMs),
     ...(startSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : { deliver_policy: DeliverPolicy.All }),

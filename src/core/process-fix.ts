@@ -46,22 +46,22 @@ export interface ProcessResult {
 export function processFix(state: DeviceState, fix: Fix, ctx: ProcessContext, rules: readonly Rule[] = RULES): ProcessResult {
   if (state.lastFix !== null && fix.ts <= state.lastFix.ts) return { state, events: [], stale: true, failures: [] };
   const containing = ctx.index.containing(fix.lon, fix.lat);
-  let next: DeviceState = state;
+  const input = { fix, state, containing, index: ctx.index, rules: ctx.rules };
+  // Every rule sees the state before the fix and answers with the part it owns: the parts are
+  // merged once, in rule order, into one new state (not a copy per rule).
+  const next: { -readonly [K in keyof DeviceState]: DeviceState[K] } = { ...state };
   const events: DerivedEvent[] = [];
   const failures: RuleFailure[] = [];
   for (const rule of rules) {
     try {
-      const output = rule.apply({ fix, state, containing, index: ctx.index, rules: ctx.rules });
-      next = { ...next, ...output.state };
-      events.push(...output.events);
+      const output = rule.apply(input);
+      Object.assign(next, output.state);
+      for (const event of output.events) events.push(event);
     } catch (error) {
       failures.push({ rule: rule.name, error });
     }
   }
-  next = {
-    ...next,
-    lastFix: { ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, ignition: fix.ignition ?? state.lastFix?.ignition ?? null },
-    lastReceivedAt: ctx.receivedAt,
-  };
+  next.lastFix = { ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, ignition: fix.ignition ?? state.lastFix?.ignition ?? null };
+  next.lastReceivedAt = ctx.receivedAt;
   return { state: next, events, stale: false, failures };
 }

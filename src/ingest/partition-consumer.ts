@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
 import type { Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
+import type { Encoding, RejectedReport } from '../decode/message.js';
 import { publishDeadLetter } from './dead-letter.js';
 
 export interface PartitionConsumerDeps {
@@ -15,20 +16,42 @@ export interface PartitionConsumerDeps {
   readonly log: Logger;
 }
 
-/** A JetStream message as the pipeline sees it. */
-function telemetryMessage(msg: JsMsg, deps: PartitionConsumerDeps): TelemetryMessage {
-  return {
-    seq: msg.seq,
-    subject: msg.subject,
-    data: msg.data,
-    contentType: msg.headers?.get('Content-Type') || undefined,
-    storedAt: Number(msg.timestampNanos / 1_000_000n),
-    ack: () => msg.ack(),
-    working: () => msg.working(),
+/** A JetStream message as the pipeline sees it (a class: no closures made per message). */
+class JetStreamTelemetry implements TelemetryMessage {
+  readonly seq: number;
+  readonly storedAt: number;
+
+  constructor(private readonly msg: JsMsg, private readonly deps: PartitionConsumerDeps) {
+    const info = msg.info;
+    this.seq = info.streamSequence;
+    this.storedAt = Math.floor(info.timestampNanos / 1_000_000);
+  }
+
+  get subject(): string {
+    return this.msg.subject;
+  }
+
+  get data(): Uint8Array {
+    return this.msg.data;
+  }
+
+  get contentType(): string | undefined {
+    return this.msg.headers?.get('Content-Type') || undefined;
+  }
+
+  ack(): void {
+    this.msg.ack();
+  }
+
+  working(): void {
+    this.msg.working();
+  }
+
+  deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
     // The id makes the dead letter of a replayed message a duplicate that JetStream drops.
-    deadLetter: (tenantId, refused, encoding) =>
-      publishDeadLetter(deps.js, deps.topology, tenantId, msg, refused, encoding, deps.maxPayload, `${msg.seq}-${refused.index ?? 'all'}`),
-  };
+    const { js, topology, maxPayload } = this.deps;
+    return publishDeadLetter(js, topology, tenantId, this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`);
+  }
 }
 
 /**
@@ -47,7 +70,7 @@ export class PartitionConsumer {
     const loop = (async () => {
       try {
         for await (const msg of messages) {
-          await pipeline.accept(telemetryMessage(msg, deps));
+          await pipeline.accept(new JetStreamTelemetry(msg, deps));
           if (pipeline.isLost) break;
         }
       } catch (err) {

@@ -25,6 +25,7 @@ export interface TelemetryMessage {
    * future check see, the same on every replay of the message.
    */
   readonly storedAt: number;
+  /** Acknowledges this message and, the consumer acking all, every earlier one of the partition. */
   ack(): void;
   /** Tells the transport the message is still being worked on (no redelivery yet). */
   working(): void;
@@ -65,6 +66,15 @@ function emptyBatch(): Batch {
   return { messages: [], fixes: [], events: [] };
 }
 
+/**
+ * How often the devices table (the API's latest position of each device) is refreshed: a
+ * device reporting every second would otherwise rewrite its row in every batch.
+ */
+const DEVICES_REFRESH_MS = 1000;
+
+/** Replayed messages between acknowledgements. */
+const REPLAY_ACK_EVERY = 500;
+
 /** A sweep runs only when the partition is not working through a backlog older than this. */
 const CAUGHT_UP_MS = 2000;
 
@@ -82,6 +92,9 @@ export class PartitionPipeline {
   private committing: Promise<void> | null = null;
   /** Device states changed since the last checkpoint. */
   private dirty = new Map<string, DeviceStateRow>();
+  /** The newest fix of each device since the devices table was last refreshed. */
+  private latest = new Map<string, Fix>();
+  private lastDevicesRefreshAt = 0;
   /** Stream sequence of the last message run through the rules. */
   private processedSeq: number;
   private lastCheckpointAt: number;
@@ -89,6 +102,7 @@ export class PartitionPipeline {
   private lastAcceptedAt = 0;
   private lost = false;
   private finishing = false;
+  private replayedUnacked = 0;
   /** The publish watermark as last committed. */
   private persistedPublishedSeq: number;
   private readonly clock: () => number;
@@ -124,7 +138,11 @@ export class PartitionPipeline {
     this.lastStoredAt = msg.storedAt;
     this.lastAcceptedAt = this.clock();
     if (replay) {
-      msg.ack();
+      // Acknowledged now and then, so that a long replay does not fill max_ack_pending.
+      if (++this.replayedUnacked >= REPLAY_ACK_EVERY || msg.seq === claim.committedSeq) {
+        msg.ack();
+        this.replayedUnacked = 0;
+      }
       return;
     }
     metrics.inFlight.inc();
@@ -152,7 +170,10 @@ export class PartitionPipeline {
       if (!replay) metrics.fixesStale.inc();
       return;
     }
-    this.dirty.set(deviceKey(fix.tenantId, fix.deviceId), outcome.state);
+    const key = deviceKey(fix.tenantId, fix.deviceId);
+    this.dirty.set(key, outcome.state);
+    // Replayed fixes too: the previous owner may have stored them without refreshing the devices.
+    this.latest.set(key, fix);
     if (replay) return;
     this.addEvents(outcome.events);
     for (const failure of outcome.failures) {
@@ -185,8 +206,10 @@ export class PartitionPipeline {
 
   /** Commits the publish watermark and a due checkpoint even when no message comes. */
   tick(): void {
-    const checkpointDue = this.dirty.size > 0 && this.clock() - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
-    if (this.deps.publisher.published > this.persistedPublishedSeq || checkpointDue) this.commitSoon(true);
+    const now = this.clock();
+    const checkpointDue = this.dirty.size > 0 && now - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
+    const devicesDue = this.latest.size > 0 && now - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
+    if (this.deps.publisher.published > this.persistedPublishedSeq || checkpointDue || devicesDue) this.commitSoon(true);
   }
 
   /** Starts a commit of what is pending unless one is running; its end starts the next. */
@@ -211,11 +234,18 @@ export class PartitionPipeline {
       this.dirty = new Map();
       this.lastCheckpointAt = this.clock();
     }
+    const refresh = checkpointNow || this.clock() - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
+    const latest = refresh ? [...this.latest.values()] : [];
+    if (refresh) {
+      this.latest = new Map();
+      this.lastDevicesRefreshAt = this.clock();
+    }
     const contents: PartitionBatch = {
       hold: claim,
       lastSeq: Math.max(this.processedSeq, claim.committedSeq),
       publishedSeq: publisher.published,
       fixes: batch.fixes,
+      latest,
       events: batch.events,
       checkpoint: states,
     };
@@ -230,7 +260,7 @@ export class PartitionPipeline {
         metrics.fixesWritten.inc(inserted);
         metrics.fixesDuplicate.inc(batch.fixes.length - inserted);
         if (attempt > 1) log.info({ attempts: attempt, partition: claim.partition }, 'database write succeeded again');
-        for (const msg of batch.messages) msg.ack();
+        batch.messages[batch.messages.length - 1]?.ack();
         metrics.inFlight.dec(batch.messages.length);
         this.persistedPublishedSeq = Math.max(this.persistedPublishedSeq, contents.publishedSeq);
         publisher.enqueue(contents.lastSeq, newEvents);

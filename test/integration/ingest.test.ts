@@ -66,6 +66,8 @@ describe('ingest - fixes published over NATS end up in positions', () => {
     await waitFor('first fix', async () => (await countPositions(world.db, `device_id = 'late'`)) === 1);
     await world.publish('acme', 'late', pack({ ts: base + 1000, lat: 2, lon: 2 }));
     await waitFor('late fix', async () => (await countPositions(world.db, `device_id = 'late'`)) === 2);
+    // The devices table is refreshed once a second, after the fixes themselves.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     const device = (await world.db.query(`SELECT lat, last_ts FROM devices WHERE device_id = 'late'`)).rows[0];
     expect(device.lat).toBe(1);
     expect((device.last_ts as Date).getTime()).toBe(base + 5000);

@@ -134,10 +134,16 @@ export function jsonBytes(value: unknown): Uint8Array {
  * without a processor: it claims the one partition of an unpartitioned server (fencing any
  * earlier claim) and writes one batch under that hold.
  */
+function latestPerDevice(fixes: readonly Fix[]): Fix[] {
+  const latest = new Map<string, Fix>();
+  for (const fix of fixes) if ((latest.get(`${fix.tenantId}.${fix.deviceId}`)?.ts ?? -Infinity) < fix.ts) latest.set(`${fix.tenantId}.${fix.deviceId}`, fix);
+  return [...latest.values()];
+}
+
 export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<BatchOutcome> {
   const claim = await new PgPartitionStore(db).claim(1, 0, 'test-writer');
   return new PgBatchStore(db).writeBatch({
-    hold: claim, lastSeq: claim.committedSeq, publishedSeq: claim.publishedSeq, checkpoint: null, fixes: contents.fixes ?? [], events: contents.events ?? [],
+    hold: claim, lastSeq: claim.committedSeq, publishedSeq: claim.publishedSeq, checkpoint: null, fixes: contents.fixes ?? [], latest: latestPerDevice(contents.fixes ?? []), events: contents.events ?? [],
   });
 }
 

@@ -94,6 +94,7 @@ export class GeofenceIndex {
 
   /** The geofences covering the point (inside or on the boundary). */
   containing(lon: number, lat: number): Geofence[] {
+    if (this.byId.size === 0) return [];
     const found: Geofence[] = [];
     this.grid.forEachAt(lon, lat, (i) => {
       const cell = this.classify(i, lon, lat);
@@ -109,6 +110,8 @@ export class GeofenceIndex {
    * leaving out those `skip` names (the ones a fix is inside need no crossing test).
    */
   crossedBy(lon1: number, lat1: number, lon2: number, lat2: number, skip: (geofence: Geofence) => boolean = () => false): Crossing[] {
+    // Most fixes of a tenant without geofences pass here: no boxes or sets for them.
+    if (this.byId.size === 0) return [];
     const result: Crossing[] = [];
     const seen = new Set<Geofence>();
     // A segment spanning the antimeridian is searched as the two pieces either side of it.
