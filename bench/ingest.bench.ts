@@ -22,7 +22,7 @@ import { advance, createVehicle, report as simulatedReport, type Vehicle } from 
 import { PrivateNats } from '../test/integration/private-servers.js';
 import { countPositions, setup, type TestEnv } from '../test/integration/setup.js';
 import { syntheticFeatures } from './geofence-fixtures.js';
-import { cpuSeconds, formatRate, machineBusySeconds, machineLine, peakRssMiB } from './machine.js';
+import { cpuSeconds, cpuSecondsOf, formatRate, machineBusySeconds, machineLine, peakRssMiB } from './machine.js';
 import { spawnBuilt } from './spawn-built.js';
 
 const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' }, only: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } } });
@@ -103,13 +103,15 @@ async function drain(nats: PrivateNats, messages: Message[], processors = 1, pre
     const started = performance.now();
     const cpuBefore = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
     const busyBefore = await machineBusySeconds();
+    const [pgBefore, natsBefore] = [await cpuSecondsOf('postgres'), await cpuSecondsOf('nats-server')];
     try {
       while ((await countPositions(w.db)) < messages.length) await new Promise((resolve) => setTimeout(resolve, 25));
       const seconds = (performance.now() - started) / 1000;
       const perSecond = messages.length / seconds;
       const cpuAfter = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
       const processorCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
-      const cpu = `CPU: processors ${(processorCpu / seconds * 100).toFixed(0)}% of a core, machine ${((await machineBusySeconds() - busyBefore) / seconds * 100).toFixed(0)}% of one core`;
+      const share = (cpuUsed: number) => `${((cpuUsed / seconds) * 100).toFixed(0)}%`;
+      const cpu = `CPU in core-%: processors ${share(processorCpu)}, postgres ${share((await cpuSecondsOf('postgres')) - pgBefore)}, nats-server ${share((await cpuSecondsOf('nats-server')) - natsBefore)}, machine ${share((await machineBusySeconds()) - busyBefore)}`;
       const rssMiB = (await Promise.all(procs.map((p) => peakRssMiB(p.pid)))).map((r) => r ?? NaN);
       const events = Number((await w.db.query('SELECT count(*) AS n FROM events')).rows[0].n);
       return { perSecond, rssMiB, events, cpu };
@@ -190,7 +192,7 @@ async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, d
 
 async function main(): Promise<void> {
   console.log(machineLine());
-  const nats = await PrivateNats.start();
+  const nats = await PrivateNats.start(process.env.BENCH_NATS_CONFIG ? { config: process.env.BENCH_NATS_CONFIG } : {});
   const run = (name: string) => ONLY === undefined || ONLY === name;
   try {
     const messages = generate(FIXES, DEVICES, 42);
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
       const bare = await bareConsumeAck(nats, messages);
       const e2e = await drain(nats, messages);
       console.log(`drain        ${FIXES} fixes of ${DEVICES} devices, 8 partitions, 1 processor: ${formatRate(e2e.perSecond)} (target >= 40,000/s: ${e2e.perSecond >= 40_000 ? 'met' : 'not met'}; ${e2e.cpu})`);
+      console.log(`             ${e2e.events} events derived (one per ${(FIXES / Math.max(1, e2e.events)).toFixed(0)} fixes)`);
       console.log(`baseline     bare consume+ack of the same backlog: ${formatRate(bare)}`);
       console.log(`ratio        ${(e2e.perSecond / bare).toFixed(2)} (target >= 0.5: ${e2e.perSecond / bare >= 0.5 ? 'met' : 'not met'})`);
     }

@@ -35,3 +35,17 @@ export async function machineBusySeconds(): Promise<number> {
   const [, user, nice, system, , , irq, softirq, steal] = ((await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '').split(/\s+/).map(Number);
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }
+
+/** CPU seconds used so far by every process whose command name is `name` (e.g. postgres), from /proc. */
+export async function cpuSecondsOf(name: string): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  let total = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (!stat.includes(`(${name})`)) continue;
+    const fields = stat.split(') ')[1]?.split(' ') ?? [];
+    total += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return total;
+}

@@ -18,6 +18,8 @@ export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): 
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      // Warnings and errors of the processor are part of what a benchmark reports.
+      for (const line of chunk.toString().split('\n')) if (/"level":[4-6]\d/.test(line)) process.stderr.write(`processor: ${line}\n`);
       if (output.includes('fencewire started')) resolve();
     });
     child.on('exit', (code) => reject(new Error(`fencewire exited with ${code} before it started: ${output}`)));

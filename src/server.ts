@@ -45,11 +45,11 @@ function withTimeout(probe: Promise<unknown>): Promise<boolean> {
   return Promise.race([probe.then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
 }
 
-async function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
-  const nc = await connect({ servers: config.natsUrl, name: 'fencewire', maxReconnectAttempts: -1 });
+async function connectNats(config: Config, log: Logger, name = 'fencewire'): Promise<NatsConnection> {
+  const nc = await connect({ servers: config.natsUrl, name, maxReconnectAttempts: -1 });
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect') log.warn({ nats: status.type }, 'NATS connection changed');
+      if (status.type === 'disconnect' || status.type === 'reconnect') log.warn({ nats: status.type, connection: name }, 'NATS connection changed');
     }
   })();
   return nc;
@@ -72,6 +72,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
 
   let ingest: IngestProcessor | null = null;
   let ingestPool: pg.Pool | null = null;
+  let control: NatsConnection | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
   let catalog: GeofenceCatalog | null = null;
   let webhooks: WebhookWorker | null = null;
@@ -90,8 +91,9 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     // in the middle of a batch's transaction holds its partition's row, which the next owner's
     // claim waits for: the server ends such a session once it has idled for the lease time.
     ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, { idle_in_transaction_session_timeout: config.ingest.leaseMs });
+    control = await connectNats(config, log, 'fencewire-leases');
     ingest = new IngestProcessor({
-      nc, js, jsm, topology: t, batches: new PgBatchStore(ingestPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
+      nc, control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
       events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     });
     await ingest.start();
@@ -136,6 +138,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       await webhooks?.stop();
       await app?.close();
       await nc.drain().catch(() => undefined);
+      await control?.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
       await ingestPool?.end().catch(() => undefined);
       await geometry.close();

@@ -27,6 +27,11 @@ export interface IngestSettings extends PipelineSettings {
 
 export interface IngestDeps {
   readonly nc: NatsConnection;
+  /**
+   * The connection for leases and heartbeats: one of their own, so that a renewal's answer never
+   * waits behind the telemetry a busy processor is being sent on the data connection.
+   */
+  readonly control: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly topology: Topology;
@@ -92,9 +97,9 @@ export class IngestProcessor {
   }
 
   async start(): Promise<void> {
-    const { nc, topology, settings, log } = this.deps;
-    this.partitionCount = await discoverPartitions(nc, topology);
-    this.leases = await LeaseTable.open(nc, topology, this.owner, settings.leaseMs);
+    const { control, topology, settings, log } = this.deps;
+    this.partitionCount = await discoverPartitions(control, topology);
+    this.leases = await LeaseTable.open(control, topology, this.owner, settings.leaseMs);
     log.info({ owner: this.owner, partitions: this.partitionCount, leaseMs: settings.leaseMs }, 'ingest joining');
     await this.leaseRound();
     this.roundTimer = setInterval(() => void this.leaseRound(), Math.max(100, Math.floor(settings.leaseMs / 5)));
@@ -114,18 +119,14 @@ export class IngestProcessor {
   private async renewAndRebalance(): Promise<void> {
     const leases = this.leases;
     if (leases === null || this.stopping) return;
-    await leases.heartbeat();
-    for (const held of [...this.held.values()]) {
-      if (held.ending) continue;
-      const sentAt = Date.now();
+    const sentAt = Date.now();
+    // All at once: a round takes one round trip, however many partitions are held.
+    await Promise.all([leases.heartbeat(), ...[...this.held.values()].filter((h) => !h.ending).map(async (held) => {
       const revision = await leases.renew(held.partition, held.revision);
-      if (revision === null) {
-        this.lose(held, 'its lease was lost');
-        continue;
-      }
+      if (revision === null) return this.lose(held, 'its lease was lost');
       held.revision = revision;
       held.validUntil = sentAt + this.deps.settings.leaseMs;
-    }
+    })]);
     const live = await leases.liveProcessors();
     const plan = planLeases(this.partitionCount, live, [...this.held.values()].filter((h) => !h.ending).map((h) => h.partition));
     for (const partition of plan.release) void this.handOver(partition);

@@ -65,18 +65,17 @@ export class PartitionConsumer {
     const { js, jsm, topology, settings, log } = deps;
     const name = await startPartitionConsumer(jsm, topology, partition, partitions, settings, startSeq);
     const consumer = await js.consumers.get(topology.telemetryStream, name);
-    // Deleted under us means a new owner took the partition: stop rather than wait for it to return.
-    const messages = await consumer.consume({ max_messages: Math.min(1000, settings.maxInFlight), abort_on_missing_resource: true });
-    const loop = (async () => {
-      try {
-        for await (const msg of messages) {
-          await pipeline.accept(new JetStreamTelemetry(msg, deps));
-          if (pipeline.isLost) break;
-        }
-      } catch (err) {
-        log.warn({ err: (err as Error).message, partition }, 'partition consumer stopped with an error');
-      }
-    })();
+    // Deleted under us means a new owner took the partition: stop rather than wait for it to
+    // return. The callback form hands messages over as they are parsed, with no promise each.
+    const messages = await consumer.consume({
+      max_messages: Math.min(1000, settings.maxInFlight),
+      abort_on_missing_resource: true,
+      callback: (msg) => pipeline.accept(new JetStreamTelemetry(msg, deps)),
+    });
+    const loop = messages.closed().then(
+      (err) => err && log.warn({ err: err.message, partition }, 'partition consumer stopped with an error'),
+      (err: Error) => log.warn({ err: err.message, partition }, 'partition consumer stopped with an error'),
+    ).then(() => undefined);
     return new PartitionConsumer(consumer, messages, loop);
   }
 
@@ -85,7 +84,7 @@ export class PartitionConsumer {
     return (await this.consumer.info(false)).num_pending;
   }
 
-  /** Stops pulling; resolves once the message in hand has gone through the pipeline. */
+  /** Stops pulling; resolves once the consumer has closed. */
   async stop(): Promise<void> {
     await this.messages.close().catch(() => undefined);
     await this.loop;

@@ -60,10 +60,14 @@ interface Batch {
   readonly messages: TelemetryMessage[];
   readonly fixes: Fix[];
   readonly events: DerivedEvent[];
+  /** Dead letters of the batch's messages: stored before the messages are acknowledged. */
+  readonly deadLetters: Promise<void>[];
+  /** Stream sequence of its last message (0 while it has none). */
+  lastSeq: number;
 }
 
 function emptyBatch(): Batch {
-  return { messages: [], fixes: [], events: [] };
+  return { messages: [], fixes: [], events: [], deadLetters: [], lastSeq: 0 };
 }
 
 /**
@@ -80,15 +84,20 @@ const CAUGHT_UP_MS = 2000;
 
 /**
  * One partition's pipeline: decode, rules, batch, commit, publish. Messages come in stream
- * order; those at or before the partition's committed sequence are a replay (from the last
- * checkpoint) that only rebuilds device state. The rest are batched and committed with group
- * commit: the next batch is written as soon as the previous commit returns, so a batch is what
- * arrived during one commit (small at low load, large under load). Every commit is fenced by
- * the partition's epoch; a committed batch's messages are acknowledged and its new events handed
- * to the publisher. Device states are checkpointed every `checkpointMs`, not with every batch.
+ * order and are taken synchronously (no promise per message); those at or before the
+ * partition's committed sequence are a replay (from the last checkpoint) that only rebuilds
+ * device state. The rest are batched and committed with group commit: the next batch is written
+ * as soon as the previous commit returns, so a batch is what arrived during one commit (small at
+ * low load, up to `batchSize` fixes under load; what arrives beyond waits in the next). The
+ * consumer's max_ack_pending bounds what is held. Every commit is fenced by the partition's
+ * epoch; a committed batch is acknowledged with one ack and its new events handed to the
+ * publisher. Device states are checkpointed every `checkpointMs`, not with every batch.
  */
 export class PartitionPipeline {
-  private pending: Batch = emptyBatch();
+  /** Batches waiting for commit, oldest first; the last one is filling. */
+  private queue: Batch[] = [emptyBatch()];
+  /** Stream sequence the last batch cut for commit reaches. */
+  private lastCutSeq = 0;
   private committing: Promise<void> | null = null;
   /** Device states changed since the last checkpoint. */
   private dirty = new Map<string, DeviceStateRow>();
@@ -122,8 +131,12 @@ export class PartitionPipeline {
     return this.lost;
   }
 
-  /** Runs one message through the pipeline; resolves when the batch may take another. */
-  async accept(msg: TelemetryMessage): Promise<void> {
+  private get filling(): Batch {
+    return this.queue[this.queue.length - 1] as Batch;
+  }
+
+  /** Runs one message through decoding and the rules into the filling batch. */
+  accept(msg: TelemetryMessage): void {
     if (this.lost) return;
     if (!this.deps.held()) return this.lose('the lease lapsed');
     const { layout, metrics, claim } = this.deps;
@@ -131,7 +144,7 @@ export class PartitionPipeline {
     const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt);
     if (!replay) {
       metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
-      for (const refused of decoded.rejected) await this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding);
+      for (const refused of decoded.rejected) this.filling.deadLetters.push(this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding));
     }
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
     this.processedSeq = msg.seq;
@@ -146,9 +159,11 @@ export class PartitionPipeline {
       return;
     }
     metrics.inFlight.inc();
-    this.pending.messages.push(msg);
+    const batch = this.filling;
+    batch.messages.push(msg);
+    batch.lastSeq = msg.seq;
+    if (batch.fixes.length >= this.deps.settings.batchSize) this.queue.push(emptyBatch());
     this.commitSoon();
-    while (this.committing !== null && this.pending.fixes.length >= this.deps.settings.batchSize && !this.lost) await this.committing;
   }
 
   private async deadLetter(msg: TelemetryMessage, tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
@@ -164,7 +179,7 @@ export class PartitionPipeline {
   /** Runs a fix through the rules; on a replay only the device state is kept. */
   private derive(fix: Fix, receivedAt: number, replay: boolean): void {
     const { engine, metrics, log } = this.deps;
-    if (!replay) this.pending.fixes.push(fix);
+    if (!replay) this.filling.fixes.push(fix);
     const outcome = engine.process(fix, receivedAt);
     if (outcome.state === null) {
       if (!replay) metrics.fixesStale.inc();
@@ -184,7 +199,7 @@ export class PartitionPipeline {
 
   private addEvents(events: readonly DerivedEvent[]): void {
     for (const event of events) {
-      this.pending.events.push(event);
+      this.filling.events.push(event);
       this.deps.metrics.eventsDerived.inc({ type: event.type });
     }
   }
@@ -215,20 +230,29 @@ export class PartitionPipeline {
   /** Starts a commit of what is pending unless one is running; its end starts the next. */
   private commitSoon(force = false): void {
     if (this.committing !== null || this.lost || this.finishing) return;
-    const batch = this.pending;
-    if (!force && batch.messages.length === 0 && batch.events.length === 0) return;
-    this.pending = emptyBatch();
+    const head = this.queue[0] as Batch;
+    if (!force && head.messages.length === 0 && head.events.length === 0) return;
+    const batch = this.cut();
     this.committing = this.commit(batch).finally(() => {
       this.committing = null;
       this.commitSoon();
     });
   }
 
+  /** Takes the oldest batch for commit (the filling one is replaced by an empty one). */
+  private cut(): Batch {
+    const batch = this.queue.length > 1 ? (this.queue.shift() as Batch) : (this.queue.splice(0, 1, emptyBatch())[0] as Batch);
+    batch.lastSeq = Math.max(batch.lastSeq, this.lastCutSeq, this.deps.claim.committedSeq);
+    this.lastCutSeq = batch.lastSeq;
+    return batch;
+  }
+
   /** The batch's commit, retried until it succeeds; fenced, the partition is dropped. */
   private async commit(batch: Batch, checkpointNow = false): Promise<void> {
     const { store, metrics, log, publisher, claim } = this.deps;
-    const replayDone = this.processedSeq >= claim.committedSeq;
-    const checkpoint = replayDone && (checkpointNow || this.clock() - this.lastCheckpointAt >= this.deps.settings.checkpointMs);
+    // A checkpoint holds the states after every message accepted so far: only when that is
+    // exactly up to the end of this batch (no replay under way, no later batch waiting).
+    const checkpoint = this.processedSeq === batch.lastSeq && (checkpointNow || this.clock() - this.lastCheckpointAt >= this.deps.settings.checkpointMs);
     const states = checkpoint ? [...this.dirty.values()] : null;
     if (checkpoint) {
       this.dirty = new Map();
@@ -242,7 +266,7 @@ export class PartitionPipeline {
     }
     const contents: PartitionBatch = {
       hold: claim,
-      lastSeq: Math.max(this.processedSeq, claim.committedSeq),
+      lastSeq: batch.lastSeq,
       publishedSeq: publisher.published,
       fixes: batch.fixes,
       latest,
@@ -260,6 +284,8 @@ export class PartitionPipeline {
         metrics.fixesWritten.inc(inserted);
         metrics.fixesDuplicate.inc(batch.fixes.length - inserted);
         if (attempt > 1) log.info({ attempts: attempt, partition: claim.partition }, 'database write succeeded again');
+        await Promise.all(batch.deadLetters);
+        if (this.lost) return;
         batch.messages[batch.messages.length - 1]?.ack();
         metrics.inFlight.dec(batch.messages.length);
         this.persistedPublishedSeq = Math.max(this.persistedPublishedSeq, contents.publishedSeq);
@@ -286,8 +312,8 @@ export class PartitionPipeline {
   /** Drops what is in hand, uncommitted: the partition was lost, or shutdown ran out of time. */
   abandon(): void {
     this.lost = true;
-    this.deps.metrics.inFlight.dec(this.pending.messages.length);
-    this.pending = emptyBatch();
+    this.deps.metrics.inFlight.dec(this.queue.reduce((n, batch) => n + batch.messages.length, 0));
+    this.queue = [emptyBatch()];
     this.deps.publisher.close();
   }
 
@@ -299,10 +325,9 @@ export class PartitionPipeline {
   async finish(): Promise<boolean> {
     this.finishing = true;
     while (this.committing !== null) await this.committing;
+    while (!this.lost && this.queue.length > 1) await this.commit(this.cut());
     if (this.lost) return false;
-    const batch = this.pending;
-    this.pending = emptyBatch();
-    await this.commit(batch, true);
+    await this.commit(this.cut(), true);
     await this.deps.publisher.idle();
     if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(emptyBatch());
     return !this.lost;
