@@ -30,6 +30,26 @@ export function isValidToken(token: string): boolean {
  * device's fixes between two owners.
  */
 export function parseTelemetrySubject(subject: string, layout: SubjectLayout): TelemetrySubject | Rejection {
+  // Devices report again and again on the same subject: remember the answers, per layout.
+  let parsed = parsedSubjects.get(layout);
+  if (parsed === undefined) {
+    parsed = new Map();
+    parsedSubjects.set(layout, parsed);
+  }
+  let result = parsed.get(subject);
+  if (result === undefined) {
+    if (parsed.size >= SUBJECTS_REMEMBERED) parsed.clear();
+    result = parseSubject(subject, layout);
+    parsed.set(subject, result);
+  }
+  return result;
+}
+
+/** Enough for every device of a large partition; past it the memory starts over. */
+const SUBJECTS_REMEMBERED = 200_000;
+const parsedSubjects = new WeakMap<SubjectLayout, Map<string, TelemetrySubject | Rejection>>();
+
+function parseSubject(subject: string, layout: SubjectLayout): TelemetrySubject | Rejection {
   const { prefix, partitions } = layout;
   if (!subject.startsWith(prefix)) {
     return reject('invalid_subject', `subject "${subject}" does not start with "${prefix}"`);
