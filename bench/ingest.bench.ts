@@ -93,14 +93,27 @@ async function bareConsumeAck(nats: PrivateNats, messages: Message[]): Promise<n
   }
 }
 
-/** The backlog drained by `processors` fencewire processes, from their start to the last commit. */
-async function drain(nats: PrivateNats, messages: Message[], processors = 1, prepare?: (w: TestEnv) => Promise<void>): Promise<{ perSecond: number; rssMiB: number[]; events: number; cpu: string }> {
+/** The backlog drained by `processors` fencewire processes: throughput from the first commit to the last, and the start-up before it. */
+interface DrainOptions {
+  readonly processors?: number;
+  /** Ingest workers per processor (`serve --workers`). */
+  readonly workers?: number;
+  readonly prepare?: (w: TestEnv) => Promise<void>;
+}
+
+async function drain(nats: PrivateNats, messages: Message[], options: DrainOptions = {}): Promise<{ perSecond: number; rssMiB: number[]; events: number; cpu: string }> {
+  const { processors = 1, workers = 1, prepare } = options;
   const w = await world(nats);
   try {
     await prepare?.(w);
     await publishAll(w, messages);
-    const procs = await Promise.all(Array.from({ length: processors }, () => spawnBuilt(w.env)));
+    const spawned = performance.now();
+    const procs = await Promise.all(Array.from({ length: processors }, () => spawnBuilt({ ...w.env, INGEST_WORKERS: String(workers) })));
+    // The clock runs from the first commit: start-up (Node, modules, connections, the first
+    // claims) is reported on its own, so that one process and several compare on throughput.
+    while ((await countPositions(w.db)) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const started = performance.now();
+    const startupMs = started - spawned;
     const cpuBefore = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
     const busyBefore = await machineBusySeconds();
     const [pgBefore, natsBefore] = [await cpuSecondsOf('postgres'), await cpuSecondsOf('nats-server')];
@@ -109,9 +122,11 @@ async function drain(nats: PrivateNats, messages: Message[], processors = 1, pre
       const seconds = (performance.now() - started) / 1000;
       const perSecond = messages.length / seconds;
       const cpuAfter = await Promise.all(procs.map((p) => cpuSeconds(p.pid)));
+      // Workers are children of their processor: their CPU is counted when they exit, so with
+      // workers this is the machine's figure less postgres and nats-server.
       const processorCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
       const share = (cpuUsed: number) => `${((cpuUsed / seconds) * 100).toFixed(0)}%`;
-      const cpu = `CPU in core-%: processors ${share(processorCpu)}, postgres ${share((await cpuSecondsOf('postgres')) - pgBefore)}, nats-server ${share((await cpuSecondsOf('nats-server')) - natsBefore)}, machine ${share((await machineBusySeconds()) - busyBefore)}`;
+      const cpu = `start-up ${startupMs.toFixed(0)} ms; CPU in core-%: processors ${share(processorCpu)}, postgres ${share((await cpuSecondsOf('postgres')) - pgBefore)}, nats-server ${share((await cpuSecondsOf('nats-server')) - natsBefore)}, machine ${share((await machineBusySeconds()) - busyBefore)}`;
       const rssMiB = (await Promise.all(procs.map((p) => peakRssMiB(p.pid)))).map((r) => r ?? NaN);
       const events = Number((await w.db.query('SELECT count(*) AS n FROM events')).rows[0].n);
       return { perSecond, rssMiB, events, cpu };
@@ -206,9 +221,11 @@ async function main(): Promise<void> {
       console.log(`             ${e2e.events} events derived (one per ${(FIXES / Math.max(1, e2e.events)).toFixed(0)} fixes)`);
       console.log(`baseline     bare consume+ack of the same backlog: ${formatRate(bare)}`);
       console.log(`ratio        ${(e2e.perSecond / bare).toFixed(2)} (target >= 0.5: ${e2e.perSecond / bare >= 0.5 ? 'met' : 'not met'})`);
+      const twoWorkers = await drain(nats, messages, { workers: 2 });
+      console.log(`drain        the same, serve --workers 2 (the default on this machine): ${formatRate(twoWorkers.perSecond)}, ratio ${(twoWorkers.perSecond / bare).toFixed(2)} (${twoWorkers.cpu})`);
     }
     if (run('fenced')) {
-      const fenced = await drain(nats, messages, 1, (w) => loadGeofences(w, 10_000));
+      const fenced = await drain(nats, messages, { prepare: (w) => loadGeofences(w, 10_000) });
       console.log(`fenced       the same with 10 000 geofences, overspeed at 90 km/h: ${formatRate(fenced.perSecond)}, one event per ${(FIXES / Math.max(1, fenced.events)).toFixed(0)} fixes (target >= 25,000/s: ${fenced.perSecond >= 25_000 ? 'met' : 'not met'})`);
     }
     if (run('latency')) {
@@ -220,7 +237,7 @@ async function main(): Promise<void> {
     }
     if (run('scale')) {
       for (const processors of [1, 2, 3]) {
-        const scaled = await drain(nats, messages, processors);
+        const scaled = await drain(nats, messages, { processors });
         console.log(`scale        ${processors} processor(s): ${formatRate(scaled.perSecond)} (peak RSS ${scaled.rssMiB.map((r) => r.toFixed(0)).join(' / ')} MiB)`);
       }
     }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
 import type { GeofenceLimits } from './geofences/geofence-validation.js';
 import type { RetryPolicy } from './webhooks/retry-schedule.js';
@@ -29,6 +30,8 @@ export interface Config {
     readonly leaseMs: number;
     /** How often (ms) each partition's changed device states are checkpointed. */
     readonly checkpointMs: number;
+    /** Ingest processes `serve` runs (each leases its share of the partitions); 1 runs ingest in-process. */
+    readonly workers: number;
   };
   /** What one tenant may keep or do: limits against a tenant, hostile or careless, that would crowd out the others. */
   readonly quotas: {
@@ -137,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
       ackWaitMs: integer(env, 'INGEST_ACK_WAIT_MS', 30_000, 1000, 3_600_000),
       leaseMs: integer(env, 'INGEST_LEASE_MS', 5000, 500, 300_000),
       checkpointMs: integer(env, 'INGEST_CHECKPOINT_MS', 5000, 100, 3_600_000),
+      workers: integer(env, 'INGEST_WORKERS', availableParallelism(), 1, 64),
     },
     quotas: {
       geofences: {

@@ -13,7 +13,9 @@ import { keyCommand } from './cli/key.js';
 const USAGE = `usage: fencewire <command> [options]
 
 commands:
-  serve [--role ingest|api]   run fencewire (all roles by default) until SIGTERM
+  serve [--role ingest|webhooks|api] [--workers N]
+                              run fencewire (all roles by default) until SIGTERM; ingest
+                              in N processes (default INGEST_WORKERS, the core count)
   migrate                     create or upgrade the database and the NATS streams, then exit
   simulate [--devices N] [--rate FIXES_PER_S] [--duration S] [--tenant ID] [--seed N]
                               publish a simulated fleet
@@ -34,6 +36,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       role: { type: 'string' },
+      workers: { type: 'string' },
       devices: { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
@@ -52,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
   const log = createLogger(config.logLevel);
   switch (command) {
     case 'serve':
-      return serveCommand(config, log, values.role);
+      return serveCommand(config, log, values.role, values.workers);
     case 'migrate':
       return migrateCommand(config, log);
     case 'simulate':

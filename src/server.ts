@@ -2,13 +2,14 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
 import { ensureStreams, ensureWebhookConsumer } from './bus/streams.js';
 import { topology } from './bus/topology.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { IngestProcessor } from './ingest/ingest-processor.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { createPool } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { PgPartitionStore } from './store/partition-store.js';
@@ -26,6 +27,7 @@ export const ROLES: readonly Role[] = ['ingest', 'webhooks', 'api'];
 export interface RunningServer {
   /** The HTTP port actually bound (useful when HTTP_PORT is 0). */
   readonly httpPort: number | null;
+  readonly metrics: Metrics;
   /** Stops everything in order; resolves true when every batch in hand was committed. */
   stop(): Promise<boolean>;
 }
@@ -59,7 +61,12 @@ async function connectNats(config: Config, log: Logger, name = 'fencewire'): Pro
  * The composition root of `fencewire serve`: connects to NATS and PostgreSQL, makes sure the
  * streams and consumers exist, and starts the requested roles.
  */
-export async function startServer(config: Config, log: Logger, roles: readonly Role[] = ROLES): Promise<RunningServer> {
+export interface ServerOptions {
+  /** Metrics of other processes (ingest workers) to add to this one's on /metrics. */
+  readonly moreMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
+}
+
+export async function startServer(config: Config, log: Logger, roles: readonly Role[] = ROLES, options: ServerOptions = {}): Promise<RunningServer> {
   const metrics = createMetrics();
   const stopCatching = catchUnhandledRejections(log, metrics);
   const t = topology(config.namespace);
@@ -118,6 +125,10 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       webhookAllowPrivate: config.webhooks.allowPrivate,
       geometry,
       quotas: config.quotas,
+      metricsText: options.moreMetrics && (async () => {
+        const all = [await metrics.registry.getMetricsAsJSON(), ...(await options.moreMetrics?.() ?? [])];
+        return AggregatorRegistry.aggregate(all).metrics();
+      }),
       health: {
         nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
         database: () => withTimeout(pool.query('SELECT 1')),
@@ -131,6 +142,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
 
   return {
     httpPort,
+    metrics,
     async stop() {
       if (policyTimer) clearInterval(policyTimer);
       const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;

@@ -42,6 +42,8 @@ export interface AppDeps {
   /** Where geofences are validated; null validates on the event loop (tests of small geofences). */
   readonly geometry: GeometryThread | null;
   readonly quotas: Config['quotas'];
+  /** The text of /metrics; by default this process's registry (serve with workers adds theirs). */
+  readonly metricsText?: () => Promise<string>;
 }
 
 /** Schema violations listed in one answer, and characters of a bad value echoed back. */
@@ -164,7 +166,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
 
     api.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [] } }, async (_request, reply) => {
-      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+      return reply.type(deps.metrics.registry.contentType).send(await (deps.metricsText ?? (() => deps.metrics.registry.metrics()))());
     });
 
     eventRoutes(api, deps.db);

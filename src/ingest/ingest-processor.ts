@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { discoverPartitions } from '../bus/partitions.js';
@@ -101,8 +102,13 @@ export class IngestProcessor {
     this.partitionCount = await discoverPartitions(control, topology);
     this.leases = await LeaseTable.open(control, topology, this.owner, settings.leaseMs);
     log.info({ owner: this.owner, partitions: this.partitionCount, leaseMs: settings.leaseMs }, 'ingest joining');
+    const roundMs = Math.max(100, Math.floor(settings.leaseMs / 5));
+    // Heartbeat first and give processors starting together a round to see each other, so
+    // that each takes its share at once instead of one taking all and handing most back.
+    await this.leases.heartbeat();
+    await sleep(roundMs);
     await this.leaseRound();
-    this.roundTimer = setInterval(() => void this.leaseRound(), Math.max(100, Math.floor(settings.leaseMs / 5)));
+    this.roundTimer = setInterval(() => void this.leaseRound(), roundMs);
     this.pendingTimer = setInterval(() => void this.pollPending(), PENDING_POLL_MS);
   }
 

@@ -49,6 +49,8 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     INGEST_LEASE_MS: '2000',
+    // Spawned processors are one process each: tests kill them and read their logs.
+    INGEST_WORKERS: '1',
     ...overrides,
   };
   const config = loadConfig(env);
