@@ -35,6 +35,8 @@ export interface RunningServer {
 const POLICY_INTERVAL_MS = 60 * 60 * 1000;
 /** Commits of different partitions run side by side, one at a time per partition. */
 const INGEST_CONNECTIONS = 8;
+/** Checkpoints and devices refreshes, written beside the batches. */
+const UPKEEP_CONNECTIONS = 2;
 const HEALTH_TIMEOUT_MS = 2000;
 /** NATS's default max_payload, for the moment before the server's INFO is known. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -79,6 +81,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
 
   let ingest: IngestProcessor | null = null;
   let ingestPool: pg.Pool | null = null;
+  let upkeepPool: pg.Pool | null = null;
   let control: NatsConnection | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
   let catalog: GeofenceCatalog | null = null;
@@ -97,10 +100,12 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     // Batches have a pool of their own, so that API load cannot starve them. A processor paused
     // in the middle of a batch's transaction holds its partition's row, which the next owner's
     // claim waits for: the server ends such a session once it has idled for the lease time.
-    ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, { idle_in_transaction_session_timeout: config.ingest.leaseMs });
+    const sessions = { idle_in_transaction_session_timeout: config.ingest.leaseMs };
+    ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, sessions);
+    upkeepPool = createPool(config.databaseUrl, log, UPKEEP_CONNECTIONS, sessions);
     control = await connectNats(config, log, 'fencewire-leases');
     ingest = new IngestProcessor({
-      nc, control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
+      nc, control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
       events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     });
     await ingest.start();
@@ -153,6 +158,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       await control?.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
       await ingestPool?.end().catch(() => undefined);
+      await upkeepPool?.end().catch(() => undefined);
       await geometry.close();
       stopCatching();
       log.info({ committed }, 'fencewire stopped');

@@ -66,6 +66,12 @@ interface Batch {
   lastSeq: number;
 }
 
+/** A checkpoint and a devices refresh, taken with a batch and written after it. */
+interface Upkeep {
+  readonly checkpoint: { readonly seq: number; readonly states: DeviceStateRow[] } | null;
+  readonly latest: Fix[] | null;
+}
+
 function emptyBatch(): Batch {
   return { messages: [], fixes: [], events: [], deadLetters: [], lastSeq: 0 };
 }
@@ -104,6 +110,8 @@ export class PartitionPipeline {
   /** The newest fix of each device since the devices table was last refreshed. */
   private latest = new Map<string, Fix>();
   private lastDevicesRefreshAt = 0;
+  private checkpointing: Promise<void> | null = null;
+  private refreshing: Promise<void> | null = null;
   /** Stream sequence of the last message run through the rules. */
   private processedSeq: number;
   private lastCheckpointAt: number;
@@ -247,32 +255,15 @@ export class PartitionPipeline {
     return batch;
   }
 
-  /** The batch's commit, retried until it succeeds; fenced, the partition is dropped. */
-  private async commit(batch: Batch, checkpointNow = false): Promise<void> {
+  /**
+   * The batch's commit, retried until it succeeds; fenced, the partition is dropped. A due
+   * checkpoint or devices refresh is taken as of this batch and written once it is committed,
+   * beside the next batches rather than in their way.
+   */
+  private async commit(batch: Batch, upkeepNow = false): Promise<void> {
     const { store, metrics, log, publisher, claim } = this.deps;
-    // A checkpoint holds the states after every message accepted so far: only when that is
-    // exactly up to the end of this batch (no replay under way, no later batch waiting).
-    const checkpoint = this.processedSeq === batch.lastSeq && (checkpointNow || this.clock() - this.lastCheckpointAt >= this.deps.settings.checkpointMs);
-    const states = checkpoint ? [...this.dirty.values()] : null;
-    if (checkpoint) {
-      this.dirty = new Map();
-      this.lastCheckpointAt = this.clock();
-    }
-    const refresh = checkpointNow || this.clock() - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
-    const latest = refresh ? [...this.latest.values()] : [];
-    if (refresh) {
-      this.latest = new Map();
-      this.lastDevicesRefreshAt = this.clock();
-    }
-    const contents: PartitionBatch = {
-      hold: claim,
-      lastSeq: batch.lastSeq,
-      publishedSeq: publisher.published,
-      fixes: batch.fixes,
-      latest,
-      events: batch.events,
-      checkpoint: states,
-    };
+    const upkeep = this.takeUpkeep(batch, upkeepNow);
+    const contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events: batch.events };
     for (let attempt = 1; ; attempt++) {
       if (this.lost) return;
       if (!this.deps.held()) return this.lose('the lease lapsed');
@@ -290,6 +281,7 @@ export class PartitionPipeline {
         metrics.inFlight.dec(batch.messages.length);
         this.persistedPublishedSeq = Math.max(this.persistedPublishedSeq, contents.publishedSeq);
         publisher.enqueue(contents.lastSeq, newEvents);
+        this.startUpkeep(upkeep);
         return;
       } catch (err) {
         if (err instanceof FencedError) return this.lose(err.message);
@@ -300,6 +292,59 @@ export class PartitionPipeline {
         for (const msg of batch.messages) msg.working();
         await sleep(delay);
       }
+    }
+  }
+
+  /**
+   * What a due checkpoint and devices refresh will write, taken now. A checkpoint holds the
+   * states after every message accepted so far, so it is taken only when those are exactly the
+   * batch's (no replay under way, no later batch waiting), and never while one is being written.
+   */
+  private takeUpkeep(batch: Batch, now: boolean): Upkeep {
+    const at = this.clock();
+    const checkpointDue = now || at - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
+    const checkpoint = checkpointDue && this.checkpointing === null && this.processedSeq === batch.lastSeq
+      ? { seq: batch.lastSeq, states: [...this.dirty.values()] } : null;
+    if (checkpoint !== null) {
+      this.dirty = new Map();
+      this.lastCheckpointAt = at;
+    }
+    const refreshDue = now || at - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
+    const latest = refreshDue && this.refreshing === null && this.latest.size > 0 ? [...this.latest.values()] : null;
+    if (latest !== null) {
+      this.latest = new Map();
+      this.lastDevicesRefreshAt = at;
+    }
+    return { checkpoint, latest };
+  }
+
+  /** Writes a committed batch's upkeep on the side; a failure puts it back for the next time. */
+  private startUpkeep({ checkpoint, latest }: Upkeep): void {
+    const { store, log, claim } = this.deps;
+    if (checkpoint !== null) {
+      this.checkpointing = store.checkpoint(claim, checkpoint.seq, checkpoint.states).then(
+        () => undefined,
+        (err: Error) => {
+          log.warn({ err: err.message, partition: claim.partition }, 'checkpoint failed; the next one takes its states');
+          for (const row of checkpoint.states) {
+            const key = deviceKey(row.tenantId, row.deviceId);
+            if (!this.dirty.has(key)) this.dirty.set(key, row);
+          }
+        },
+      ).finally(() => {
+        this.checkpointing = null;
+      });
+    }
+    if (latest !== null) {
+      this.refreshing = store.refreshDevices(latest).catch((err: Error) => {
+        log.warn({ err: err.message, partition: claim.partition }, 'refreshing the devices table failed; will retry');
+        for (const fix of latest) {
+          const key = deviceKey(fix.tenantId, fix.deviceId);
+          if (!this.latest.has(key)) this.latest.set(key, fix);
+        }
+      }).finally(() => {
+        this.refreshing = null;
+      });
     }
   }
 
@@ -327,8 +372,9 @@ export class PartitionPipeline {
     while (this.committing !== null) await this.committing;
     while (!this.lost && this.queue.length > 1) await this.commit(this.cut());
     if (this.lost) return false;
+    await Promise.all([this.checkpointing, this.refreshing]);
     await this.commit(this.cut(), true);
-    await this.deps.publisher.idle();
+    await Promise.all([this.checkpointing, this.refreshing, this.deps.publisher.idle()]);
     if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(emptyBatch());
     return !this.lost;
   }

@@ -24,11 +24,7 @@ export interface PartitionBatch {
   /** The partition's events are on EVENTS up to this stream sequence (a watermark). */
   readonly publishedSeq: number;
   readonly fixes: readonly Fix[];
-  /** The newest fix of each device that reported since the devices table was last refreshed. */
-  readonly latest: readonly Fix[];
   readonly events: readonly DerivedEvent[];
-  /** Device states changed since the last checkpoint, when this batch checkpoints; else null. */
-  readonly checkpoint: readonly DeviceStateRow[] | null;
 }
 
 export interface BatchOutcome {
@@ -42,28 +38,60 @@ export interface BatchOutcome {
 export interface BatchStore {
   /** Stores the batch, or throws FencedError (and stores nothing) when the hold is stale. */
   writeBatch(batch: PartitionBatch): Promise<BatchOutcome>;
+  /**
+   * Checkpoints device states changed since the last checkpoint, as they stand after stream
+   * sequence `seq` (committed already). False, and nothing written, when the partition holds a
+   * checkpoint as new already: checkpoints only move forward, whoever writes them (a fenced
+   * owner's checkpoint of what it committed is still true).
+   */
+  checkpoint(hold: PartitionHold, seq: number, states: readonly DeviceStateRow[]): Promise<boolean>;
+  /** The devices table: the newest of these fixes per device, never moving a device back. */
+  refreshDevices(latest: readonly Fix[]): Promise<void>;
 }
 
-// Taken first in every batch's transaction: it fences (no row unless the epoch is still ours)
-// and holds the partition's row lock until commit, so a new owner's claim waits for a commit
-// in progress and then sees everything it wrote.
-const ADVANCE_PARTITION = `
-UPDATE ingest_partitions
-   SET committed_seq = greatest(committed_seq, $3), published_seq = greatest(published_seq, $4),
-       checkpoint_seq = CASE WHEN $5 THEN greatest(checkpoint_seq, $3) ELSE checkpoint_seq END, updated_at = now()
- WHERE id = $1 AND epoch = $2`;
+// A batch in one statement (one round trip, its own transaction): the partition's row is
+// advanced only at the holder's epoch, and the fixes and events are written only if it was, so
+// a fenced owner writes nothing. The row stays locked to the end: a new owner's claim waits for
+// a batch in progress and then sees all of it. Fixes or events already stored are skipped; the
+// ids of the new events come back.
+const WRITE_BATCH = `
+WITH advanced AS (
+  UPDATE ingest_partitions
+     SET committed_seq = greatest(committed_seq, $3), published_seq = greatest(published_seq, $4), updated_at = now()
+   WHERE id = $1 AND epoch = $2
+  RETURNING id
+), stored AS (
+  INSERT INTO positions (tenant_id, device_id, ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes)
+  SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs
+    FROM unnest($5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::real[], $11::real[],
+                $12::real[], $13::real[], $14::smallint[], $15::boolean[], $16::float8[], $17::jsonb[])
+         AS u(t, d, ms, lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs)
+   WHERE EXISTS (SELECT 1 FROM advanced)
+  ON CONFLICT (tenant_id, device_id, ts) DO NOTHING
+  RETURNING 1
+), recorded AS (
+  INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, lane, source_seq)
+  SELECT id, t, d, type, to_timestamp(ms / 1000.0), data, $1, $3
+    FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::float8[], $23::jsonb[]) WITH ORDINALITY
+         AS u(id, t, d, type, ms, data, n)
+   WHERE EXISTS (SELECT 1 FROM advanced)
+   ORDER BY n
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM advanced)::int AS advanced, (SELECT count(*) FROM stored)::int AS inserted, ARRAY(SELECT id FROM recorded) AS recorded`;
+
+/** Batches of at least this many fixes send them by COPY, in a transaction with the rest. */
+const COPY_FROM_FIXES = 300;
+
+// Last in a checkpoint's transaction, so that the partition's row is locked only for a moment.
+const ADVANCE_CHECKPOINT = 'UPDATE ingest_partitions SET checkpoint_seq = $2 WHERE id = $1 AND checkpoint_seq < $2';
+
+/** Rolls a checkpoint's transaction back when a newer checkpoint is there already. */
+class CheckpointBehind extends Error {}
 
 // One statement per table whatever the batch size: column arrays, so a fixed handful of bind
 // parameters, never one per row.
-const INSERT_POSITIONS = `
-INSERT INTO positions (tenant_id, device_id, ts, lat, lon, speed, heading, altitude, accuracy,
-                       satellites, ignition, odometer, attributes)
-SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs
-  FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::real[], $7::real[],
-              $8::real[], $9::real[], $10::smallint[], $11::boolean[], $12::float8[], $13::jsonb[])
-       AS u(t, d, ms, lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs)
-ON CONFLICT (tenant_id, device_id, ts) DO NOTHING`;
-
 const COPY_POSITIONS = `COPY positions (tenant_id, device_id, ts, lat, lon, speed, heading, altitude, accuracy,
   satellites, ignition, odometer, attributes) FROM STDIN`;
 
@@ -127,16 +155,6 @@ const UPSERT_DEVICE_STATE = `
 INSERT INTO device_state (tenant_id, device_id, state, lane)
 SELECT t, d, s, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(t, d, s)
 ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, lane = excluded.lane, updated_at = now()`;
-
-// Events already stored (re-derived on a replay) are skipped, and only the new ids come back.
-const INSERT_EVENTS = `
-INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, lane, source_seq)
-SELECT id, t, d, type, to_timestamp(ms / 1000.0), data, $7, $8
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[]) WITH ORDINALITY
-       AS u(id, t, d, type, ms, data, n)
- ORDER BY n
-ON CONFLICT (id) DO NOTHING
-RETURNING id`;
 
 /**
  * How a column's values are written into a PostgreSQL array literal. pg's generic array
@@ -202,55 +220,66 @@ function byDevice(a: { tenantId: string; deviceId: string }, b: { tenantId: stri
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-/** The PostgreSQL/TimescaleDB batch store. */
+/**
+ * The PostgreSQL/TimescaleDB batch store. Checkpoints and devices refreshes may have a pool of
+ * their own (`upkeep`), so that they never hold up a batch waiting for a connection.
+ */
 export class PgBatchStore implements BatchStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly upkeep: pg.Pool = pool) {}
 
   /**
-   * Fixes go in with COPY, the cheapest way in for the server and for us. A fix stored already
-   * (a device resending) makes COPY fail the transaction: the batch is then written again with
-   * INSERT ... ON CONFLICT DO NOTHING, which skips it.
+   * A small batch is one statement. A large one sends its fixes by COPY, the cheapest way in for
+   * both sides, then the same statement for the rest, in one transaction. A fix stored already
+   * (a device resending) makes COPY fail the transaction: the batch is then written as one
+   * statement, which skips it.
    */
   async writeBatch(batch: PartitionBatch): Promise<BatchOutcome> {
+    if (batch.fixes.length < COPY_FROM_FIXES) return this.writeRest(this.pool, batch, batch.fixes);
     try {
-      return await this.write(batch, false);
+      return await inTransaction(this.pool, async (client) => {
+        const copied = await copyPositions(client, batch.fixes);
+        const outcome = await this.writeRest(client, batch, []);
+        return { ...outcome, inserted: copied };
+      });
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      return this.write(batch, true);
+      return this.writeRest(this.pool, batch, batch.fixes);
     }
   }
 
-  private write(batch: PartitionBatch, skipStored: boolean): Promise<BatchOutcome> {
-    const { hold, fixes, events, checkpoint } = batch;
-    return inTransaction(this.pool, async (client) => {
-      const advanced = await client.query({
-        name: 'advance_partition', text: ADVANCE_PARTITION, values: [hold.lane, hold.epoch, batch.lastSeq, batch.publishedSeq, checkpoint !== null],
-      });
-      if (advanced.rowCount === 0) throw new FencedError(hold.partition, hold.epoch);
-      let inserted = 0;
-      if (fixes.length > 0) {
-        inserted = skipStored
-          ? ((await client.query({ name: 'insert_positions', text: INSERT_POSITIONS, values: columnArrays(fixes, POSITION_COLUMNS) })).rowCount ?? 0)
-          : await copyPositions(client, fixes);
-      }
-      if (batch.latest.length > 0) {
-        // Sorted by device: concurrent batches then lock the rows they share in the same order.
-        const sorted = [...batch.latest].sort(byDevice);
-        await client.query({ name: 'upsert_devices', text: UPSERT_DEVICES, values: columnArrays(sorted, DEVICE_COLUMNS) });
-      }
-      if (checkpoint !== null && checkpoint.length > 0) {
-        const sorted = [...checkpoint].sort(byDevice);
-        await client.query({ name: 'upsert_device_state', text: UPSERT_DEVICE_STATE, values: [...columnArrays(sorted, STATE_COLUMNS), hold.lane] });
-      }
-      let newEvents: DerivedEvent[] = [];
-      if (events.length > 0) {
-        const result = await client.query<{ id: string }>({
-          name: 'insert_events', text: INSERT_EVENTS, values: [...columnArrays(events, EVENT_COLUMNS), hold.lane, batch.lastSeq],
-        });
-        const stored = new Set(result.rows.map((r) => r.id));
-        newEvents = stored.size === events.length ? [...events] : events.filter((e) => stored.has(e.id));
-      }
-      return { inserted, newEvents };
+  /** The batch's statement with `fixes` (all of the batch's, or none when they were copied). */
+  private async writeRest(db: pg.Pool | pg.PoolClient, batch: PartitionBatch, fixes: readonly Fix[]): Promise<BatchOutcome> {
+    const { hold, events } = batch;
+    const { rows } = await db.query<{ advanced: number; inserted: number; recorded: string[] }>({
+      name: 'write_batch',
+      text: WRITE_BATCH,
+      values: [hold.lane, hold.epoch, batch.lastSeq, batch.publishedSeq, ...columnArrays(fixes, POSITION_COLUMNS), ...columnArrays(events, EVENT_COLUMNS)],
     });
+    const row = rows[0];
+    if (row === undefined || row.advanced === 0) throw new FencedError(hold.partition, hold.epoch);
+    const recorded = new Set(row.recorded);
+    return { inserted: row.inserted, newEvents: recorded.size === events.length ? [...events] : events.filter((e) => recorded.has(e.id)) };
+  }
+
+  async checkpoint(hold: PartitionHold, seq: number, states: readonly DeviceStateRow[]): Promise<boolean> {
+    // Sorted by device: two checkpoints of a partition (an old owner's, late) lock in one order.
+    const sorted = [...states].sort(byDevice);
+    try {
+      await inTransaction(this.upkeep, async (client) => {
+        if (sorted.length > 0) await client.query({ name: 'upsert_device_state', text: UPSERT_DEVICE_STATE, values: [...columnArrays(sorted, STATE_COLUMNS), hold.lane] });
+        const advanced = await client.query({ name: 'advance_checkpoint', text: ADVANCE_CHECKPOINT, values: [hold.lane, seq] });
+        if (advanced.rowCount === 0) throw new CheckpointBehind();
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof CheckpointBehind) return false;
+      throw err;
+    }
+  }
+
+  async refreshDevices(latest: readonly Fix[]): Promise<void> {
+    if (latest.length === 0) return;
+    // Sorted by device: refreshes of processors sharing devices (a hand-over) lock in one order.
+    await this.upkeep.query({ name: 'upsert_devices', text: UPSERT_DEVICES, values: columnArrays([...latest].sort(byDevice), DEVICE_COLUMNS) });
   }
 }

@@ -144,8 +144,12 @@ function latestPerDevice(fixes: readonly Fix[]): Fix[] {
 
 export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<BatchOutcome> {
   const claim = await new PgPartitionStore(db).claim(1, 0, 'test-writer');
-  return new PgBatchStore(db).writeBatch({
-    hold: claim, lastSeq: claim.committedSeq, publishedSeq: claim.publishedSeq, checkpoint: null, fixes: contents.fixes ?? [], latest: latestPerDevice(contents.fixes ?? []), events: contents.events ?? [],
+  const store = new PgBatchStore(db);
+  return store.writeBatch({
+    hold: claim, lastSeq: claim.committedSeq, publishedSeq: claim.publishedSeq, fixes: contents.fixes ?? [], events: contents.events ?? [],
+  }).then(async (outcome) => {
+    await store.refreshDevices(latestPerDevice(contents.fixes ?? []));
+    return outcome;
   });
 }
 
