@@ -79,16 +79,21 @@ export class IngestWorkers {
 }
 
 /**
- * In a worker: answers the parent's metrics requests, and stops (SIGTERM to itself, so the
- * usual clean shutdown runs) when the parent is gone, killed or not, rather than live on as an
- * orphan holding partitions.
+ * In a worker, first thing: stop (SIGTERM to itself, so the usual clean shutdown runs) when the
+ * parent is gone, killed or not, rather than live on as an orphan holding partitions.
  */
-export function serveAsWorker(registry: Registry): void {
+export function leaveWithParent(): void {
+  const leave = () => process.kill(process.pid, 'SIGTERM');
+  if (!process.connected) leave();
+  else process.once('disconnect', leave);
+  // The channel must not keep a worker alive once its shutdown is done.
+  process.channel?.unref();
+}
+
+/** In a started worker: answers the parent's metrics requests. */
+export function answerMetrics(registry: Registry): void {
   process.on('message', (message: MetricsRequest) => {
     if (message?.type !== 'metrics') return;
     void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'metrics', id: message.id, metrics } satisfies MetricsAnswer));
   });
-  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-  // The channel must not keep a worker alive once its shutdown is done.
-  process.channel?.unref();
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { ROLES, startServer, type Role } from '../server.js';
-import { IngestWorkers, serveAsWorker, WORKER_ENV } from './ingest-workers.js';
+import { answerMetrics, IngestWorkers, leaveWithParent, WORKER_ENV } from './ingest-workers.js';
 
 /** Contract section 7: exit within 10 seconds of SIGTERM, whatever happens. */
 const HARD_EXIT_MS = 10_000;
@@ -26,11 +26,13 @@ export function parseWorkers(value: string | undefined, fallback: number): numbe
  * partitions) and this process serves the other roles.
  */
 export async function serveCommand(config: Config, log: Logger, role: string | undefined, workersFlag: string | undefined): Promise<void> {
+  const asWorker = process.env[WORKER_ENV] !== undefined;
+  if (asWorker) leaveWithParent();
   const roles = parseRoles(role);
   const workerCount = parseWorkers(workersFlag, config.ingest.workers);
   const workers = roles.includes('ingest') && workerCount > 1 ? IngestWorkers.start(workerCount, log) : null;
   const server = await startServer(config, log, workers ? roles.filter((r) => r !== 'ingest') : roles, workers ? { moreMetrics: () => workers.metrics() } : {});
-  if (process.env[WORKER_ENV] !== undefined) serveAsWorker(server.metrics.registry);
+  if (asWorker) answerMetrics(server.metrics.registry);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'shutting down');

@@ -9,6 +9,7 @@ import type { Topology } from '../bus/topology.js';
 import type { DerivedEvent } from '../core/event.js';
 import { PartitionPublisher, type EventSink } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics.js';
+import { GroupCommitter } from '../pipeline/group-commit.js';
 import { PartitionPipeline, type PipelineSettings } from '../pipeline/partition-pipeline.js';
 import { RuleEngine, type RuleSource } from '../pipeline/rule-engine.js';
 import type { BatchStore } from '../store/batch-store.js';
@@ -81,12 +82,15 @@ export class IngestProcessor {
   private partitionCount = 1;
   private leases: LeaseTable | null = null;
   private readonly held = new Map<number, Held>();
+  private readonly writer: GroupCommitter;
   private roundTimer: NodeJS.Timeout | null = null;
   private pendingTimer: NodeJS.Timeout | null = null;
   private round: Promise<void> | null = null;
   private stopping = false;
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(private readonly deps: IngestDeps) {
+    this.writer = new GroupCommitter(deps.batches, deps.metrics);
+  }
 
   get partitions(): number {
     return this.partitionCount;
@@ -163,7 +167,7 @@ export class IngestProcessor {
       if (held.ending) return;
       const pipeline = new PartitionPipeline({
         claim, layout: { prefix: this.deps.topology.telemetryPrefix, partitions: this.partitionCount },
-        engine, store: this.deps.batches, publisher, metrics, log, settings,
+        engine, writer: this.writer, store: this.deps.batches, publisher, metrics, log, settings,
         held: () => Date.now() < held.validUntil,
         onLost: (why) => this.lose(held, why),
       });

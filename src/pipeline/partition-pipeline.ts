@@ -10,6 +10,7 @@ import type { PartitionPublisher } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics.js';
 import { retryDelayMs, retryUntilDone } from '../retry.js';
 import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
+import type { BatchWriter } from './group-commit.js';
 import type { PartitionClaim } from '../store/partition-store.js';
 import type { RuleEngine } from './rule-engine.js';
 
@@ -44,7 +45,10 @@ export interface PipelineDeps {
   readonly claim: PartitionClaim;
   readonly layout: SubjectLayout;
   readonly engine: RuleEngine;
-  readonly store: BatchStore;
+  /** Commits batches (grouped with other partitions'). */
+  readonly writer: BatchWriter;
+  /** Checkpoints and devices refreshes. */
+  readonly store: Pick<BatchStore, 'checkpoint' | 'refreshDevices'>;
   readonly publisher: PartitionPublisher;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -261,19 +265,14 @@ export class PartitionPipeline {
    * beside the next batches rather than in their way.
    */
   private async commit(batch: Batch, upkeepNow = false): Promise<void> {
-    const { store, metrics, log, publisher, claim } = this.deps;
+    const { writer, metrics, log, publisher, claim } = this.deps;
     const upkeep = this.takeUpkeep(batch, upkeepNow);
     const contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events: batch.events };
     for (let attempt = 1; ; attempt++) {
       if (this.lost) return;
       if (!this.deps.held()) return this.lose('the lease lapsed');
-      const timer = metrics.writeDuration.startTimer();
       try {
-        const { inserted, newEvents } = await store.writeBatch(contents);
-        timer();
-        metrics.batchSize.observe(batch.fixes.length);
-        metrics.fixesWritten.inc(inserted);
-        metrics.fixesDuplicate.inc(batch.fixes.length - inserted);
+        const newEvents = await writer.write(contents);
         if (attempt > 1) log.info({ attempts: attempt, partition: claim.partition }, 'database write succeeded again');
         await Promise.all(batch.deadLetters);
         if (this.lost) return;
@@ -285,7 +284,6 @@ export class PartitionPipeline {
         return;
       } catch (err) {
         if (err instanceof FencedError) return this.lose(err.message);
-        metrics.writeFailures.inc();
         const delay = retryDelayMs(attempt);
         log.warn({ err: (err as Error).message, attempt, retryInMs: delay, fixes: batch.fixes.length, partition: claim.partition }, 'database write failed; retrying');
         // Keep JetStream from redelivering what we still hold while the database is away.

@@ -5,7 +5,6 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { deviceKey, type Fix } from '../core/fix.js';
-import { FencedError } from '../errors.js';
 import { inTransaction } from './database.js';
 
 /** The owner's hold on a partition, as `claimPartition` granted it. */
@@ -27,17 +26,23 @@ export interface PartitionBatch {
   readonly events: readonly DerivedEvent[];
 }
 
-export interface BatchOutcome {
-  /** Fixes stored (a fix already stored is skipped). */
+/** What committing a group of batches (of different partitions) did. */
+export interface GroupOutcome {
+  /** Fixes stored, over the group (a fix already stored is skipped). */
   readonly inserted: number;
-  /** The batch's events that were new, in order: the ones to publish. */
-  readonly newEvents: DerivedEvent[];
+  /** Lanes whose hold was stale: nothing of their batches was stored. */
+  readonly fenced: ReadonlySet<number>;
+  /** Ids of the events that were new: the ones to publish. */
+  readonly recorded: ReadonlySet<string>;
 }
 
-/** Where the pipeline commits its batches; committed before anything is acknowledged or published. */
+/** Where batches are committed; committed before anything is acknowledged or published. */
 export interface BatchStore {
-  /** Stores the batch, or throws FencedError (and stores nothing) when the hold is stale. */
-  writeBatch(batch: PartitionBatch): Promise<BatchOutcome>;
+  /**
+   * Stores batches of different partitions in one transaction, each only if its partition is
+   * still held at its epoch: a fenced partition's batch is left out, the others are stored.
+   */
+  writeBatches(batches: readonly PartitionBatch[]): Promise<GroupOutcome>;
   /**
    * Checkpoints device states changed since the last checkpoint, as they stand after stream
    * sequence `seq` (committed already). False, and nothing written, when the partition holds a
@@ -49,39 +54,40 @@ export interface BatchStore {
   refreshDevices(latest: readonly Fix[]): Promise<void>;
 }
 
-// A batch in one statement (one round trip, its own transaction): the partition's row is
-// advanced only at the holder's epoch, and the fixes and events are written only if it was, so
-// a fenced owner writes nothing. The row stays locked to the end: a new owner's claim waits for
-// a batch in progress and then sees all of it. Fixes or events already stored are skipped; the
-// ids of the new events come back.
-const WRITE_BATCH = `
+// A group of batches in one statement (one round trip, its own transaction). Each partition's
+// row is advanced only at its holder's epoch, and a batch's fixes and events are written only if
+// its row was, so a fenced owner writes nothing. The rows stay locked to the end: a new owner's
+// claim waits for a batch in progress and then sees all of it. Fixes or events already stored
+// are skipped; the advanced lanes and the ids of the new events come back.
+const WRITE_BATCHES = `
 WITH advanced AS (
-  UPDATE ingest_partitions
-     SET committed_seq = greatest(committed_seq, $3), published_seq = greatest(published_seq, $4), updated_at = now()
-   WHERE id = $1 AND epoch = $2
-  RETURNING id
+  UPDATE ingest_partitions p
+     SET committed_seq = greatest(p.committed_seq, c.seq), published_seq = greatest(p.published_seq, c.pub), updated_at = now()
+    FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c(lane, epoch, seq, pub)
+   WHERE p.id = c.lane AND p.epoch = c.epoch
+  RETURNING p.id, c.seq
 ), stored AS (
   INSERT INTO positions (tenant_id, device_id, ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes)
   SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs
     FROM unnest($5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[], $10::real[], $11::real[],
-                $12::real[], $13::real[], $14::smallint[], $15::boolean[], $16::float8[], $17::jsonb[])
-         AS u(t, d, ms, lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs)
-   WHERE EXISTS (SELECT 1 FROM advanced)
+                $12::real[], $13::real[], $14::smallint[], $15::boolean[], $16::float8[], $17::jsonb[], $18::int[])
+         AS u(t, d, ms, lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs, lane)
+   WHERE u.lane IN (SELECT id FROM advanced)
   ON CONFLICT (tenant_id, device_id, ts) DO NOTHING
   RETURNING 1
 ), recorded AS (
   INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, lane, source_seq)
-  SELECT id, t, d, type, to_timestamp(ms / 1000.0), data, $1, $3
-    FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::float8[], $23::jsonb[]) WITH ORDINALITY
-         AS u(id, t, d, type, ms, data, n)
-   WHERE EXISTS (SELECT 1 FROM advanced)
+  SELECT u.id, t, d, type, to_timestamp(ms / 1000.0), data, u.lane, a.seq
+    FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::float8[], $24::jsonb[], $25::int[]) WITH ORDINALITY
+         AS u(id, t, d, type, ms, data, lane, n)
+    JOIN advanced a ON a.id = u.lane
    ORDER BY n
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 )
-SELECT (SELECT count(*) FROM advanced)::int AS advanced, (SELECT count(*) FROM stored)::int AS inserted, ARRAY(SELECT id FROM recorded) AS recorded`;
+SELECT ARRAY(SELECT id FROM advanced) AS advanced, (SELECT count(*) FROM stored)::int AS inserted, ARRAY(SELECT id FROM recorded) AS recorded`;
 
-/** Batches of at least this many fixes send them by COPY, in a transaction with the rest. */
+/** Groups of at least this many fixes send them by COPY, in a transaction with the rest. */
 const COPY_FROM_FIXES = 300;
 
 // Last in a checkpoint's transaction, so that the partition's row is locked only for a moment.
@@ -89,6 +95,13 @@ const ADVANCE_CHECKPOINT = 'UPDATE ingest_partitions SET checkpoint_seq = $2 WHE
 
 /** Rolls a checkpoint's transaction back when a newer checkpoint is there already. */
 class CheckpointBehind extends Error {}
+
+/** Rolls a group's COPY back when some of its partitions turned out fenced. */
+class GroupFenced extends Error {
+  constructor(readonly lanes: ReadonlySet<number>) {
+    super(`lanes ${[...lanes].join(', ')} are fenced`);
+  }
+}
 
 // One statement per table whatever the batch size: column arrays, so a fixed handful of bind
 // parameters, never one per row.
@@ -228,37 +241,49 @@ export class PgBatchStore implements BatchStore {
   constructor(private readonly pool: pg.Pool, private readonly upkeep: pg.Pool = pool) {}
 
   /**
-   * A small batch is one statement. A large one sends its fixes by COPY, the cheapest way in for
-   * both sides, then the same statement for the rest, in one transaction. A fix stored already
-   * (a device resending) makes COPY fail the transaction: the batch is then written as one
+   * A small group is one statement. A large one sends its fixes by COPY, the cheapest way in for
+   * both sides, then the same statement for the rest, in one transaction; if a partition turns
+   * out fenced, that is rolled back and the group written again without it. A fix stored already
+   * (a device resending) makes COPY fail the transaction: the group is then written as one
    * statement, which skips it.
    */
-  async writeBatch(batch: PartitionBatch): Promise<BatchOutcome> {
-    if (batch.fixes.length < COPY_FROM_FIXES) return this.writeRest(this.pool, batch, batch.fixes);
+  async writeBatches(batches: readonly PartitionBatch[]): Promise<GroupOutcome> {
+    const fixes = batches.reduce((n, b) => n + b.fixes.length, 0);
+    if (fixes < COPY_FROM_FIXES) return this.writeGroup(this.pool, batches, true);
     try {
       return await inTransaction(this.pool, async (client) => {
-        const copied = await copyPositions(client, batch.fixes);
-        const outcome = await this.writeRest(client, batch, []);
-        return { ...outcome, inserted: copied };
+        await copyPositions(client, batches.flatMap((b) => b.fixes));
+        const outcome = await this.writeGroup(client, batches, false);
+        if (outcome.fenced.size > 0) throw new GroupFenced(outcome.fenced);
+        return { ...outcome, inserted: fixes };
       });
     } catch (err) {
+      if (err instanceof GroupFenced) {
+        const rest = await this.writeBatches(batches.filter((b) => !err.lanes.has(b.hold.lane)));
+        return { ...rest, fenced: new Set([...err.lanes, ...rest.fenced]) };
+      }
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      return this.writeRest(this.pool, batch, batch.fixes);
+      return this.writeGroup(this.pool, batches, true);
     }
   }
 
-  /** The batch's statement with `fixes` (all of the batch's, or none when they were copied). */
-  private async writeRest(db: pg.Pool | pg.PoolClient, batch: PartitionBatch, fixes: readonly Fix[]): Promise<BatchOutcome> {
-    const { hold, events } = batch;
-    const { rows } = await db.query<{ advanced: number; inserted: number; recorded: string[] }>({
-      name: 'write_batch',
-      text: WRITE_BATCH,
-      values: [hold.lane, hold.epoch, batch.lastSeq, batch.publishedSeq, ...columnArrays(fixes, POSITION_COLUMNS), ...columnArrays(events, EVENT_COLUMNS)],
+  /** The group's statement, with its fixes or (copied already) without. */
+  private async writeGroup(db: pg.Pool | pg.PoolClient, batches: readonly PartitionBatch[], withFixes: boolean): Promise<GroupOutcome> {
+    const lanes = (rows: readonly { hold: PartitionHold }[]) => `{${rows.map((r) => r.hold.lane).join(',')}}`;
+    const fixes = withFixes ? batches.flatMap((b) => b.fixes.map((fix) => ({ fix, hold: b.hold }))) : [];
+    const events = batches.flatMap((b) => b.events.map((event) => ({ event, hold: b.hold })));
+    const { rows } = await db.query<{ advanced: number[]; inserted: number; recorded: string[] }>({
+      name: 'write_batches',
+      text: WRITE_BATCHES,
+      values: [
+        lanes(batches), `{${batches.map((b) => b.hold.epoch).join(',')}}`, `{${batches.map((b) => b.lastSeq).join(',')}}`, `{${batches.map((b) => b.publishedSeq).join(',')}}`,
+        ...columnArrays(fixes.map((f) => f.fix), POSITION_COLUMNS), lanes(fixes),
+        ...columnArrays(events.map((e) => e.event), EVENT_COLUMNS), lanes(events),
+      ],
     });
     const row = rows[0];
-    if (row === undefined || row.advanced === 0) throw new FencedError(hold.partition, hold.epoch);
-    const recorded = new Set(row.recorded);
-    return { inserted: row.inserted, newEvents: recorded.size === events.length ? [...events] : events.filter((e) => recorded.has(e.id)) };
+    const advanced = new Set(row?.advanced ?? []);
+    return { inserted: row?.inserted ?? 0, fenced: new Set(batches.map((b) => b.hold.lane).filter((lane) => !advanced.has(lane))), recorded: new Set(row?.recorded ?? []) };
   }
 
   async checkpoint(hold: PartitionHold, seq: number, states: readonly DeviceStateRow[]): Promise<boolean> {

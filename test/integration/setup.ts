@@ -10,7 +10,7 @@ import { connectionConfig, createPool, dropDatabase, ensureDatabase } from '../.
 import { migrate } from '../../src/store/migrate.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
-import { PgBatchStore, type BatchOutcome } from '../../src/store/batch-store.js';
+import { PgBatchStore, type GroupOutcome } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
 import type { Fix } from '../../src/core/fix.js';
 import type { DerivedEvent } from '../../src/core/event.js';
@@ -142,15 +142,14 @@ function latestPerDevice(fixes: readonly Fix[]): Fix[] {
   return [...latest.values()];
 }
 
-export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<BatchOutcome> {
+export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<GroupOutcome> {
   const claim = await new PgPartitionStore(db).claim(1, 0, 'test-writer');
   const store = new PgBatchStore(db);
-  return store.writeBatch({
+  const outcome = await store.writeBatches([{
     hold: claim, lastSeq: claim.committedSeq, publishedSeq: claim.publishedSeq, fixes: contents.fixes ?? [], events: contents.events ?? [],
-  }).then(async (outcome) => {
-    await store.refreshDevices(latestPerDevice(contents.fixes ?? []));
-    return outcome;
-  });
+  }]);
+  await store.refreshDevices(latestPerDevice(contents.fixes ?? []));
+  return outcome;
 }
 
 /** Events committed but not yet on EVENTS: past their partition's publish watermark. */
