@@ -83,9 +83,10 @@ export class IngestProcessor {
   private leases: LeaseTable | null = null;
   private readonly held = new Map<number, Held>();
   private readonly writer: GroupCommitter;
-  private roundTimer: NodeJS.Timeout | null = null;
-  private pendingTimer: NodeJS.Timeout | null = null;
-  private round: Promise<void> | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private renewing: Promise<void> | null = null;
+  private balancing: Promise<void> | null = null;
   private stopping = false;
 
   constructor(private readonly deps: IngestDeps) {
@@ -111,32 +112,49 @@ export class IngestProcessor {
     // that each takes its share at once instead of one taking all and handing most back.
     await this.leases.heartbeat();
     await sleep(roundMs);
-    await this.leaseRound();
-    this.roundTimer = setInterval(() => void this.leaseRound(), roundMs);
-    this.pendingTimer = setInterval(() => void this.pollPending(), PENDING_POLL_MS);
+    await this.balance();
+    // Renewing and rebalancing are rounds of their own: a slow rebalance (listing processors,
+    // trying free partitions) must never hold up the renewals that keep the leases.
+    this.renewTimer = setInterval(() => void this.renew(), roundMs);
+    this.timers = [setInterval(() => void this.balance(), roundMs), setInterval(() => void this.pollPending(), PENDING_POLL_MS)];
   }
 
-  /** One lease round; rounds never overlap (a slow NATS makes them wait, not pile up). */
-  private leaseRound(): Promise<void> {
-    this.round ??= this.renewAndRebalance()
-      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'lease round failed; retrying'))
+  /** A renewal round (never two at once): the heartbeat and every lease held, all at once. */
+  private renew(): Promise<void> {
+    this.renewing ??= this.renewHeld()
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'lease renewal failed; retrying'))
       .finally(() => {
-        this.round = null;
+        this.renewing = null;
       });
-    return this.round;
+    return this.renewing;
   }
 
-  private async renewAndRebalance(): Promise<void> {
+  /** Partitions being handed over are renewed too, until their lease is given up. */
+  private async renewHeld(): Promise<void> {
     const leases = this.leases;
-    if (leases === null || this.stopping) return;
+    if (leases === null) return;
     const sentAt = Date.now();
-    // All at once: a round takes one round trip, however many partitions are held.
-    await Promise.all([leases.heartbeat(), ...[...this.held.values()].filter((h) => !h.ending).map(async (held) => {
+    await Promise.all([leases.heartbeat(), ...[...this.held.values()].map(async (held) => {
       const revision = await leases.renew(held.partition, held.revision);
       if (revision === null) return this.lose(held, 'its lease was lost');
       held.revision = revision;
       held.validUntil = sentAt + this.deps.settings.leaseMs;
     })]);
+  }
+
+  /** A rebalancing round (never two at once): take or hand over partitions towards a fair share. */
+  private balance(): Promise<void> {
+    this.balancing ??= this.rebalance()
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'rebalancing failed; retrying'))
+      .finally(() => {
+        this.balancing = null;
+      });
+    return this.balancing;
+  }
+
+  private async rebalance(): Promise<void> {
+    const leases = this.leases;
+    if (leases === null || this.stopping) return;
     const live = await leases.liveProcessors();
     const plan = planLeases(this.partitionCount, live, [...this.held.values()].filter((h) => !h.ending).map((h) => h.partition));
     for (const partition of plan.release) void this.handOver(partition);
@@ -148,6 +166,10 @@ export class IngestProcessor {
       const revision = await leases.acquire(partition);
       if (revision === null) continue;
       wanted--;
+      if (this.stopping) {
+        await leases.release(partition, revision);
+        break;
+      }
       const held: Held = { partition, revision, validUntil: sentAt + this.deps.settings.leaseMs, pipeline: null, consumer: null, timers: [], ending: false };
       this.held.set(partition, held);
       void this.take(held);
@@ -228,6 +250,8 @@ export class IngestProcessor {
     // A partition still starting has nothing in hand: its start sees `ending` and stops.
     const finished = held.pipeline === null || (await this.stopHeld(held, true));
     this.held.delete(partition);
+    // A renewal in flight would leave the revision given up stale.
+    await this.renewing;
     await this.leases?.release(partition, held.revision).catch(() => undefined);
     this.deps.log.info({ partition, finished }, 'partition handed over');
     return finished;
@@ -251,9 +275,9 @@ export class IngestProcessor {
   async stop(timeoutMs: number): Promise<boolean> {
     if (this.stopping) return false;
     this.stopping = true;
-    if (this.roundTimer) clearInterval(this.roundTimer);
-    if (this.pendingTimer) clearInterval(this.pendingTimer);
-    await this.round;
+    for (const timer of this.timers) clearInterval(timer);
+    // Not waiting for a rebalancing round: it gives back what it takes from now on. Renewals go
+    // on while the partitions are handed over.
     const handedOver = Promise.all([...this.held.keys()].map((p) => this.handOver(p))).then((all) => all.every(Boolean));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => {
@@ -262,6 +286,7 @@ export class IngestProcessor {
     const committed = await Promise.race([handedOver, timedOut]);
     clearTimeout(timer);
     if (!committed) for (const held of this.held.values()) held.pipeline?.abandon();
+    if (this.renewTimer) clearInterval(this.renewTimer);
     await this.leases?.leave().catch(() => undefined);
     return committed;
   }

@@ -373,7 +373,7 @@ export class PartitionPipeline {
     await Promise.all([this.checkpointing, this.refreshing]);
     await this.commit(this.cut(), true);
     await Promise.all([this.checkpointing, this.refreshing, this.deps.publisher.idle()]);
-    if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(emptyBatch());
+    if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(this.cut());
     return !this.lost;
   }
 }

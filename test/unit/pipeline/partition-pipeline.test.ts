@@ -1,0 +1,123 @@
+import { pack } from 'msgpackr';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { DeviceStateRow } from '../../../src/core/device-state.js';
+import type { DerivedEvent } from '../../../src/core/event.js';
+import type { Fix } from '../../../src/core/fix.js';
+import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
+import { DEFAULT_RULES } from '../../../src/core/rule-config.js';
+import { FencedError } from '../../../src/errors.js';
+import { PartitionPublisher } from '../../../src/events/event-publisher.js';
+import { createMetrics } from '../../../src/metrics.js';
+import type { BatchWriter } from '../../../src/pipeline/group-commit.js';
+import { PartitionPipeline, type TelemetryMessage } from '../../../src/pipeline/partition-pipeline.js';
+import { RuleEngine } from '../../../src/pipeline/rule-engine.js';
+import type { PartitionBatch } from '../../../src/store/batch-store.js';
+import type { PartitionClaim } from '../../../src/store/partition-store.js';
+
+const log = pino({ level: 'silent' });
+const T0 = Date.parse('2026-11-22T08:00:00Z');
+const index = new GeofenceIndex([]);
+
+/** A message of device veh-1 whose ignition is `on`, at stream sequence `seq`. */
+function message(seq: number, on: boolean, acked: number[]): TelemetryMessage {
+  return {
+    seq, subject: 'telemetry.acme.veh-1', data: pack({ ts: T0 + seq * 1000, lat: 48, lon: 11, ignition: on }), contentType: undefined, storedAt: T0 + seq * 1000,
+    ack: () => void acked.push(seq), working: () => undefined, deadLetter: async () => undefined,
+  };
+}
+
+/** A writer that records batches and answers at once, or fences. */
+class MemoryWriter implements BatchWriter {
+  readonly batches: PartitionBatch[] = [];
+  fenced = false;
+  async write(batch: PartitionBatch): Promise<DerivedEvent[]> {
+    if (this.fenced) throw new FencedError(batch.hold.partition, batch.hold.epoch);
+    this.batches.push(batch);
+    return [...batch.events];
+  }
+}
+
+function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: DeviceStateRow[] = []) {
+  const published: string[] = [];
+  const checkpoints: { seq: number; states: number }[] = [];
+  let lost: string | null = null;
+  const claimed: PartitionClaim = { lane: 1, partition: 0, partitions: 1, epoch: 1, committedSeq: 0, publishedSeq: 0, checkpointSeq: 0, ...claim };
+  const metrics = createMetrics();
+  const p = new PartitionPipeline({
+    claim: claimed, layout: { prefix: 'telemetry.', partitions: 1 },
+    engine: new RuleEngine({ forTenant: () => ({ index, rules: DEFAULT_RULES }), rulesFor: () => DEFAULT_RULES }, states),
+    writer,
+    store: {
+      checkpoint: async (_hold, seq, rows) => {
+        checkpoints.push({ seq, states: rows.length });
+        return true;
+      },
+      refreshDevices: async (_latest: readonly Fix[]) => undefined,
+    },
+    publisher: new PartitionPublisher(async (e) => void published.push(e.type), claimed.publishedSeq, log, metrics),
+    metrics, log, settings: { batchSize: 2000, checkpointMs: 60_000 },
+    held: () => true,
+    onLost: (why) => void (lost = why),
+  });
+  return { p, published, checkpoints, lost: () => lost };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('partition pipeline - replay, group commit, fencing', () => {
+  it('commits what arrives during a commit as the next batch, acknowledges each batch by its last message, and publishes the new events', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const { p, published } = pipeline({}, writer);
+    p.accept(message(1, true, acked));
+    p.accept(message(2, true, acked));
+    p.accept(message(3, false, acked));
+    await settle();
+    // The first message went out alone; the two that came while it was written, together.
+    expect(writer.batches.map((b) => [b.lastSeq, b.fixes.length])).toEqual([[1, 1], [3, 2]]);
+    expect(acked).toEqual([1, 3]);
+    expect(published).toEqual(['ignition.off']);
+  });
+
+  it('replays messages up to the committed sequence into the state only: nothing written, nothing published, events after it as one run', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const { p, published } = pipeline({ committedSeq: 2, checkpointSeq: 0 }, writer);
+    p.accept(message(1, true, acked));
+    p.accept(message(2, false, acked));
+    p.accept(message(3, true, acked));
+    await settle();
+    expect(writer.batches.map((b) => b.fixes.map((f) => f.ts))).toEqual([[T0 + 3000]]);
+    // ignition.off of seq 2 was derived (and committed) before: only seq 3's event is new.
+    expect(published).toEqual(['ignition.on']);
+    expect(acked).toEqual([2, 3]);
+  });
+
+  it('a fenced commit drops the partition: nothing acknowledged, nothing published, the owner told', async () => {
+    const writer = new MemoryWriter();
+    writer.fenced = true;
+    const acked: number[] = [];
+    const { p, published, lost } = pipeline({}, writer);
+    p.accept(message(1, true, acked));
+    p.accept(message(2, false, acked));
+    await settle();
+    expect(lost()).toMatch(/no longer held at epoch 1/);
+    expect(p.isLost).toBe(true);
+    expect(acked).toEqual([]);
+    expect(published).toEqual([]);
+    p.accept(message(3, true, acked));
+    expect(acked).toEqual([]);
+  });
+
+  it('hands over with a checkpoint of every changed device as of its last committed message', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const { p, checkpoints } = pipeline({}, writer);
+    p.accept(message(1, true, acked));
+    p.accept(message(2, false, acked));
+    expect(await p.finish()).toBe(true);
+    expect(checkpoints).toEqual([{ seq: 2, states: 1 }]);
+    expect(writer.batches.at(-1)?.lastSeq).toBe(2);
+  });
+});
