@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The compiled `fencewire serve --role <role>` (run `npm run build` first) as a child process.
- * With BENCH_CPU_PROF=<dir> it writes a V8 CPU profile there when it stops (`node --cpu-prof`).
+ * With BENCH_CPU_PROF=<dir> it writes a V8 CPU profile there when it stops (`node --cpu-prof`);
+ * with BENCH_LOG_DIR=<dir>, its log.
  */
 export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): Promise<{ pid: number; stop(): Promise<void> }> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(`${process.env.BENCH_LOG_DIR}/processor-${Date.now()}.log`) : null;
   const child = spawn(process.execPath, [...profile, 'bin/fencewire.js', 'serve', '--role', role], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
@@ -17,6 +20,7 @@ export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): 
   await new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
+      logFile?.write(chunk);
       output += chunk.toString();
       // Warnings and errors of the processor are part of what a benchmark reports.
       for (const line of chunk.toString().split('\n')) if (/"level":[4-6]\d/.test(line)) process.stderr.write(`processor: ${line}\n`);

@@ -5,6 +5,7 @@ import { envelope, type DerivedEvent } from '../core/event.js';
 import type { Topology } from '../bus/topology.js';
 import type { Metrics } from '../metrics.js';
 import { retryDelayMs } from '../retry.js';
+import { singleFlight } from '../single-flight.js';
 
 const encoder = new TextEncoder();
 
@@ -29,7 +30,8 @@ const WINDOW_BATCHES = 64;
  */
 export class PartitionPublisher {
   private readonly queue: { seq: number; events: readonly DerivedEvent[] }[] = [];
-  private running: Promise<void> | null = null;
+  /** Publishes the queue, window by window, until it is empty; one run at a time. */
+  private readonly drain = singleFlight(() => this.run());
   private closed = false;
   private watermark: number;
 
@@ -51,14 +53,12 @@ export class PartitionPublisher {
   enqueue(seq: number, events: readonly DerivedEvent[]): void {
     if (this.closed) return;
     this.queue.push({ seq, events });
-    this.running ??= this.run().finally(() => {
-      this.running = null;
-    });
+    void this.drain();
   }
 
   /** Resolves once everything queued is published (or the publisher was closed). */
   async idle(): Promise<void> {
-    while (this.running !== null) await this.running;
+    while (this.queue.length > 0 && !this.closed) await this.drain();
   }
 
   /** Stops publishing: the partition was lost, and its new owner publishes from the table. */

@@ -17,6 +17,7 @@ import type { PartitionClaim, PartitionStore } from '../store/partition-store.js
 import { LeaseTable } from './leases.js';
 import { planLeases, preferredOrder } from './lease-plan.js';
 import { PartitionConsumer } from './partition-consumer.js';
+import { singleFlight } from '../single-flight.js';
 
 export interface IngestSettings extends PipelineSettings {
   /** Unacknowledged messages a partition's consumer may hold: the back-pressure bound on memory. */
@@ -63,6 +64,7 @@ interface Held {
 const SWEEP_MS = 10_000;
 const TICK_MS = 250;
 const PENDING_POLL_MS = 5000;
+const STALLED_MS = 15_000;
 
 /** A name for this processor in leases and logs: host, pid and a random part. */
 function processorName(): string {
@@ -85,8 +87,6 @@ export class IngestProcessor {
   private readonly writer: GroupCommitter;
   private renewTimer: NodeJS.Timeout | null = null;
   private timers: NodeJS.Timeout[] = [];
-  private renewing: Promise<void> | null = null;
-  private balancing: Promise<void> | null = null;
   private stopping = false;
 
   constructor(private readonly deps: IngestDeps) {
@@ -120,14 +120,7 @@ export class IngestProcessor {
   }
 
   /** A renewal round (never two at once): the heartbeat and every lease held, all at once. */
-  private renew(): Promise<void> {
-    this.renewing ??= this.renewHeld()
-      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'lease renewal failed; retrying'))
-      .finally(() => {
-        this.renewing = null;
-      });
-    return this.renewing;
-  }
+  private readonly renew = singleFlight(() => this.renewHeld().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'lease renewal failed; retrying')));
 
   /** Partitions being handed over are renewed too, until their lease is given up. */
   private async renewHeld(): Promise<void> {
@@ -143,14 +136,7 @@ export class IngestProcessor {
   }
 
   /** A rebalancing round (never two at once): take or hand over partitions towards a fair share. */
-  private balance(): Promise<void> {
-    this.balancing ??= this.rebalance()
-      .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'rebalancing failed; retrying'))
-      .finally(() => {
-        this.balancing = null;
-      });
-    return this.balancing;
-  }
+  private readonly balance = singleFlight(() => this.rebalance().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'rebalancing failed; retrying')));
 
   private async rebalance(): Promise<void> {
     const leases = this.leases;
@@ -250,17 +236,28 @@ export class IngestProcessor {
     // A partition still starting has nothing in hand: its start sees `ending` and stops.
     const finished = held.pipeline === null || (await this.stopHeld(held, true));
     this.held.delete(partition);
-    // A renewal in flight would leave the revision given up stale.
-    await this.renewing;
+    // After a renewal (joining one in flight): the revision given up must be the current one.
+    await this.renew();
     await this.leases?.release(partition, held.revision).catch(() => undefined);
     this.deps.log.info({ partition, finished }, 'partition handed over');
     return finished;
   }
 
+  /**
+   * Consumer lag per partition, and a watchdog: a partition whose consumer has messages waiting
+   * while its pipeline has taken none for STALLED_MS is handed over and taken afresh (its
+   * consumer recreated at the committed sequence). Seen once on a saturated machine: a pull
+   * consumer that, after missed heartbeats, waited on its own recovery with messages pending.
+   */
   private async pollPending(): Promise<void> {
-    for (const held of this.held.values()) {
+    for (const held of [...this.held.values()]) {
       const pending = await held.consumer?.pending().catch(() => null);
-      if (pending !== null && pending !== undefined) this.deps.metrics.consumerPending.set({ partition: String(held.partition) }, pending);
+      if (pending === null || pending === undefined) continue;
+      this.deps.metrics.consumerPending.set({ partition: String(held.partition) }, pending);
+      if (pending > 0 && !held.ending && (held.pipeline?.idleMs ?? 0) > STALLED_MS) {
+        this.deps.log.warn({ partition: held.partition, pending, idleMs: held.pipeline?.idleMs }, 'partition consumer stalled; taking the partition afresh');
+        void this.handOver(held.partition);
+      }
     }
     let devices = 0;
     for (const held of this.held.values()) devices += held.pipeline?.deviceCount ?? 0;

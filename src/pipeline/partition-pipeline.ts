@@ -121,6 +121,7 @@ export class PartitionPipeline {
   private lastCheckpointAt: number;
   private lastStoredAt = 0;
   private lastAcceptedAt = 0;
+  private readonly startedAt: number;
   private lost = false;
   private finishing = false;
   private replayedUnacked = 0;
@@ -133,10 +134,16 @@ export class PartitionPipeline {
     this.processedSeq = deps.claim.checkpointSeq;
     this.persistedPublishedSeq = deps.claim.publishedSeq;
     this.lastCheckpointAt = this.clock();
+    this.startedAt = this.clock();
   }
 
   get deviceCount(): number {
     return this.deps.engine.deviceCount;
+  }
+
+  /** Milliseconds since the pipeline last took a message (since it started, before the first). */
+  get idleMs(): number {
+    return this.clock() - Math.max(this.lastAcceptedAt, this.startedAt);
   }
 
   get isLost(): boolean {

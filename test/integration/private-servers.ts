@@ -61,6 +61,11 @@ export class PrivateNats {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async restart(): Promise<void> {
     const args = [...(this.config ? ['-c', this.config] : []), '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
     const child = spawn(natsBinary(), args, { stdio: 'ignore' });
