@@ -65,6 +65,20 @@ const SWEEP_MS = 10_000;
 const TICK_MS = 250;
 const PENDING_POLL_MS = 5000;
 const STALLED_MS = 15_000;
+const CONSUMER_STOP_MS = 2000;
+
+/** Waits for `work` at most `ms`; true when it settled in time. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A name for this processor in leases and logs: host, pid and a random part. */
 function processorName(): string {
@@ -211,7 +225,11 @@ export class IngestProcessor {
 
   private async stopHeld(held: Held, graceful: boolean): Promise<boolean> {
     for (const timer of held.timers) clearInterval(timer);
-    await held.consumer?.stop();
+    // The pipeline takes nothing more once it finishes or is abandoned, so a consumer slow to
+    // close is left to close in its own time.
+    if (!(await within(held.consumer?.stop() ?? Promise.resolve(), CONSUMER_STOP_MS))) {
+      this.deps.log.warn({ partition: held.partition }, 'partition consumer did not close in time; going on without it');
+    }
     if (!graceful) {
       held.pipeline?.abandon();
       return false;
@@ -233,8 +251,10 @@ export class IngestProcessor {
     const held = this.held.get(partition);
     if (held === undefined || held.ending) return false;
     held.ending = true;
-    // A partition still starting has nothing in hand: its start sees `ending` and stops.
-    const finished = held.pipeline === null || (await this.stopHeld(held, true));
+    // A partition still starting has nothing in hand: its start sees `ending` and stops. A
+    // hand-over that cannot finish (the database away) is given up: the next owner replays.
+    const finished = held.pipeline === null || (await within(this.stopHeld(held, true), this.deps.settings.leaseMs * 2) && held.pipeline.finished);
+    if (!finished) held.pipeline?.abandon();
     this.held.delete(partition);
     // After a renewal (joining one in flight): the revision given up must be the current one.
     await this.renew();
@@ -275,13 +295,11 @@ export class IngestProcessor {
     for (const timer of this.timers) clearInterval(timer);
     // Not waiting for a rebalancing round: it gives back what it takes from now on. Renewals go
     // on while the partitions are handed over.
-    const handedOver = Promise.all([...this.held.keys()].map((p) => this.handOver(p))).then((all) => all.every(Boolean));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
+    let committed = false;
+    const handedOver = Promise.all([...this.held.keys()].map((p) => this.handOver(p))).then((all) => {
+      committed = all.every(Boolean);
     });
-    const committed = await Promise.race([handedOver, timedOut]);
-    clearTimeout(timer);
+    if (!(await within(handedOver, timeoutMs))) committed = false;
     if (!committed) for (const held of this.held.values()) held.pipeline?.abandon();
     if (this.renewTimer) clearInterval(this.renewTimer);
     await this.leases?.leave().catch(() => undefined);

@@ -124,6 +124,7 @@ export class PartitionPipeline {
   private readonly startedAt: number;
   private lost = false;
   private finishing = false;
+  private finishedCleanly = false;
   private replayedUnacked = 0;
   /** The publish watermark as last committed. */
   private persistedPublishedSeq: number;
@@ -146,6 +147,11 @@ export class PartitionPipeline {
     return this.clock() - Math.max(this.lastAcceptedAt, this.startedAt);
   }
 
+  /** True once a hand-over committed, checkpointed and published everything. */
+  get finished(): boolean {
+    return this.finishedCleanly;
+  }
+
   get isLost(): boolean {
     return this.lost;
   }
@@ -156,7 +162,8 @@ export class PartitionPipeline {
 
   /** Runs one message through decoding and the rules into the filling batch. */
   accept(msg: TelemetryMessage): void {
-    if (this.lost) return;
+    // After a hand-over's last cut, a message is left to the next owner.
+    if (this.lost || this.finishing) return;
     if (!this.deps.held()) return this.lose('the lease lapsed');
     const { layout, metrics, claim } = this.deps;
     const replay = msg.seq <= claim.committedSeq;
@@ -381,6 +388,7 @@ export class PartitionPipeline {
     await this.commit(this.cut(), true);
     await Promise.all([this.checkpointing, this.refreshing, this.deps.publisher.idle()]);
     if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(this.cut());
-    return !this.lost;
+    this.finishedCleanly = !this.lost;
+    return this.finishedCleanly;
   }
 }
