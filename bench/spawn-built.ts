@@ -14,7 +14,8 @@ export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): 
   const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(`${process.env.BENCH_LOG_DIR}/processor-${Date.now()}.log`) : null;
   const child = spawn(process.execPath, [...profile, 'bin/fencewire.js', 'serve', '--role', role], {
     cwd: ROOT,
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    // BENCH_NODE_OPTIONS: Node.js flags for the processor alone (e.g. --max-old-space-size).
+    env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

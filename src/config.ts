@@ -22,7 +22,7 @@ export interface Config {
   readonly ingest: {
     /** Fixes a batch may gather while the previous commit runs before intake waits for it. */
     readonly batchSize: number;
-    /** Unacknowledged messages a partition's consumer may hold: the back-pressure bound on memory. */
+    /** Unacknowledged messages a processor may hold, shared by its partitions: the back-pressure bound on memory. */
     readonly maxInFlight: number;
     /** JetStream redelivers a message that is not acknowledged within this many ms. */
     readonly ackWaitMs: number;

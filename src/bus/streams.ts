@@ -65,6 +65,14 @@ export interface IngestConsumerSettings {
  * `max_ack_pending` bounds what is held but not committed: a slow database becomes
  * back-pressure, not memory growth.
  */
+/**
+ * A partition's share of the messages ingest may hold unacknowledged: INGEST_MAX_IN_FLIGHT is
+ * the bound for the whole processor, whatever number of partitions it holds.
+ */
+export function partitionInFlight(maxInFlight: number, partitions: number): number {
+  return Math.max(100, Math.ceil(maxInFlight / partitions));
+}
+
 export async function startPartitionConsumer(
   jsm: JetStreamManager, t: Topology, partition: number, partitions: number, settings: IngestConsumerSettings, startSeq: number,
 ): Promise<string> {
@@ -77,7 +85,7 @@ export async function startPartitionConsumer(
     filter_subject: partitionFilter(t, partition, partitions),
     // Messages of a partition are committed in stream order, so one ack covers a whole batch.
     ack_policy: AckPolicy.All,
-    max_ack_pending: settings.maxInFlight,
+    max_ack_pending: partitionInFlight(settings.maxInFlight, partitions),
     ack_wait: nanos(settings.ackWaitMs),
     ...(startSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : { deliver_policy: DeliverPolicy.All }),
   });

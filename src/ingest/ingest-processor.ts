@@ -20,7 +20,7 @@ import { PartitionConsumer } from './partition-consumer.js';
 import { singleFlight } from '../single-flight.js';
 
 export interface IngestSettings extends PipelineSettings {
-  /** Unacknowledged messages a partition's consumer may hold: the back-pressure bound on memory. */
+  /** Unacknowledged messages the processor may hold over its partitions: the back-pressure bound on memory. */
   readonly maxInFlight: number;
   /** JetStream redelivers a message not acknowledged within this many ms. */
   readonly ackWaitMs: number;

@@ -1,6 +1,6 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
+import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
 import type { Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
 import type { Encoding, RejectedReport } from '../decode/message.js';
@@ -68,7 +68,7 @@ export class PartitionConsumer {
     // Deleted under us means a new owner took the partition: stop rather than wait for it to
     // return. The callback form hands messages over as they are parsed, with no promise each.
     const messages = await consumer.consume({
-      max_messages: Math.min(1000, settings.maxInFlight),
+      max_messages: Math.min(1000, partitionInFlight(settings.maxInFlight, partitions)),
       abort_on_missing_resource: true,
       callback: (msg) => pipeline.accept(new JetStreamTelemetry(msg, deps)),
     });
