@@ -105,7 +105,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     upkeepPool = createPool(config.databaseUrl, log, UPKEEP_CONNECTIONS, sessions);
     control = await connectNats(config, log, 'fencewire-leases');
     ingest = new IngestProcessor({
-      nc, control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
+      control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
       events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     });
     await ingest.start();

@@ -29,7 +29,6 @@ export interface IngestSettings extends PipelineSettings {
 }
 
 export interface IngestDeps {
-  readonly nc: NatsConnection;
   /**
    * The connection for leases and heartbeats: one of their own, so that a renewal's answer never
    * waits behind the telemetry a busy processor is being sent on the data connection.
@@ -105,15 +104,6 @@ export class IngestProcessor {
 
   constructor(private readonly deps: IngestDeps) {
     this.writer = new GroupCommitter(deps.batches, deps.metrics);
-  }
-
-  get partitions(): number {
-    return this.partitionCount;
-  }
-
-  /** Partitions held now (started or starting). */
-  get owned(): number[] {
-    return [...this.held.keys()].sort((a, b) => a - b);
   }
 
   async start(): Promise<void> {
