@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pythonJson } from './python-json.js';
 
 /** The event types of contract section 3. */
 export type EventType =
@@ -36,9 +37,12 @@ export function derivedEvent(
   return { id: eventId(tenantId, deviceId, type, occurredAt, discriminator), type, tenantId, deviceId, occurredAt, data };
 }
 
-/** The wire envelope (contract section 3) as compact JSON. */
+/**
+ * The wire envelope (contract section 3): compact JSON, ASCII only, numbers as Python writes
+ * them, the same bytes on EVENTS and as the webhook body.
+ */
 export function envelope(event: DerivedEvent): string {
-  return JSON.stringify({
+  return pythonJson({
     id: event.id,
     type: event.type,
     tenant_id: event.tenantId,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { pythonJson } from '../core/python-json.js';
 
 /**
  * A `webhook.test` event (contract section 3) for one endpoint: an envelope like every other,
@@ -6,7 +7,8 @@ import { randomBytes } from 'node:crypto';
  */
 export function testEventEnvelope(tenantId: string, nowMs: number): { id: string; type: 'webhook.test'; body: string } {
   const id = `evt_${randomBytes(13).toString('hex')}`;
-  const body = JSON.stringify({
+  // Tenant ids are ASCII tokens: the same bytes as JSON.stringify, written the way every envelope is.
+  const body = pythonJson({
     id,
     type: 'webhook.test',
     tenant_id: tenantId,

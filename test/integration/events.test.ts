@@ -1,6 +1,7 @@
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope } from '../../src/core/event.js';
+import { pythonJson } from '../../src/core/python-json.js';
 import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -114,7 +115,8 @@ describe('events - a recorded drive through real neighbourhoods', () => {
     const onBus = received.filter((r) => r.includes('"car-1hz"')).map((r) => JSON.parse(r));
     const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
     expect(onBus.sort(byId)).toEqual(envelopes.sort(byId));
-    expect(received.every((r) => r === JSON.stringify(JSON.parse(r)))).toBe(true);
+    // Compact, ASCII only, written as Python writes it back (contract section 3).
+    expect(received.every((r) => r === pythonJson(JSON.parse(r)) && /^[\x20-\x7e]*$/.test(r))).toBe(true);
   });
 
   it('misses no visit when the same drive reports only every 15 s: each neighbourhood is entered or crossed', async () => {
