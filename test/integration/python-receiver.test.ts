@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pack } from 'msgpackr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importGeofences } from '../../src/geofences/geofence-import.js';
+import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
+import { createApiKey } from '../../src/http/api-keys.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { setup, silentLog, waitFor, type TestEnv } from './setup.js';
+
+// FleetIT's documented verification, as its customers copy it: parse the body, re-serialise it
+// with json.dumps(separators=(',', ':')), HMAC-SHA256 of "<timestamp>.<serialised>".
+const FLEETIT_RECEIVER = `
+import hashlib, hmac, json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        payload = json.loads(body)
+        serialized = json.dumps(payload, separators=(',', ':'))
+        expected = hmac.new(SECRET, f"{self.headers['X-Timestamp']}.{serialized}".encode(), hashlib.sha256).hexdigest()
+        ok = hmac.compare_digest(expected, self.headers['X-Signature'])
+        print(('verified ' if ok else 'refused ') + payload['id'], flush=True)
+        self.send_response(204 if ok else 401)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(('127.0.0.1', 0), Receiver)
+print(server.server_port, flush=True)
+SECRET = sys.stdin.readline().strip().encode()
+server.serve_forever()
+`;
+
+const FENCES = [
+  { id: 'ls', name: 'Landstraße Süd', lat: -33.8688, lon: -70.6483 },
+  { id: 'ce', name: 'Café Été', lat: -33.87, lon: -70.64 },
+  { id: 'tk', name: '東京駅前', lat: -33.872, lon: -70.632 },
+  { id: 'dp', name: 'Depot 🚚', lat: -33.874, lon: -70.624 },
+];
+
+let world: TestEnv;
+let server: RunningServer;
+let python: ChildProcess;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  world = await setup({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '50' });
+  server = await startServer(world.config, silentLog);
+  python = spawn('python3', ['-c', FLEETIT_RECEIVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  createInterface({ input: python.stdout as NodeJS.ReadableStream }).on('line', (line) => lines.push(line));
+});
+
+afterAll(async () => {
+  python?.kill();
+  await server?.stop();
+  await world?.dispose();
+});
+
+describe('webhooks - a FleetIT-style Python receiver that re-serialises the body verifies every delivery', () => {
+  it('geofence names in several scripts and an emoji, at negative coordinates', async () => {
+    await waitFor('the receiver listening', () => lines.length > 0);
+    const port = Number(lines.shift());
+    const key = (await createApiKey(world.db, 'fleet')).key;
+    const created = await fetch(`http://127.0.0.1:${server.httpPort}/v1/webhooks`, {
+      method: 'POST', headers: { 'x-integration-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, events: ['geofence.*'] }),
+    });
+    expect(created.status).toBe(201);
+    python.stdin?.write(`${((await created.json()) as { secret: string }).secret}\n`);
+
+    const features = FENCES.map((f) => ({ type: 'Feature', properties: { id: f.id, name: f.name, radius_m: 150 }, geometry: { type: 'Point', coordinates: [f.lon, f.lat] } }));
+    expect((await importGeofences(world.db, 'fleet', { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null })).errors).toEqual([]);
+    await notifyGeofencesChanged(world.nc, world.topology, 'fleet');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Into each fence and out again, one fix in the middle of each and one between them.
+    const base = Date.now() - 600_000;
+    let ts = base;
+    for (const f of FENCES) {
+      await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat, lon: f.lon, speed: 12.5 }));
+      await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat + 0.01, lon: f.lon, speed: 1e-5 }));
+    }
+    await waitFor('every enter and leave delivered', () => lines.length >= FENCES.length * 2, 30_000);
+    expect(lines.length).toBe(FENCES.length * 2);
+    expect(lines.every((line) => line.startsWith('verified '))).toBe(true);
+    const names = (await world.db.query<{ name: string }>(`SELECT DISTINCT data->>'geofence_name' AS name FROM events WHERE tenant_id = 'fleet'`)).rows.map((r) => r.name).sort();
+    expect(names).toEqual(FENCES.map((f) => f.name).sort());
+  });
+});
