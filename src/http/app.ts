@@ -145,6 +145,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   void app.register(swagger, {
     openapi: {
+      // 3.1: its schemas are JSON Schema, as the routes' (ajv) are; 3.0 would need draft-04 forms
+      // such as a boolean exclusiveMinimum that the validator refuses.
+      openapi: '3.1.0',
       info: { title: 'fencewire', version: deps.version, description: 'Geofences, devices, events and webhooks (contract section 6). Send the integration key in X-Integration-Key or Authorization: Bearer.' },
       components: { securitySchemes: { integrationKey: { type: 'apiKey', in: 'header', name: 'X-Integration-Key' } } },
       security: [{ integrationKey: [] }],

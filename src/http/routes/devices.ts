@@ -39,7 +39,7 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
     return listPage(db, request.url, page, { select: POSITION_COLUMNS, from: 'positions', where, orderBy: 'ts' }, params);
   });
 
-  app.get('/api/integration/vehicles', { schema: { tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false } } }, async (request) => {
+  app.get('/api/integration/vehicles', { schema: { tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false, properties: {} } } }, async (request) => {
     const rows = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY device_id`, [request.tenantId]);
     return { count: rows.rowCount, results: rows.rows };
   });
