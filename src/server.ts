@@ -33,7 +33,7 @@ export interface RunningServer {
 }
 
 const POLICY_INTERVAL_MS = 60 * 60 * 1000;
-/** Commits of different partitions run side by side, one at a time per partition. */
+/** Ingest's own connections: the group commit (and a COPY in its transaction), claims, take-over reads. */
 const INGEST_CONNECTIONS = 8;
 /** Checkpoints and devices refreshes, written beside the batches. */
 const UPKEEP_CONNECTIONS = 2;
@@ -59,15 +59,15 @@ async function connectNats(config: Config, log: Logger, name = 'fencewire'): Pro
   return nc;
 }
 
-/**
- * The composition root of `fencewire serve`: connects to NATS and PostgreSQL, makes sure the
- * streams and consumers exist, and starts the requested roles.
- */
 export interface ServerOptions {
   /** Metrics of other processes (ingest workers) to add to this one's on /metrics. */
   readonly moreMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
 }
 
+/**
+ * The composition root of `fencewire serve`: connects to NATS and PostgreSQL, makes sure the
+ * streams and consumers exist, and starts the requested roles.
+ */
 export async function startServer(config: Config, log: Logger, roles: readonly Role[] = ROLES, options: ServerOptions = {}): Promise<RunningServer> {
   const metrics = createMetrics();
   const stopCatching = catchUnhandledRejections(log, metrics);

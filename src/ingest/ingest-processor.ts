@@ -66,14 +66,14 @@ const PENDING_POLL_MS = 5000;
 const STALLED_MS = 15_000;
 const CONSUMER_STOP_MS = 2000;
 
-/** Waits for `work` at most `ms`; true when it settled in time. */
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+/** What `work` resolves to if it does within `ms`; false when it is late or fails. */
+async function within(work: Promise<boolean>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([work.then(() => true, () => true), late]);
+    return await Promise.race([work.catch(() => false), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -200,15 +200,14 @@ export class IngestProcessor {
   /** Publishes what the previous owner committed past its watermark, batch by batch in order. */
   private async republish(claim: PartitionClaim, publisher: PartitionPublisher): Promise<void> {
     const rows = await this.deps.partitions.unpublished(claim);
-    let batch: DerivedEvent[] = [];
-    let seq = -1;
+    // Rows come in sequence order, and a Map keeps the order its keys were first set in.
+    const bySeq = new Map<number, DerivedEvent[]>();
     for (const row of rows) {
-      if (row.seq !== seq && batch.length > 0) publisher.enqueue(seq, batch);
-      if (row.seq !== seq) batch = [];
-      seq = row.seq;
-      batch.push(row.event);
+      let events = bySeq.get(row.seq);
+      if (events === undefined) bySeq.set(row.seq, (events = []));
+      events.push(row.event);
     }
-    if (batch.length > 0) publisher.enqueue(seq, batch);
+    for (const [seq, events] of bySeq) publisher.enqueue(seq, events);
     publisher.enqueue(claim.committedSeq, []);
     if (rows.length > 0) this.deps.log.info({ partition: claim.partition, events: rows.length }, 'republishing events the previous owner left unpublished');
   }
@@ -217,7 +216,7 @@ export class IngestProcessor {
     for (const timer of held.timers) clearInterval(timer);
     // The pipeline takes nothing more once it finishes or is abandoned, so a consumer slow to
     // close is left to close in its own time.
-    if (!(await within(held.consumer?.stop() ?? Promise.resolve(), CONSUMER_STOP_MS))) {
+    if (held.consumer !== null && !(await within(held.consumer.stop().then(() => true), CONSUMER_STOP_MS))) {
       this.deps.log.warn({ partition: held.partition }, 'partition consumer did not close in time; going on without it');
     }
     if (!graceful) {
@@ -243,7 +242,7 @@ export class IngestProcessor {
     held.ending = true;
     // A partition still starting has nothing in hand: its start sees `ending` and stops. A
     // hand-over that cannot finish (the database away) is given up: the next owner replays.
-    const finished = held.pipeline === null || (await within(this.stopHeld(held, true), this.deps.settings.leaseMs * 2) && held.pipeline.finished);
+    const finished = held.pipeline === null || (await within(this.stopHeld(held, true), this.deps.settings.leaseMs * 2));
     if (!finished) held.pipeline?.abandon();
     this.held.delete(partition);
     // After a renewal (joining one in flight): the revision given up must be the current one.
@@ -256,8 +255,8 @@ export class IngestProcessor {
   /**
    * Consumer lag per partition, and a watchdog: a partition whose consumer has messages waiting
    * while its pipeline has taken none for STALLED_MS is handed over and taken afresh (its
-   * consumer recreated at the committed sequence). Seen once on a saturated machine: a pull
-   * consumer that, after missed heartbeats, waited on its own recovery with messages pending.
+   * consumer recreated at the committed sequence). Seen twice on a saturated machine: a
+   * partition whose consumer held no pull with messages pending; the cause was not confirmed.
    */
   private async pollPending(): Promise<void> {
     for (const held of [...this.held.values()]) {
@@ -285,11 +284,8 @@ export class IngestProcessor {
     for (const timer of this.timers) clearInterval(timer);
     // Not waiting for a rebalancing round: it gives back what it takes from now on. Renewals go
     // on while the partitions are handed over.
-    let committed = false;
-    const handedOver = Promise.all([...this.held.keys()].map((p) => this.handOver(p))).then((all) => {
-      committed = all.every(Boolean);
-    });
-    if (!(await within(handedOver, timeoutMs))) committed = false;
+    const handedOver = Promise.all([...this.held.keys()].map((p) => this.handOver(p))).then((all) => all.every(Boolean));
+    const committed = await within(handedOver, timeoutMs);
     if (!committed) for (const held of this.held.values()) held.pipeline?.abandon();
     if (this.renewTimer) clearInterval(this.renewTimer);
     await this.leases?.leave().catch(() => undefined);

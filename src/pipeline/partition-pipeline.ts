@@ -35,7 +35,7 @@ export interface TelemetryMessage {
 }
 
 export interface PipelineSettings {
-  /** Fixes after which a filling batch waits for the commit in progress (back-pressure). */
+  /** Fixes at which a filling batch is closed: what comes after fills the next one. */
   readonly batchSize: number;
   /** How often the partition's changed device states are checkpointed. */
   readonly checkpointMs: number;
@@ -124,7 +124,6 @@ export class PartitionPipeline {
   private readonly startedAt: number;
   private lost = false;
   private finishing = false;
-  private finishedCleanly = false;
   private replayedUnacked = 0;
   /** The publish watermark as last committed. */
   private persistedPublishedSeq: number;
@@ -145,11 +144,6 @@ export class PartitionPipeline {
   /** Milliseconds since the pipeline last took a message (since it started, before the first). */
   get idleMs(): number {
     return this.clock() - Math.max(this.lastAcceptedAt, this.startedAt);
-  }
-
-  /** True once a hand-over committed, checkpointed and published everything. */
-  get finished(): boolean {
-    return this.finishedCleanly;
   }
 
   get isLost(): boolean {
@@ -248,9 +242,16 @@ export class PartitionPipeline {
   /** Commits the publish watermark and a due checkpoint even when no message comes. */
   tick(): void {
     const now = this.clock();
-    const checkpointDue = this.dirty.size > 0 && now - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
-    const devicesDue = this.latest.size > 0 && now - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
-    if (this.deps.publisher.published > this.persistedPublishedSeq || checkpointDue || devicesDue) this.commitSoon(true);
+    const upkeepDue = (this.dirty.size > 0 && this.checkpointDue(now)) || (this.latest.size > 0 && this.devicesDue(now));
+    if (this.deps.publisher.published > this.persistedPublishedSeq || upkeepDue) this.commitSoon(true);
+  }
+
+  private checkpointDue(now: number): boolean {
+    return now - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
+  }
+
+  private devicesDue(now: number): boolean {
+    return now - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
   }
 
   /** Starts a commit of what is pending unless one is running; its end starts the next. */
@@ -314,15 +315,13 @@ export class PartitionPipeline {
    */
   private takeUpkeep(batch: Batch, now: boolean): Upkeep {
     const at = this.clock();
-    const checkpointDue = now || at - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
-    const checkpoint = checkpointDue && this.checkpointing === null && this.processedSeq === batch.lastSeq
+    const checkpoint = (now || this.checkpointDue(at)) && this.checkpointing === null && this.processedSeq === batch.lastSeq
       ? { seq: batch.lastSeq, states: [...this.dirty.values()] } : null;
     if (checkpoint !== null) {
       this.dirty = new Map();
       this.lastCheckpointAt = at;
     }
-    const refreshDue = now || at - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
-    const latest = refreshDue && this.refreshing === null && this.latest.size > 0 ? [...this.latest.values()] : null;
+    const latest = (now || this.devicesDue(at)) && this.refreshing === null && this.latest.size > 0 ? [...this.latest.values()] : null;
     if (latest !== null) {
       this.latest = new Map();
       this.lastDevicesRefreshAt = at;
@@ -388,7 +387,6 @@ export class PartitionPipeline {
     await this.commit(this.cut(), true);
     await Promise.all([this.checkpointing, this.refreshing, this.deps.publisher.idle()]);
     if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(this.cut());
-    this.finishedCleanly = !this.lost;
-    return this.finishedCleanly;
+    return !this.lost;
   }
 }

@@ -7,7 +7,7 @@ import type { DerivedEvent } from '../core/event.js';
 import { deviceKey, type Fix } from '../core/fix.js';
 import { inTransaction } from './database.js';
 
-/** The owner's hold on a partition, as `claimPartition` granted it. */
+/** The owner's hold on a partition, as `PartitionStore.claim` granted it. */
 export interface PartitionHold {
   /** The partition's row in ingest_partitions. */
   readonly lane: number;
@@ -103,8 +103,6 @@ class GroupFenced extends Error {
   }
 }
 
-// One statement per table whatever the batch size: column arrays, so a fixed handful of bind
-// parameters, never one per row.
 const COPY_POSITIONS = `COPY positions (tenant_id, device_id, ts, lat, lon, speed, heading, altitude, accuracy,
   satellites, ignition, odometer, attributes) FROM STDIN`;
 
@@ -197,6 +195,8 @@ const DEVICE_COLUMNS: Column<Fix>[] = [
   num((f) => f.speed), num((f) => f.heading), bool((f) => f.ignition),
 ];
 
+const HOLD_COLUMNS: Column<PartitionBatch>[] = [num((b) => b.hold.lane), num((b) => b.hold.epoch), num((b) => b.lastSeq), num((b) => b.publishedSeq)];
+
 const STATE_COLUMNS: Column<DeviceStateRow>[] = [token((r) => r.tenantId), token((r) => r.deviceId), json((r) => r.state)];
 
 const EVENT_COLUMNS: Column<DerivedEvent>[] = [
@@ -222,7 +222,10 @@ function element<T>(column: Column<T>, row: T): string {
   }
 }
 
-/** The bind parameters of an `unnest` statement: one array literal per column. */
+/**
+ * The bind parameters of an `unnest` statement: one array literal per column, so a fixed handful
+ * of parameters whatever the number of rows, never one per row.
+ */
 function columnArrays<T>(rows: readonly T[], columns: Column<T>[]): string[] {
   return columns.map((column) => `{${rows.map((row) => element(column, row)).join(',')}}`);
 }
@@ -276,7 +279,7 @@ export class PgBatchStore implements BatchStore {
       name: 'write_batches',
       text: WRITE_BATCHES,
       values: [
-        lanes(batches), `{${batches.map((b) => b.hold.epoch).join(',')}}`, `{${batches.map((b) => b.lastSeq).join(',')}}`, `{${batches.map((b) => b.publishedSeq).join(',')}}`,
+        ...columnArrays(batches, HOLD_COLUMNS),
         ...columnArrays(fixes.map((f) => f.fix), POSITION_COLUMNS), lanes(fixes),
         ...columnArrays(events.map((e) => e.event), EVENT_COLUMNS), lanes(events),
       ],
