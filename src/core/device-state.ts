@@ -4,6 +4,8 @@ export interface LastFix {
   readonly lon: number;
   readonly speed: number | null;
   readonly ignition: boolean | null;
+  /** km, the latest reported (carried over fixes that do not report it). */
+  readonly odometer?: number | null;
 }
 
 export interface InsideGeofence {
@@ -35,6 +37,15 @@ export interface TripState {
   readonly lastMoving: { readonly ts: number; readonly lat: number; readonly lon: number };
 }
 
+/** One attribute limit's episode, from the first fix beyond it. */
+export interface ThresholdState {
+  readonly since: number;
+  /** True once it has lasted the minimum duration and threshold_exceeded was sent. */
+  readonly exceeded: boolean;
+  /** The furthest value beyond the limit: the maximum above it, the minimum below it. */
+  readonly extreme: number;
+}
+
 /**
  * Everything the rules remember about one device between fixes. Plain JSON, so that it is
  * checkpointed with its partition and reloaded by the partition's next owner.
@@ -49,6 +60,12 @@ export interface DeviceState {
   readonly trip: TripState | null;
   /** Receiver time of device.offline, until the next fix brings device.online. */
   readonly offlineSince: number | null;
+  /** The driver assigned by the device or a dispatcher; null when none. */
+  readonly driverId: string | null;
+  /** Fix time of the last device.heartbeat (or of the first fix, before one was due). */
+  readonly heartbeatAt: number | null;
+  /** Open threshold episodes by `<attribute>:above` or `<attribute>:below`. */
+  readonly thresholds: Readonly<Record<string, ThresholdState>>;
 }
 
 export const INITIAL_STATE: DeviceState = Object.freeze({
@@ -59,6 +76,9 @@ export const INITIAL_STATE: DeviceState = Object.freeze({
   idle: { since: null, started: false },
   trip: null,
   offlineSince: null,
+  driverId: null,
+  heartbeatAt: null,
+  thresholds: {},
 });
 
 /** A device's rule state, with the device it belongs to. */

@@ -8,14 +8,20 @@ export type EventType =
   | 'idle.started' | 'idle.ended'
   | 'ignition.on' | 'ignition.off'
   | 'trip.completed'
-  | 'device.offline' | 'device.online';
+  | 'device.offline' | 'device.online'
+  | 'position.recorded' | 'positions.batch'
+  | 'attribute.threshold_exceeded' | 'attribute.threshold_cleared'
+  | 'driver.assigned' | 'driver.unassigned'
+  | 'device.heartbeat'
+  | 'dvir.submitted';
 
 /** An event derived from a device's fixes, before it is enveloped and published. */
 export interface DerivedEvent {
   readonly id: string;
   readonly type: EventType;
   readonly tenantId: string;
-  readonly deviceId: string;
+  /** Null for an event of the whole tenant (positions.batch, an inbound report naming no device). */
+  readonly deviceId: string | null;
   /** Epoch ms: the fix time of the position that caused it. */
   readonly occurredAt: number;
   readonly data: Readonly<Record<string, unknown>>;
@@ -26,13 +32,13 @@ export interface DerivedEvent {
  * produces duplicates that the events table and JetStream's Nats-Msg-Id both drop.
  * `discriminator` separates events of one type caused by one fix (e.g. the geofence id).
  */
-export function eventId(tenantId: string, deviceId: string, type: EventType, occurredAt: number, discriminator = ''): string {
-  const digest = createHash('sha256').update(`${tenantId}\u0000${deviceId}\u0000${type}\u0000${occurredAt}\u0000${discriminator}`).digest('hex');
+export function eventId(tenantId: string, deviceId: string | null, type: EventType, occurredAt: number, discriminator = ''): string {
+  const digest = createHash('sha256').update(`${tenantId}\u0000${deviceId ?? ''}\u0000${type}\u0000${occurredAt}\u0000${discriminator}`).digest('hex');
   return `evt_${digest.slice(0, 26)}`;
 }
 
 export function derivedEvent(
-  tenantId: string, deviceId: string, type: EventType, occurredAt: number, data: Record<string, unknown>, discriminator = '',
+  tenantId: string, deviceId: string | null, type: EventType, occurredAt: number, data: Record<string, unknown>, discriminator = '',
 ): DerivedEvent {
   return { id: eventId(tenantId, deviceId, type, occurredAt, discriminator), type, tenantId, deviceId, occurredAt, data };
 }

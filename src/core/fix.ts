@@ -19,6 +19,10 @@ export interface Fix {
   /** km */
   readonly odometer: number | null;
   readonly attributes: Readonly<Record<string, number | string | boolean>> | null;
+  /** The driver logged in, null when none; absent when the report does not say (not stored in positions). */
+  readonly driverId?: string | null;
+  /** km/h: the road's posted limit as the device knows it (not stored in positions). */
+  readonly postedSpeedLimit?: number | null;
 }
 
 /** A key naming one device across tenants, for maps and for sorting rows in a stable order. */

@@ -4,19 +4,25 @@ import type { DerivedEvent } from './event.js';
 import type { GeofenceIndex } from './geometry/geofence-index.js';
 import type { Rule } from './rule.js';
 import type { RuleConfig } from './rule-config.js';
+import { attributeThresholdRule } from './rules/attribute-threshold.js';
+import { driverRule } from './rules/driver.js';
 import { geofenceRule } from './rules/geofence.js';
+import { heartbeatRule } from './rules/heartbeat.js';
 import { idleRule } from './rules/idle.js';
 import { ignitionRule } from './rules/ignition.js';
 import { onlineRule } from './rules/online.js';
 import { overspeedRule } from './rules/overspeed.js';
+import { positionRule, recordedEvent } from './rules/position.js';
 import { tripRule } from './rules/trip.js';
 
 /**
  * The rules, in the order they run for every fix, written down once. device.online comes first
- * so that it precedes whatever else the returning device's fix causes; ignition before the
- * rules that end on ignition off.
+ * so that it precedes whatever else the returning device's fix causes, then the fix itself
+ * (position.recorded) and who drives; ignition before the rules that end on ignition off.
  */
-export const RULES: readonly Rule[] = [onlineRule, ignitionRule, geofenceRule, overspeedRule, idleRule, tripRule];
+export const RULES: readonly Rule[] = [
+  onlineRule, positionRule, driverRule, ignitionRule, geofenceRule, overspeedRule, idleRule, tripRule, attributeThresholdRule, heartbeatRule,
+];
 
 export interface ProcessContext {
   readonly index: GeofenceIndex;
@@ -33,7 +39,10 @@ export interface RuleFailure {
 export interface ProcessResult {
   readonly state: DeviceState;
   readonly events: DerivedEvent[];
-  /** True when the fix was older than (or as old as) the device's newest: stored, nothing else. */
+  /**
+   * True when the fix was older than (or as old as) the device's newest: stored, and reported by
+   * position.recorded where the tenant opted in (unless as old: a duplicate, not stored), nothing else.
+   */
   readonly stale: boolean;
   /** Rules that threw: the others still ran (Traccar's BaseEventHandler). */
   readonly failures: RuleFailure[];
@@ -44,7 +53,10 @@ export interface ProcessResult {
  * throwing rule: its part of the state stays as it was, the other rules go on.
  */
 export function processFix(state: DeviceState, fix: Fix, ctx: ProcessContext, rules: readonly Rule[] = RULES): ProcessResult {
-  if (state.lastFix !== null && fix.ts <= state.lastFix.ts) return { state, events: [], stale: true, failures: [] };
+  if (state.lastFix !== null && fix.ts <= state.lastFix.ts) {
+    const late = fix.ts < state.lastFix.ts && ctx.rules.positionRecorded;
+    return { state, events: late ? [recordedEvent(fix)] : [], stale: true, failures: [] };
+  }
   const containing = ctx.index.containing(fix.lon, fix.lat);
   const input = { fix, state, containing, index: ctx.index, rules: ctx.rules };
   // Every rule sees the state before the fix and answers with the part it owns: the parts are
@@ -61,7 +73,10 @@ export function processFix(state: DeviceState, fix: Fix, ctx: ProcessContext, ru
       failures.push({ rule: rule.name, error });
     }
   }
-  next.lastFix = { ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, ignition: fix.ignition ?? state.lastFix?.ignition ?? null };
+  next.lastFix = {
+    ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed,
+    ignition: fix.ignition ?? state.lastFix?.ignition ?? null, odometer: fix.odometer ?? state.lastFix?.odometer ?? null,
+  };
   next.lastReceivedAt = ctx.receivedAt;
   return { state: next, events, stale: false, failures };
 }

@@ -1,4 +1,17 @@
 /**
+ * A limit on one numeric report attribute (the cold chain's `temperature`): `above` and/or
+ * `below`, held for `minDurationS` before it counts, cleared only `hysteresis` (in the
+ * attribute's own unit) back inside the limit, so that a value hovering at the limit does not flap.
+ */
+export interface AttributeThreshold {
+  readonly attribute: string;
+  readonly above: number | null;
+  readonly below: number | null;
+  readonly minDurationS: number;
+  readonly hysteresis: number;
+}
+
+/**
  * Per-tenant rule thresholds, with the defaults every tenant starts from. Units are in the
  * names; `docs/rules.md` explains each.
  */
@@ -7,6 +20,8 @@ export interface RuleConfig {
   readonly overspeedLimitKmh: number | null;
   /** km/h above the limit before overspeed starts; it ends at or under the limit itself. */
   readonly overspeedToleranceKmh: number;
+  /** km/h above a report's posted_speed_limit before overspeed starts. */
+  readonly postedSpeedToleranceKmh: number;
   /** Seconds the speed must stay over limit + tolerance before overspeed.started. */
   readonly overspeedMinDurationS: number;
   /** Under this speed, km/h, with the ignition on, a device is idling. */
@@ -21,11 +36,19 @@ export interface RuleConfig {
   readonly tripMinDistanceKm: number;
   /** Seconds without a report before device.offline. */
   readonly offlineTimeoutS: number;
+  /** Seconds between one device's device.heartbeat events; 0 turns them off. */
+  readonly heartbeatIntervalS: number;
+  /** position.recorded for every stored fix (off by default: one event per fix). */
+  readonly positionRecorded: boolean;
+  /** positions.batch, one summary per committed batch (off by default). */
+  readonly positionsBatch: boolean;
+  readonly attributeThresholds: readonly AttributeThreshold[];
 }
 
 export const DEFAULT_RULES: RuleConfig = Object.freeze({
   overspeedLimitKmh: null,
   overspeedToleranceKmh: 5,
+  postedSpeedToleranceKmh: 5,
   overspeedMinDurationS: 10,
   idleSpeedKmh: 3,
   idleMinDurationS: 300,
@@ -33,9 +56,63 @@ export const DEFAULT_RULES: RuleConfig = Object.freeze({
   tripLongStopS: 900,
   tripMinDistanceKm: 0.2,
   offlineTimeoutS: 600,
+  heartbeatIntervalS: 86_400,
+  positionRecorded: false,
+  positionsBatch: false,
+  attributeThresholds: Object.freeze([]),
 });
 
-const KEYS = Object.keys(DEFAULT_RULES) as (keyof RuleConfig)[];
+/** At most this many attribute thresholds per tenant (a report carries at most 32 attributes). */
+export const MAX_ATTRIBUTE_THRESHOLDS = 32;
+
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const THRESHOLD_KEYS = ['attribute', 'above', 'below', 'minDurationS', 'hysteresis'];
+
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/** One threshold of `attributeThresholds[index]`, or the problems with it. */
+function resolveThreshold(value: unknown, index: number, problems: string[]): AttributeThreshold | null {
+  const where = `attributeThresholds[${index}]`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${where} must be an object such as {"attribute": "temperature", "above": 8, "minDurationS": 60, "hysteresis": 0.5}`);
+    return null;
+  }
+  const fields = value as Record<string, unknown>;
+  const before = problems.length;
+  for (const key of Object.keys(fields)) if (!THRESHOLD_KEYS.includes(key)) problems.push(`${where} has an unknown setting ${key}`);
+  if (typeof fields.attribute !== 'string' || !ATTRIBUTE_NAME.test(fields.attribute)) problems.push(`${where}.attribute must be an attribute name (1-64 of A-Z a-z 0-9 _ . -)`);
+  for (const key of ['above', 'below'] as const) {
+    if (fields[key] !== undefined && fields[key] !== null && !isNumber(fields[key])) problems.push(`${where}.${key} must be a number`);
+  }
+  const above = isNumber(fields.above) ? fields.above : null;
+  const below = isNumber(fields.below) ? fields.below : null;
+  if (above === null && below === null) problems.push(`${where} needs a limit: above, below or both`);
+  if (above !== null && below !== null && below >= above) problems.push(`${where}.below (${below}) must be less than above (${above})`);
+  for (const key of ['minDurationS', 'hysteresis'] as const) {
+    if (fields[key] !== undefined && !(isNumber(fields[key]) && fields[key] >= 0)) problems.push(`${where}.${key} must be a number >= 0`);
+  }
+  if (problems.length > before) return null;
+  return Object.freeze({
+    attribute: fields.attribute as string, above, below,
+    minDurationS: (fields.minDurationS as number | undefined) ?? 0, hysteresis: (fields.hysteresis as number | undefined) ?? 0,
+  });
+}
+
+function resolveThresholds(value: unknown, problems: string[]): readonly AttributeThreshold[] | null {
+  if (!Array.isArray(value)) {
+    problems.push('attributeThresholds must be an array of thresholds');
+    return null;
+  }
+  if (value.length > MAX_ATTRIBUTE_THRESHOLDS) {
+    problems.push(`attributeThresholds has ${value.length} entries; at most ${MAX_ATTRIBUTE_THRESHOLDS} are allowed`);
+    return null;
+  }
+  const thresholds = value.map((item, index) => resolveThreshold(item, index, problems));
+  const names = thresholds.flatMap((t) => (t === null ? [] : [t.attribute]));
+  const repeated = names.filter((name, i) => names.indexOf(name) !== i);
+  if (repeated.length > 0) problems.push(`attributeThresholds names ${repeated[0]} twice; give one entry both limits`);
+  return thresholds.every((t) => t !== null) && repeated.length === 0 ? Object.freeze(thresholds as AttributeThreshold[]) : null;
+}
 
 /**
  * A tenant's rules: its stored overrides over the defaults. Unknown keys and values of the wrong
@@ -43,12 +120,16 @@ const KEYS = Object.keys(DEFAULT_RULES) as (keyof RuleConfig)[];
  */
 export function resolveRules(overrides: unknown): { rules: RuleConfig; problems: string[] } {
   const problems: string[] = [];
-  const rules: Record<string, number | null> = { ...DEFAULT_RULES };
+  const rules: Record<string, unknown> = { ...DEFAULT_RULES };
   if (overrides !== null && typeof overrides === 'object' && !Array.isArray(overrides)) {
     for (const [key, value] of Object.entries(overrides)) {
-      if (!KEYS.includes(key as keyof RuleConfig)) problems.push(`unknown rule setting ${key}`);
-      else if (value === null && key === 'overspeedLimitKmh') rules[key] = null;
-      else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) problems.push(`${key} must be a number >= 0`);
+      if (!(key in DEFAULT_RULES)) problems.push(`unknown rule setting ${key}`);
+      else if (key === 'attributeThresholds') rules[key] = resolveThresholds(value, problems) ?? rules[key];
+      else if (typeof DEFAULT_RULES[key as keyof RuleConfig] === 'boolean') {
+        if (typeof value === 'boolean') rules[key] = value;
+        else problems.push(`${key} must be true or false`);
+      } else if (value === null && key === 'overspeedLimitKmh') rules[key] = null;
+      else if (!isNumber(value) || value < 0) problems.push(`${key} must be a number >= 0`);
       else rules[key] = value;
     }
   }

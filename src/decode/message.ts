@@ -2,7 +2,7 @@ import { Unpackr } from 'msgpackr';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
-import { parseTelemetrySubject, type SubjectLayout } from './subject.js';
+import { parseTelemetrySubject, TOKEN, type SubjectLayout } from './subject.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_REPORTS_PER_MESSAGE = 1000;
@@ -25,12 +25,28 @@ export interface RejectedReport {
   readonly report: unknown;
 }
 
+/** A dispatcher's assignment of a driver, sent by the API down the device's own subject. */
+export interface DriverAssignment {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly driverId: string | null;
+}
+
 export interface DecodedMessage {
   readonly tenantId: string | null;
   readonly encoding: Encoding;
   readonly fixes: Fix[];
   readonly rejected: RejectedReport[];
+  /** Set for a command message (header `Fencewire-Command`) instead of fixes. */
+  readonly assignment?: DriverAssignment;
 }
+
+/**
+ * The header that marks a message on a telemetry subject as a command rather than reports, so
+ * that it reaches the device's state in stream order, through the device's one partition owner.
+ */
+export const COMMAND_HEADER = 'Fencewire-Command';
+export const ASSIGN_DRIVER = 'assign-driver';
 
 /** JSON when the Content-Type says so or the payload starts with `{` or `[` (contract section 1). */
 export function detectEncoding(data: Uint8Array, contentType: string | undefined): Encoding {
@@ -48,13 +64,32 @@ function parsePayload(data: Uint8Array, encoding: Encoding): unknown {
   return values[0];
 }
 
+/** `assign-driver`: `{"driver_id": "<token>" | null}`, JSON. */
+function decodeCommand(tenantId: string, deviceId: string, command: string, data: Uint8Array): DecodedMessage {
+  if (command !== ASSIGN_DRIVER) {
+    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the one there is is ${ASSIGN_DRIVER}`));
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(utf8.decode(data));
+  } catch (err) {
+    return wholeMessage(tenantId, 'json', reject('malformed_payload', `the ${ASSIGN_DRIVER} payload is not valid JSON: ${(err as Error).message}`));
+  }
+  const driverId = (payload as { driver_id?: unknown } | null)?.driver_id;
+  if (driverId !== null && (typeof driverId !== 'string' || !TOKEN.test(driverId))) {
+    return wholeMessage(tenantId, 'json', reject('invalid_field', `${ASSIGN_DRIVER} needs {"driver_id": a token of 1-64 characters of A-Z a-z 0-9 _ - or null}`));
+  }
+  return { tenantId, encoding: 'json', fixes: [], rejected: [], assignment: { tenantId, deviceId, driverId } };
+}
+
 function wholeMessage(tenantId: string | null, encoding: Encoding, rejection: Rejection): DecodedMessage {
   return { tenantId, encoding, fixes: [], rejected: [{ index: null, rejection, report: null }] };
 }
 
 /**
  * Decodes one telemetry message: its subject names the tenant and device, its payload holds one
- * report or an array of them. Never throws: every problem becomes a rejection with a code.
+ * report or an array of them, or, with a `command` header, one command. Never throws: every
+ * problem becomes a rejection with a code.
  */
 export function decodeTelemetryMessage(
   subject: string,
@@ -62,6 +97,7 @@ export function decodeTelemetryMessage(
   data: Uint8Array,
   contentType: string | undefined,
   nowMs: number,
+  command?: string,
 ): DecodedMessage {
   const encoding = detectEncoding(data, contentType);
   const parsedSubject = parseTelemetrySubject(subject, layout);
@@ -71,6 +107,7 @@ export function decodeTelemetryMessage(
   if (data.length > MAX_MESSAGE_BYTES) {
     return wholeMessage(tenantId, encoding, reject('message_too_large', `the message has ${data.length} bytes; the limit is ${MAX_MESSAGE_BYTES}`));
   }
+  if (command !== undefined) return decodeCommand(tenantId, deviceId, command, data);
   let payload: unknown;
   try {
     payload = parsePayload(data, encoding);

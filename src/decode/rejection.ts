@@ -18,6 +18,7 @@ export const REJECTION_CODES = [
   'null_island',
   'device_mismatch',
   'too_many_attributes',
+  'unknown_command',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -1,5 +1,6 @@
 import type { Fix } from '../core/fix.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
+import { TOKEN } from './subject.js';
 
 /** A fix may lie at most this far ahead of the receiver's clock (device clocks drift). */
 export const MAX_FUTURE_MS = 5 * 60 * 1000;
@@ -97,6 +98,16 @@ function attributes(fields: Fields): Fix['attributes'] | Rejection {
   return value as Record<string, number | string | boolean>;
 }
 
+/** driver_id: absent stays undefined (the report says nothing), null means no driver. */
+function driverId(fields: Fields): string | null | undefined | Rejection {
+  const value = fields.driver_id;
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'string' || !TOKEN.test(value)) {
+    return reject('invalid_field', `driver_id is ${describe(value)}; it must be 1-64 characters of A-Z a-z 0-9 _ - or null`);
+  }
+  return value;
+}
+
 /**
  * Validates one position report against contract section 1. `tenantId` and `deviceId` come from
  * the subject; `nowMs` is the receiver's clock, passed in so that this stays pure.
@@ -138,6 +149,14 @@ export function decodeReport(report: unknown, tenantId: string, deviceId: string
   if (isRejection(odometer)) return odometer;
   const attrs = attributes(report);
   if (isRejection(attrs)) return attrs;
+  const driver = driverId(report);
+  if (isRejection(driver)) return driver;
+  const postedSpeedLimit = optionalNumber(report, 'posted_speed_limit', { min: 0 });
+  if (isRejection(postedSpeedLimit)) return postedSpeedLimit;
+  if (postedSpeedLimit === 0) return reject('invalid_field', 'posted_speed_limit 0 must be greater than 0 (km/h); leave it out when unknown');
 
-  return { tenantId, deviceId, ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes: attrs };
+  return {
+    tenantId, deviceId, ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes: attrs,
+    driverId: driver, postedSpeedLimit,
+  };
 }

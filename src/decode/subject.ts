@@ -1,7 +1,8 @@
 import { partitionOf } from '../core/partition.js';
 import { reject, type Rejection } from './rejection.js';
 
-const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+/** A subject token (contract section 1): tenants, devices, and driver ids too. */
+export const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface TelemetrySubject {
   readonly tenantId: string;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
 import type { Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
-import type { Encoding, RejectedReport } from '../decode/message.js';
+import { COMMAND_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
 import { publishDeadLetter } from './dead-letter.js';
 
 export interface PartitionConsumerDeps {
@@ -37,6 +37,10 @@ class JetStreamTelemetry implements TelemetryMessage {
 
   get contentType(): string | undefined {
     return this.msg.headers?.get('Content-Type') || undefined;
+  }
+
+  get command(): string | undefined {
+    return this.msg.headers?.get(COMMAND_HEADER) || undefined;
   }
 
   ack(): void {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { deviceKey, type Fix } from '../core/fix.js';
+import { batchSummaries } from '../core/rules/positions-batch.js';
 import { decodeTelemetryMessage, type Encoding, type RejectedReport } from '../decode/message.js';
 import type { SubjectLayout } from '../decode/subject.js';
 import { FencedError } from '../errors.js';
@@ -12,7 +13,7 @@ import { retryDelayMs, retryUntilDone } from '../retry.js';
 import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
 import type { BatchWriter } from './group-commit.js';
 import type { PartitionClaim } from '../store/partition-store.js';
-import type { RuleEngine } from './rule-engine.js';
+import type { EngineOutcome, RuleEngine } from './rule-engine.js';
 
 /** One telemetry message as the pipeline needs it, whatever the transport. */
 export interface TelemetryMessage {
@@ -21,6 +22,8 @@ export interface TelemetryMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly contentType: string | undefined;
+  /** The `Fencewire-Command` header: a command (driver assignment) rather than reports. */
+  readonly command: string | undefined;
   /**
    * When the stream stored the message (epoch ms): the receive time the rules and the decoder's
    * future check see, the same on every replay of the message.
@@ -161,12 +164,13 @@ export class PartitionPipeline {
     if (!this.deps.held()) return this.lose('the lease lapsed');
     const { layout, metrics, claim } = this.deps;
     const replay = msg.seq <= claim.committedSeq;
-    const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt);
+    const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, msg.command);
     if (!replay) {
       metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
       for (const refused of decoded.rejected) this.filling.deadLetters.push(this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding));
     }
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
+    if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay);
     this.processedSeq = msg.seq;
     this.lastStoredAt = msg.storedAt;
     this.lastAcceptedAt = this.clock();
@@ -202,19 +206,25 @@ export class PartitionPipeline {
     if (!replay) this.filling.fixes.push(fix);
     const outcome = engine.process(fix, receivedAt);
     if (outcome.state === null) {
-      if (!replay) metrics.fixesStale.inc();
-      return;
+      if (replay) return;
+      metrics.fixesStale.inc();
+      return this.addEvents(outcome.events);
     }
-    const key = deviceKey(fix.tenantId, fix.deviceId);
-    this.dirty.set(key, outcome.state);
     // Replayed fixes too: the previous owner may have stored them without refreshing the devices.
-    this.latest.set(key, fix);
+    this.latest.set(deviceKey(fix.tenantId, fix.deviceId), fix);
+    this.keep(outcome, replay);
     if (replay) return;
-    this.addEvents(outcome.events);
     for (const failure of outcome.failures) {
       metrics.ruleFailures.inc({ rule: failure.rule });
       log.error({ rule: failure.rule, err: (failure.error as Error)?.message, tenantId: fix.tenantId, deviceId: fix.deviceId }, 'rule failed on a fix');
     }
+  }
+
+  /** A device's changed state, to checkpoint, and its events unless replayed. */
+  private keep(outcome: EngineOutcome, replay: boolean): void {
+    if (outcome.state === null) return;
+    this.dirty.set(deviceKey(outcome.state.tenantId, outcome.state.deviceId), outcome.state);
+    if (!replay) this.addEvents(outcome.events);
   }
 
   private addEvents(events: readonly DerivedEvent[]): void {
@@ -282,7 +292,10 @@ export class PartitionPipeline {
   private async commit(batch: Batch, upkeepNow = false): Promise<void> {
     const { writer, metrics, log, publisher, claim } = this.deps;
     const upkeep = this.takeUpkeep(batch, upkeepNow);
-    const contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events: batch.events };
+    const summaries = batchSummaries(batch.fixes, (tenantId) => this.deps.engine.rulesFor(tenantId).positionsBatch, claim.partition, batch.lastSeq);
+    for (const event of summaries) metrics.eventsDerived.inc({ type: event.type });
+    const events = summaries.length === 0 ? batch.events : [...batch.events, ...summaries];
+    const contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events };
     for (let attempt = 1; ; attempt++) {
       if (this.lost) return;
       if (!this.deps.held()) return this.lose('the lease lapsed');

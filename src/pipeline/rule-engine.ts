@@ -5,6 +5,8 @@ import { sweepOffline } from '../core/offline-sweep.js';
 import { processFix, type RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
 import { deviceKey, type Fix } from '../core/fix.js';
+import { driverChange } from '../core/rules/driver.js';
+import type { DriverAssignment } from '../decode/message.js';
 
 /** A tenant's geofences and rule thresholds, as the engine needs them for one fix. */
 export interface TenantRules {
@@ -20,7 +22,7 @@ export interface RuleSource {
 
 export interface EngineOutcome {
   readonly events: DerivedEvent[];
-  /** The device's new state, or null when the fix was stale and changed nothing. */
+  /** The device's new state, or null when the fix was stale and changed nothing (its events: position.recorded at most). */
   readonly state: DeviceStateRow | null;
   readonly failures: RuleFailure[];
 }
@@ -41,15 +43,31 @@ export class RuleEngine {
     return this.states.size;
   }
 
+  /** A dispatcher's driver assignment, at the time the stream stored it. */
+  assignDriver(assignment: DriverAssignment, at: number): EngineOutcome {
+    const { tenantId, deviceId, driverId } = assignment;
+    const key = deviceKey(tenantId, deviceId);
+    const before = this.states.get(key)?.state ?? INITIAL_STATE;
+    const change = driverChange(tenantId, deviceId, before, driverId, at, 'api');
+    if (change.events.length === 0) return { events: [], state: null, failures: [] };
+    const row = { tenantId, deviceId, state: { ...before, ...change.state } };
+    this.states.set(key, row);
+    return { events: [...change.events], state: row, failures: [] };
+  }
+
   process(fix: Fix, receivedAt: number): EngineOutcome {
     const key = deviceKey(fix.tenantId, fix.deviceId);
     const before = this.states.get(key)?.state ?? INITIAL_STATE;
     const { index, rules } = this.source.forTenant(fix.tenantId);
     const result = processFix(before, fix, { index, rules, receivedAt });
-    if (result.stale) return { events: [], state: null, failures: [] };
+    if (result.stale) return { events: result.events, state: null, failures: [] };
     const row = { tenantId: fix.tenantId, deviceId: fix.deviceId, state: result.state };
     this.states.set(key, row);
     return { events: result.events, state: row, failures: result.failures };
+  }
+
+  rulesFor(tenantId: string): RuleConfig {
+    return this.source.rulesFor(tenantId);
   }
 
   /** device.offline for every device silent past its tenant's timeout. */

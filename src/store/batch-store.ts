@@ -174,12 +174,12 @@ ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, lane = 
  * are ours.
  */
 type Column<T> =
-  | { readonly kind: 'token'; readonly get: (row: T) => string }
+  | { readonly kind: 'token'; readonly get: (row: T) => string | null }
   | { readonly kind: 'number'; readonly get: (row: T) => number | null }
   | { readonly kind: 'boolean'; readonly get: (row: T) => boolean | null }
   | { readonly kind: 'json'; readonly get: (row: T) => object | null };
 
-const token = <T>(get: (row: T) => string): Column<T> => ({ kind: 'token', get });
+const token = <T>(get: (row: T) => string | null): Column<T> => ({ kind: 'token', get });
 const num = <T>(get: (row: T) => number | null): Column<T> => ({ kind: 'number', get });
 const bool = <T>(get: (row: T) => boolean | null): Column<T> => ({ kind: 'boolean', get });
 const json = <T>(get: (row: T) => object | null): Column<T> => ({ kind: 'json', get });
@@ -206,7 +206,7 @@ const EVENT_COLUMNS: Column<DerivedEvent>[] = [
 function element<T>(column: Column<T>, row: T): string {
   switch (column.kind) {
     case 'token':
-      return column.get(row);
+      return column.get(row) ?? 'NULL';
     case 'number': {
       const value = column.get(row);
       return value === null ? 'NULL' : String(value);

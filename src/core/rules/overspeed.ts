@@ -5,16 +5,28 @@ import type { RuleConfig } from '../rule-config.js';
 
 interface Limit {
   readonly limit: number;
-  readonly source: 'rule' | 'geofence';
+  /** km/h over the limit before overspeed starts. */
+  readonly tolerance: number;
+  readonly source: 'rule' | 'geofence' | 'posted';
   readonly geofenceId: string | null;
 }
 
-/** The strictest speed_limit among the covering geofences, else the tenant's rule limit. */
-export function applicableLimit(containing: readonly Geofence[], rules: RuleConfig): Limit | null {
-  let best: Geofence | null = null;
-  for (const g of containing) if (g.speedLimit !== null && (best === null || g.speedLimit < (best.speedLimit as number))) best = g;
-  if (best !== null) return { limit: best.speedLimit as number, source: 'geofence', geofenceId: best.id };
-  return rules.overspeedLimitKmh === null ? null : { limit: rules.overspeedLimitKmh, source: 'rule', geofenceId: null };
+/**
+ * The strictest of the covering geofences' speed_limit and the report's posted_speed_limit (a
+ * tie goes to the geofence), else the tenant's rule limit.
+ */
+export function applicableLimit(containing: readonly Geofence[], rules: RuleConfig, posted: number | null | undefined): Limit | null {
+  let best: Limit | null = null;
+  for (const g of containing) {
+    if (g.speedLimit !== null && (best === null || g.speedLimit < best.limit)) {
+      best = { limit: g.speedLimit, tolerance: rules.overspeedToleranceKmh, source: 'geofence', geofenceId: g.id };
+    }
+  }
+  if (posted != null && (best === null || posted < best.limit)) {
+    best = { limit: posted, tolerance: rules.postedSpeedToleranceKmh, source: 'posted', geofenceId: null };
+  }
+  if (best !== null) return best;
+  return rules.overspeedLimitKmh === null ? null : { limit: rules.overspeedLimitKmh, tolerance: rules.overspeedToleranceKmh, source: 'rule', geofenceId: null };
 }
 
 /**
@@ -27,7 +39,7 @@ export const overspeedRule: Rule = {
   apply({ fix, state, containing, rules }) {
     if (fix.speed === null) return NO_CHANGE;
     const speed = fix.speed;
-    const applicable = applicableLimit(containing, rules);
+    const applicable = applicableLimit(containing, rules, fix.postedSpeedLimit);
     const { active, candidateSince } = state.overspeed;
 
     if (active !== null) {
@@ -42,7 +54,7 @@ export const overspeedRule: Rule = {
       };
     }
 
-    if (applicable === null || speed <= applicable.limit + rules.overspeedToleranceKmh) {
+    if (applicable === null || speed <= applicable.limit + applicable.tolerance) {
       return candidateSince === null ? NO_CHANGE : { state: { overspeed: { candidateSince: null, active: null } }, events: [] };
     }
     const since = candidateSince ?? fix.ts;

@@ -11,7 +11,8 @@ import { DEFAULT_RULES, type RuleConfig } from '../../../src/core/rule-config.js
 export const T0 = Date.parse('2026-11-22T08:00:00Z');
 
 /** One row of a timeline: seconds after T0, a position, and whatever else the fix reports. */
-export type Row = { t: number; lat: number; lon: number } & Partial<Pick<Fix, 'speed' | 'ignition'>>;
+export type Row = { t: number; lat: number; lon: number }
+  & Partial<Pick<Fix, 'speed' | 'ignition' | 'odometer' | 'attributes' | 'driverId' | 'postedSpeedLimit'>>;
 
 export function fence(id: string, geometry: unknown, properties: Record<string, unknown> = {}): Geofence {
   const g = geofenceFromFeature('acme', { type: 'Feature', properties: { id, name: id, ...properties }, geometry }, id);
@@ -22,7 +23,8 @@ export function fence(id: string, geometry: unknown, properties: Record<string, 
 export function fix(row: Row): Fix {
   return {
     tenantId: 'acme', deviceId: 'veh-1', ts: T0 + row.t * 1000, lat: row.lat, lon: row.lon, speed: row.speed ?? null,
-    heading: null, altitude: null, accuracy: null, satellites: null, ignition: row.ignition ?? null, odometer: null, attributes: null,
+    heading: null, altitude: null, accuracy: null, satellites: null, ignition: row.ignition ?? null, odometer: row.odometer ?? null,
+    attributes: row.attributes ?? null, driverId: row.driverId, postedSpeedLimit: row.postedSpeedLimit,
   };
 }
 

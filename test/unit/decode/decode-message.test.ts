@@ -12,8 +12,8 @@ function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-function decode(data: Uint8Array, subject = SUBJECT, contentType?: string) {
-  return decodeTelemetryMessage(subject, LAYOUT, data, contentType, NOW);
+function decode(data: Uint8Array, subject = SUBJECT, contentType?: string, command?: string) {
+  return decodeTelemetryMessage(subject, LAYOUT, data, contentType, NOW, command);
 }
 
 describe('decode - accepted reports', () => {
@@ -21,6 +21,7 @@ describe('decode - accepted reports', () => {
     const report = {
       ...good, device_id: 'veh-42', speed: 12.5, heading: 359.5, altitude: 34, accuracy: 4.2, satellites: 9,
       ignition: true, odometer: 1234.5, attributes: { temperature: 4.5, door: 'closed', reefer: true },
+      driver_id: 'drv-7', posted_speed_limit: 50,
     };
     const out = decode(pack(report));
     expect(out.encoding).toBe('msgpack');
@@ -28,8 +29,20 @@ describe('decode - accepted reports', () => {
     expect(out.fixes).toEqual([{
       tenantId: 'acme', deviceId: 'veh-42', ts: good.ts, lat: 52.52, lon: 13.405, speed: 12.5, heading: 359.5,
       altitude: 34, accuracy: 4.2, satellites: 9, ignition: true, odometer: 1234.5,
-      attributes: { temperature: 4.5, door: 'closed', reefer: true },
+      attributes: { temperature: 4.5, door: 'closed', reefer: true }, driverId: 'drv-7', postedSpeedLimit: 50,
     }]);
+  });
+
+  it('tells a report without driver_id (nothing said) from one with null (no driver)', () => {
+    const out = decode(json([good, { ...good, ts: good.ts + 1, driver_id: null }]));
+    expect(out.fixes.map((f) => f.driverId)).toEqual([undefined, null]);
+    expect(out.fixes[0]?.postedSpeedLimit).toBeNull();
+  });
+
+  it('decodes a dispatcher command instead of reports when the command header is set', () => {
+    const out = decode(json({ driver_id: 'anna' }), SUBJECT, undefined, 'assign-driver');
+    expect(out).toMatchObject({ fixes: [], rejected: [], assignment: { tenantId: 'acme', deviceId: 'veh-42', driverId: 'anna' } });
+    expect(decode(json({ driver_id: null }), SUBJECT, undefined, 'assign-driver').assignment?.driverId).toBeNull();
   });
 
   it('decodes a JSON array with RFC 3339 timestamps and leaves absent fields null', () => {
@@ -60,7 +73,12 @@ describe('decode - accepted reports', () => {
 });
 
 // One row per rejection code; the test below checks that the table covers every code.
-const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; message: RegExp }[] = [
+const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; command?: string; message: RegExp }[] = [
+  { code: 'unknown_command', data: json({}), command: 'reboot', message: /"reboot" is not a command; the one there is is assign-driver/ },
+  { code: 'invalid_field', data: json({ driver_id: 'anna maria' }), command: 'assign-driver', message: /needs \{"driver_id": a token/ },
+  { code: 'malformed_payload', data: json('x').slice(0, 2), command: 'assign-driver', message: /assign-driver payload is not valid JSON/ },
+  { code: 'invalid_field', data: json({ ...good, driver_id: 42 }), message: /driver_id is 42; it must be 1-64 characters/ },
+  { code: 'invalid_field', data: json({ ...good, posted_speed_limit: 0 }), message: /posted_speed_limit 0 must be greater than 0/ },
   { code: 'invalid_subject', data: json(good), subject: 'telemetry.acme', message: /must be telemetry\.<tenant>\.<device>/ },
   { code: 'invalid_subject', data: json(good), subject: 'telemetry.acme.veh 42', message: /device token "veh 42"/ },
   { code: 'message_too_large', data: new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(0x7b), message: /65537 bytes; the limit is 65536/ },
@@ -95,8 +113,8 @@ const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; con
 ];
 
 describe('decode - rejections', () => {
-  it.each(rejections)('$code: $message', ({ code, data, subject, contentType, message }) => {
-    const out = decode(data, subject, contentType);
+  it.each(rejections)('$code: $message', ({ code, data, subject, contentType, command, message }) => {
+    const out = decode(data, subject, contentType, command);
     expect(out.fixes).toEqual([]);
     expect(out.rejected).toHaveLength(1);
     expect(out.rejected[0]?.rejection.code).toBe(code);

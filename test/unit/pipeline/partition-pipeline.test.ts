@@ -22,7 +22,7 @@ const index = new GeofenceIndex([]);
 /** A message of device veh-1 whose ignition is `on`, at stream sequence `seq`. */
 function message(seq: number, on: boolean, acked: number[]): TelemetryMessage {
   return {
-    seq, subject: 'telemetry.acme.veh-1', data: pack({ ts: T0 + seq * 1000, lat: 48, lon: 11, ignition: on }), contentType: undefined, storedAt: T0 + seq * 1000,
+    seq, subject: 'telemetry.acme.veh-1', data: pack({ ts: T0 + seq * 1000, lat: 48, lon: 11, ignition: on }), contentType: undefined, command: undefined, storedAt: T0 + seq * 1000,
     ack: () => void acked.push(seq), working: () => undefined, deadLetter: async () => undefined,
   };
 }
