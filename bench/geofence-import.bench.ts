@@ -2,8 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GeometryThread } from '../src/geofences/geometry-thread.js';
 import { createApiKey } from '../src/http/api-keys.js';
 import { buildApp } from '../src/http/app.js';
-import { createMetrics } from '../src/metrics.js';
-import { setup, silentLog } from '../test/integration/setup.js';
+import { apiDeps, setup } from '../test/integration/setup.js';
 import { adversarialShapes } from './adversarial-shapes.js';
 import { machineLine } from './machine.js';
 
@@ -17,10 +16,7 @@ const key = (await createApiKey(world.db, 'bench')).key;
 const shapes = adversarialShapes([99_000]).filter((s) => s.valid);
 
 async function run(label: string, geometry: GeometryThread | null): Promise<void> {
-  const app = buildApp({
-    version: 'bench', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry, quotas: world.config.quotas,
-  });
+  const app = buildApp(apiDeps(world, { version: 'bench', geometry }));
   await app.ready();
   for (const shape of shapes) {
     const lag = monitorEventLoopDelay({ resolution: 5 });

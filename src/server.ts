@@ -1,4 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetStreamApiBus } from './bus/api-bus.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -130,6 +131,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       webhookAllowPrivate: config.webhooks.allowPrivate,
       geometry,
       quotas: config.quotas,
+      bus: jetStreamApiBus(js, t),
       metricsText: options.moreMetrics && (async () => {
         const all = [await metrics.registry.getMetricsAsJSON(), ...(await options.moreMetrics?.() ?? [])];
         return AggregatorRegistry.aggregate(all).metrics();

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchemaValidationError } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { ApiBus } from '../bus/api-bus.js';
 import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { GeometryThread } from '../geofences/geometry-thread.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   /** Where geofences are validated; null validates on the event loop (tests of small geofences). */
   readonly geometry: GeometryThread | null;
   readonly quotas: Config['quotas'];
+  /** Driver assignments and the events the API derives go on the bus through this. */
+  readonly bus: ApiBus;
   /** The text of /metrics; by default this process's registry (serve with workers adds theirs). */
   readonly metricsText?: () => Promise<string>;
 }
@@ -173,9 +176,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
 
     eventRoutes(api, deps.db);
-    deviceRoutes(api, deps.db);
+    deviceRoutes(api, deps.db, deps.bus);
     geofenceRoutes(api, { db: deps.db, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
-    inboundRoutes(api, deps.db, deps.quotas);
+    inboundRoutes(api, deps.db, deps.bus, deps.quotas);
     webhookRoutes(api, deps.db, deps.webhookAllowPrivate, deps.quotas);
   });
   return app;

@@ -3,9 +3,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createApiKey } from '../../src/http/api-keys.js';
-import { createMetrics } from '../../src/metrics.js';
 import { createPool } from '../../src/store/database.js';
-import { setup, silentLog, type TestEnv } from './setup.js';
+import { apiDeps, setup, silentLog, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let app: FastifyInstance;
@@ -15,10 +14,7 @@ let globexKey: string;
 beforeAll(async () => {
   world = await setup();
   // Private addresses are refused here, as in production.
-  app = buildApp({
-    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
-  });
+  app = buildApp(apiDeps(world));
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
   expect((await call('POST', '/v1/geofences', { type: 'Feature', properties: { id: 'zone' }, geometry: square })).statusCode).toBe(201);
@@ -152,10 +148,9 @@ describe('api - failures', () => {
     const lines: string[] = [];
     const broken = createPool(world.config.databaseUrl, silentLog);
     await broken.end();
-    const failing = buildApp({
-      version: '0.1.0', metrics: createMetrics(), db: broken, health: { nats: async () => true, database: async () => false },
-      geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
-    });
+    const failing = buildApp(apiDeps(world, {
+      db: broken, health: { nats: async () => true, database: async () => false }, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
+    }));
     const response = await failing.inject({ method: 'GET', url: '/v1/events', headers: { 'x-integration-key': acmeKey } });
     expect(response.statusCode).toBe(500);
     expect(response.json()).toEqual({ error: { code: 'internal_error', message: 'the server failed to answer; the error is logged' } });

@@ -3,9 +3,8 @@ import { derivedEvent } from '../../src/core/event.js';
 import { API_ERROR_STATUS, ApiError } from '../../src/http/api-error.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
-import { createMetrics } from '../../src/metrics.js';
 import type { Fix } from '../../src/core/fix.js';
-import { setup, silentLog, storeBatch, type TestEnv } from './setup.js';
+import { apiDeps, setup, storeBatch, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 let app: ReturnType<typeof buildApp>;
@@ -20,10 +19,7 @@ function fix(tenantId: string, deviceId: string, ts: number): Fix {
 
 beforeAll(async () => {
   world = await setup();
-  app = buildApp({
-    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async (tenantId) => void changes.push(tenantId), webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
-  });
+  app = buildApp(apiDeps(world, { geofencesChanged: async (tenantId) => void changes.push(tenantId) }));
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
   const events = Array.from({ length: 120 }, (_, i) => derivedEvent('acme', `veh-${i % 3}`, i % 2 ? 'ignition.on' : 'ignition.off', T0 + i * 1000, { lat: 1, lon: 2 }));

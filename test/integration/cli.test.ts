@@ -78,12 +78,16 @@ describe('cli - the built fencewire binary', () => {
   });
 
   it('tenant create sets rule thresholds, and refuses unknown ones', async () => {
-    const created = fencewire(['tenant', 'create', 'fleet-1', '--rules', '{"overspeedLimitKmh": 90, "idleMinDurationS": 120}']);
+    const rules = { overspeedLimitKmh: 90, idleMinDurationS: 120, positionRecorded: true, attributeThresholds: [{ attribute: 'temperature', above: 8, minDurationS: 60 }] };
+    const created = fencewire(['tenant', 'create', 'fleet-1', '--rules', JSON.stringify(rules)]);
     expect(created.stderr).toBe('');
     expect(created.stdout).toMatch(/tenant fleet-1 ready with its rules set/);
     const refused = fencewire(['tenant', 'create', 'fleet-1', '--rules', '{"idleMinutes": 2}']);
     expect(refused.status).toBe(64);
     expect(refused.stderr).toMatch(/unknown rule setting idleMinutes/);
+    const badThreshold = fencewire(['tenant', 'create', 'fleet-1', '--rules', '{"positionRecorded": "yes", "attributeThresholds": [{"attribute": "temperature"}]}']);
+    expect(badThreshold.status).toBe(64);
+    expect(badThreshold.stderr).toMatch(/positionRecorded must be true or false; attributeThresholds\[0\] needs a limit: above, below or both/);
     const again = fencewire(['tenant', 'create', 'fleet-1']);
     expect(again.status).toBe(0);
 
@@ -91,7 +95,7 @@ describe('cli - the built fencewire binary', () => {
     await db.connect();
     const row = await db.query(`SELECT rules FROM tenants WHERE id = 'fleet-1'`);
     await db.end();
-    expect(row.rows[0]?.rules).toEqual({ overspeedLimitKmh: 90, idleMinDurationS: 120 });
+    expect(row.rows[0]?.rules).toEqual(rules);
   });
 
   it('key create prints a key once and stores only its hash', async () => {

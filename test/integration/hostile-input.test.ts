@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeometryThread } from '../../src/geofences/geometry-thread.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
-import { createMetrics } from '../../src/metrics.js';
-import { setup, silentLog, type TestEnv } from './setup.js';
+import { apiDeps, setup, type TestEnv } from './setup.js';
 
 /** Every input the security review answered with a 500, and the per-tenant limits, on a small-quota app. */
 let world: TestEnv;
@@ -16,14 +15,13 @@ const square = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1],
 beforeAll(async () => {
   world = await setup();
   geometry = new GeometryThread();
-  app = buildApp({
-    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
-    geofencesChanged: async () => undefined, webhookAllowPrivate: true, geometry,
+  app = buildApp(apiDeps(world, {
+    webhookAllowPrivate: true, geometry,
     quotas: {
       geofences: { maxVertices: 50, maxPerTenant: 3, maxTenantVertices: 12 },
       webhookEndpoints: 2, inboundEventsPerMinute: 3, replaysPerDeliveryPerHour: 2,
     },
-  });
+  }));
   key = (await createApiKey(world.db, 'mallory')).key;
 });
 

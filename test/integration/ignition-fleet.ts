@@ -61,19 +61,37 @@ export async function storedEventIds(world: TestEnv, tenant: string): Promise<Ma
   return ids;
 }
 
-/** The event ids of each device of a tenant on the EVENTS stream, in stream order. */
-export async function streamEventIds(world: TestEnv, tenant: string): Promise<Map<string, string[]>> {
-  const ids = new Map<string, string[]>();
+/** Every envelope of a tenant on the EVENTS stream, in stream order. */
+export async function streamEnvelopes(world: TestEnv, tenant: string): Promise<EventEnvelope[]> {
+  const envelopes: EventEnvelope[] = [];
   const consumer = await world.js.consumers.get(world.topology.eventsStream, { filter_subjects: `${world.topology.eventsPrefix}${tenant}.>` });
   for (;;) {
     let got = 0;
     for await (const msg of await consumer.fetch({ max_messages: 1000, expires: 1000 })) {
-      const body = msg.json<{ id: string; device_id: string }>();
-      ids.set(body.device_id, [...(ids.get(body.device_id) ?? []), body.id]);
+      envelopes.push(msg.json<EventEnvelope>());
       got++;
     }
-    if (got === 0) return ids;
+    if (got === 0) return envelopes;
   }
+}
+
+export interface EventEnvelope {
+  readonly id: string;
+  readonly type: string;
+  readonly tenant_id: string;
+  readonly device_id: string | null;
+  readonly occurred_at: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** The event ids of each device of a tenant on the EVENTS stream, in stream order. */
+export async function streamEventIds(world: TestEnv, tenant: string): Promise<Map<string, string[]>> {
+  const ids = new Map<string, string[]>();
+  for (const body of await streamEnvelopes(world, tenant)) {
+    const device = body.device_id ?? '';
+    ids.set(device, [...(ids.get(device) ?? []), body.id]);
+  }
+  return ids;
 }
 
 /** Map to a plain object sorted by key, for readable equality failures. */

@@ -9,20 +9,30 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { setup, silentLog, waitFor, type TestEnv } from './setup.js';
 
 // FleetIT's documented verification, as its customers copy it: parse the body, re-serialise it
-// with json.dumps(separators=(',', ':')), HMAC-SHA256 of "<timestamp>.<serialised>".
+// with json.dumps(separators=(',', ':')), HMAC-SHA256 of "<timestamp>.<serialised>". The same
+// request must also pass the raw-body check (HMAC of "<timestamp>.<raw body>") and the Standard
+// Webhooks one (base64 HMAC of "<id>.<timestamp>.<raw body>" keyed with the secret's decoded bytes).
 const FLEETIT_RECEIVER = `
-import hashlib, hmac, json, sys
+import base64, hashlib, hmac, json, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
+
+def sign(key, text):
+    return hmac.new(key, text, hashlib.sha256)
 
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers['Content-Length']))
         payload = json.loads(body)
         serialized = json.dumps(payload, separators=(',', ':'))
-        expected = hmac.new(SECRET, f"{self.headers['X-Timestamp']}.{serialized}".encode(), hashlib.sha256).hexdigest()
-        ok = hmac.compare_digest(expected, self.headers['X-Signature'])
-        print(('verified ' if ok else 'refused ') + payload['id'], flush=True)
-        self.send_response(204 if ok else 401)
+        ts = self.headers['X-Timestamp']
+        fleetit = hmac.compare_digest(sign(SECRET, f"{ts}.{serialized}".encode()).hexdigest(), self.headers['X-Signature'])
+        raw = hmac.compare_digest(sign(SECRET, ts.encode() + b'.' + body).hexdigest(), self.headers['X-Signature'])
+        signed = f"{self.headers['webhook-id']}.{self.headers['webhook-timestamp']}.".encode() + body
+        standard = base64.b64encode(sign(base64.b64decode(SECRET[len('whsec_'):]), signed).digest()).decode()
+        standard_ok = ('v1,' + standard) in self.headers['webhook-signature'].split(' ')
+        failed = [name for name, ok in (('fleetit', fleetit), ('raw', raw), ('standard', standard_ok)) if not ok]
+        print(('verified ' if not failed else 'refused by ' + ','.join(failed) + ' ') + payload['type'] + ' ' + payload['id'], flush=True)
+        self.send_response(204 if not failed else 401)
         self.end_headers()
 
     def log_message(self, *args):
@@ -48,6 +58,9 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   world = await setup({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '50' });
+  // Radiation in sieverts: values a JavaScript writer and Python's json.dumps write differently.
+  const rules = { attributeThresholds: [{ attribute: 'dose_sv', above: 1e-6 }] };
+  await world.db.query('INSERT INTO tenants (id, rules) VALUES ($1, $2)', ['fleet', JSON.stringify(rules)]);
   server = await startServer(world.config, silentLog);
   python = spawn('python3', ['-c', FLEETIT_RECEIVER], { stdio: ['pipe', 'pipe', 'inherit'] });
   createInterface({ input: python.stdout as NodeJS.ReadableStream }).on('line', (line) => lines.push(line));
@@ -59,14 +72,14 @@ afterAll(async () => {
   await world?.dispose();
 });
 
-describe('webhooks - a FleetIT-style Python receiver that re-serialises the body verifies every delivery', () => {
-  it('geofence names in several scripts and an emoji, at negative coordinates', async () => {
+describe('webhooks - a FleetIT-style Python receiver that re-serialises the body verifies every delivery, as do the raw-body and Standard Webhooks checks', () => {
+  it('geofence names in several scripts and an emoji, at negative coordinates, attribute values with exponents', async () => {
     await waitFor('the receiver listening', () => lines.length > 0);
     const port = Number(lines.shift());
     const key = (await createApiKey(world.db, 'fleet')).key;
     const created = await fetch(`http://127.0.0.1:${server.httpPort}/v1/webhooks`, {
       method: 'POST', headers: { 'x-integration-key': key, 'content-type': 'application/json' },
-      body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, events: ['geofence.*'] }),
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, events: ['geofence.*', 'attribute.*'] }),
     });
     expect(created.status).toBe(201);
     python.stdin?.write(`${((await created.json()) as { secret: string }).secret}\n`);
@@ -79,13 +92,18 @@ describe('webhooks - a FleetIT-style Python receiver that re-serialises the body
     const base = Date.now() - 600_000;
     let ts = base;
     for (const f of FENCES) {
-      await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat, lon: f.lon, speed: 12.5 }));
-      await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat + 0.01, lon: f.lon, speed: 1e-5 }));
+      await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat, lon: f.lon, speed: 12.5, attributes: { dose_sv: 2.5e-6 } }));
+      await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat + 0.01, lon: f.lon, speed: 1e-5, attributes: { dose_sv: 1e-7 } }));
     }
-    await waitFor('every enter and leave delivered', () => lines.length >= FENCES.length * 2, 30_000);
-    expect(lines.length).toBe(FENCES.length * 2);
-    expect(lines.every((line) => line.startsWith('verified '))).toBe(true);
-    const names = (await world.db.query<{ name: string }>(`SELECT DISTINCT data->>'geofence_name' AS name FROM events WHERE tenant_id = 'fleet'`)).rows.map((r) => r.name).sort();
+    // Per fence: enter and leave, threshold exceeded and cleared.
+    const expected = FENCES.length * 4;
+    await waitFor('every event delivered', () => lines.length >= expected, 30_000);
+    expect(lines.length).toBe(expected);
+    expect(lines.filter((line) => !line.startsWith('verified '))).toEqual([]);
+    expect(lines.filter((line) => line.includes(' attribute.threshold_'))).toHaveLength(FENCES.length * 2);
+    const cleared = await world.db.query<{ data: unknown }>(`SELECT data FROM events WHERE tenant_id = 'fleet' AND type = 'attribute.threshold_cleared' LIMIT 1`);
+    expect(cleared.rows[0]?.data).toMatchObject({ value: 1e-7, limit: 1e-6, max_value: 2.5e-6 });
+    const names = (await world.db.query<{ name: string }>(`SELECT DISTINCT data->>'geofence_name' AS name FROM events WHERE tenant_id = 'fleet' AND type LIKE 'geofence.%'`)).rows.map((r) => r.name).sort();
     expect(names).toEqual(FENCES.map((f) => f.name).sort());
   });
 });

@@ -9,6 +9,9 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { connectionConfig, createPool, dropDatabase, ensureDatabase } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { jetStreamApiBus } from '../../src/bus/api-bus.js';
+import type { AppDeps } from '../../src/http/app.js';
+import { createMetrics } from '../../src/metrics.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
 import { PgBatchStore, type GroupOutcome } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
@@ -80,6 +83,18 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
       await db.end();
       await dropDatabase(config.databaseUrl);
     },
+  };
+}
+
+/**
+ * The HTTP API's dependencies on a test world, as `serve` wires them (the real database and
+ * NATS), with no geometry thread and the world's quotas unless `overrides` says otherwise.
+ */
+export function apiDeps(world: TestEnv, overrides: Partial<AppDeps> = {}): AppDeps {
+  return {
+    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
+    geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
+    bus: jetStreamApiBus(world.js, world.topology), ...overrides,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import type { ApiBus } from '../../bus/api-bus.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage, timeParameter } from '../pagination.js';
 import { idParams, pageQuery, timeRange } from '../schemas.js';
@@ -21,13 +22,33 @@ async function latest(db: pg.Pool, tenantId: string, id: string): Promise<unknow
  * `GET /v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/positions?from=&to=`, and the
  * integration views `/api/integration/vehicles` and `/api/integration/vehicle-location`.
  */
-export function deviceRoutes(app: FastifyInstance, db: pg.Pool): void {
+export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): void {
   app.get('/v1/devices', { schema: { tags, summary: 'Devices with their latest position', querystring: pageQuery() } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     return listPage(db, request.url, page, { select: COLUMNS, from: 'devices', where: 'tenant_id = $1', orderBy: 'device_id' }, [request.tenantId]);
   });
 
   app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams } }, async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
+
+  app.put('/v1/devices/:id/driver', {
+    schema: {
+      tags, summary: 'A dispatcher assigns a driver (or null: removes the driver); driver.assigned or driver.unassigned follows',
+      params: idParams,
+      body: {
+        type: 'object', required: ['driver_id'], additionalProperties: false,
+        properties: { driver_id: { anyOf: [{ type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, { type: 'null' }] } },
+      },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const driverId = (request.body as { driver_id: string | null }).driver_id;
+    await latest(db, request.tenantId, id);
+    await bus.assignDriver(request.tenantId, id, driverId).catch((err: Error) => {
+      throw new ApiError('unavailable', `the assignment could not be put on the bus (${err.message}); nothing changed, send it again`);
+    });
+    // Accepted: the device's partition owner applies it in order with the device's reports.
+    return reply.code(202).send({ device_id: id, driver_id: driverId });
+  });
 
   app.get('/v1/devices/:id/positions', { schema: { tags, summary: 'Position history, oldest first', params: idParams, querystring: pageQuery(timeRange) } }, async (request) => {
     const { id } = request.params as { id: string };

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Config } from '../../config.js';
+import type { ApiBus } from '../../bus/api-bus.js';
+import { dvirSubmitted } from '../../core/rules/dvir.js';
+import { inTransaction } from '../../store/database.js';
 import { inboundUsage } from '../../store/tenant-usage.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage } from '../pagination.js';
@@ -10,8 +13,8 @@ import { pageQuery } from '../schemas.js';
  * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and
  * `GET /v1/inbound-events` to read that log back, newest first.
  */
-export function inboundRoutes(app: FastifyInstance, db: pg.Pool, quotas: Config['quotas']): void {
-  app.post('/api/integration/webhook', { schema: { tags: ['integration'], summary: 'An event from another product, kept in the audit log', body: { type: 'object' } } }, async (request, reply) => {
+export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, quotas: Config['quotas']): void {
+  app.post('/api/integration/webhook', { schema: { tags: ['integration'], summary: 'An event from another product, kept in the audit log (dvir.* also re-emitted as dvir.submitted)', body: { type: 'object' } } }, async (request, reply) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object');
@@ -20,11 +23,28 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool, quotas: Config[
     if (usage.count >= quotas.inboundEventsPerMinute) {
       throw new ApiError('rate_limited', `this tenant posted ${usage.count} inbound events in the last minute, its limit (TENANT_INBOUND_EVENTS_PER_MINUTE is ${quotas.inboundEventsPerMinute}); retry after ${usage.retryAfterS} s`, usage.retryAfterS);
     }
-    const result = await db.query<{ id: string; received_at: Date }>(
-      'INSERT INTO inbound_events (tenant_id, body) VALUES ($1, $2) RETURNING id, received_at', [request.tenantId, JSON.stringify(body)],
-    );
-    const row = result.rows[0] as { id: string; received_at: Date };
-    return reply.code(202).send({ id: Number(row.id), received_at: row.received_at });
+    // The receipt and the event it causes are committed together; the answer waits for the
+    // event to be on the bus, so that a sender told 202 never loses it (a 503 asks for a resend).
+    const { receipt, event } = await inTransaction(db, async (client) => {
+      const result = await client.query<{ id: string; received_at: Date }>(
+        'INSERT INTO inbound_events (tenant_id, body) VALUES ($1, $2) RETURNING id, received_at', [request.tenantId, JSON.stringify(body)],
+      );
+      const row = result.rows[0] as { id: string; received_at: Date };
+      const derived = dvirSubmitted(request.tenantId, body as Record<string, unknown>, row.id, row.received_at.getTime());
+      if (derived !== null) {
+        await client.query(
+          'INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING',
+          [derived.id, derived.tenantId, derived.deviceId, derived.type, new Date(derived.occurredAt), JSON.stringify(derived.data)],
+        );
+      }
+      return { receipt: row, event: derived };
+    });
+    if (event !== null) {
+      await bus.publishEvent(event).catch((err: Error) => {
+        throw new ApiError('unavailable', `the inbound event is in the audit log, but ${event.type} could not be published (${err.message}); send it again`);
+      });
+    }
+    return reply.code(202).send({ id: Number(receipt.id), received_at: receipt.received_at, ...(event === null ? {} : { event_id: event.id }) });
   });
 
   app.get('/v1/inbound-events', { schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery() } }, async (request) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchesSubscription, subscriptionPatternError } from '../../../src/webhooks/subscription.js';
 
-describe('webhooks - subscriptions with * and prefixes', () => {
+describe('webhooks - subscriptions with * and prefixes, the per-fix types only by name', () => {
   it.each([
     [['*'], 'geofence.enter', true],
     [['*'], 'webhook.test', true],
@@ -13,6 +13,12 @@ describe('webhooks - subscriptions with * and prefixes', () => {
     [['geofence.enter'], 'geofence.leave', false],
     [['ignition.off', 'trip.*'], 'trip.completed', true],
     [[], 'trip.completed', false],
+    [['*'], 'position.recorded', false],
+    [['*'], 'positions.batch', false],
+    [['*', 'position.recorded'], 'position.recorded', true],
+    [['position.*'], 'position.recorded', true],
+    [['positions.batch'], 'positions.batch', true],
+    [['*'], 'attribute.threshold_exceeded', true],
   ])('%j matches %s: %s', (patterns, type, expected) => {
     expect(matchesSubscription(patterns, type)).toBe(expected);
   });
