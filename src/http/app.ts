@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { GeometryThread } from '../geofences/geometry-thread.js';
 import { excerpt } from '../errors.js';
+import { addAnswerSchemas, answer, answers } from './answers.js';
 import { ApiError, codeForStatus, errorBody } from './api-error.js';
 import { checkedJsonBody, unstorableString } from './json-body.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
@@ -155,12 +156,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       components: { securitySchemes: { integrationKey: { type: 'apiKey', in: 'header', name: 'X-Integration-Key' } } },
       security: [{ integrationKey: [] }],
     },
+    // Shared schemas (the answers') appear under their own names in components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Every route is registered after swagger, so that its route hook sees them.
   void app.register(async (api) => {
-    api.get('/api/integration/health', { schema: { tags: ['operations'], summary: 'Liveness of NATS and the database; no key needed', security: [] } }, async (_request, reply) => {
+    addAnswerSchemas(api);
+    const health = answer.object({
+      status: { type: 'string', enum: ['ok', 'unavailable'] }, product: { const: 'fencewire' }, version: answer.text,
+      checks: answer.object({ nats: { type: 'string', enum: ['ok', 'unreachable'] }, database: { type: 'string', enum: ['ok', 'unreachable'] } }),
+    });
+    api.get('/api/integration/health', {
+      schema: { tags: ['operations'], summary: 'Liveness of NATS and the database; no key needed', security: [], response: answers({ 200: health, 503: health }, { public: true }) },
+    }, async (_request, reply) => {
       const [nats, database] = await Promise.all([deps.health.nats(), deps.health.database()]);
       const ok = nats && database;
       return reply.code(ok ? 200 : 503).send({
@@ -171,7 +181,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       });
     });
 
-    api.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [] } }, async (_request, reply) => {
+    api.get('/metrics', {
+      schema: {
+        tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [],
+        response: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    }, async (_request, reply) => {
       return reply.type(deps.metrics.registry.contentType).send(await (deps.metricsText ?? (() => deps.metrics.registry.metrics()))());
     });
 

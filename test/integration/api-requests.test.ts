@@ -5,9 +5,11 @@ import { buildApp } from '../../src/http/app.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { createPool } from '../../src/store/database.js';
 import { apiDeps, setup, silentLog, type TestEnv } from './setup.js';
+import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';
 
 let world: TestEnv;
 let app: FastifyInstance;
+let answers: DocumentedAnswers | undefined;
 let acmeKey: string;
 let globexKey: string;
 
@@ -15,6 +17,7 @@ beforeAll(async () => {
   world = await setup();
   // Private addresses are refused here, as in production.
   app = buildApp(apiDeps(world));
+  answers = new DocumentedAnswers(app);
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
   expect((await call('POST', '/v1/geofences', { type: 'Feature', properties: { id: 'zone' }, geometry: square })).statusCode).toBe(201);
@@ -159,3 +162,5 @@ describe('api - failures', () => {
     await failing.close();
   });
 });
+
+everyAnswerDocumented(() => answers, 40);

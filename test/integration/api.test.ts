@@ -5,9 +5,11 @@ import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Fix } from '../../src/core/fix.js';
 import { apiDeps, setup, storeBatch, type TestEnv } from './setup.js';
+import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';
 
 let world: TestEnv;
 let app: ReturnType<typeof buildApp>;
+let answers: DocumentedAnswers | undefined;
 let acmeKey: string;
 let globexKey: string;
 const changes: string[] = [];
@@ -20,6 +22,7 @@ function fix(tenantId: string, deviceId: string, ts: number): Fix {
 beforeAll(async () => {
   world = await setup();
   app = buildApp(apiDeps(world, { geofencesChanged: async (tenantId) => void changes.push(tenantId) }));
+  answers = new DocumentedAnswers(app);
   acmeKey = (await createApiKey(world.db, 'acme')).key;
   globexKey = (await createApiKey(world.db, 'globex')).key;
   const events = Array.from({ length: 120 }, (_, i) => derivedEvent('acme', `veh-${i % 3}`, i % 2 ? 'ignition.on' : 'ignition.off', T0 + i * 1000, { lat: 1, lon: 2 }));
@@ -102,6 +105,17 @@ describe('api - positions and the integration views', () => {
     expect((await get('/api/integration/vehicle-location', acmeKey)).statusCode).toBe(400);
     expect((await get('/api/integration/vehicles')).statusCode).toBe(401);
   });
+
+  it('takes a dispatcher\'s driver for a known device (202), and refuses an unknown device or a malformed driver', async () => {
+    const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: { 'x-integration-key': acmeKey }, payload });
+    const accepted = await put('/v1/devices/veh-0/driver', { driver_id: 'drv-1' });
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.json()).toEqual({ device_id: 'veh-0', driver_id: 'drv-1' });
+    expect((await put('/v1/devices/veh-0/driver', { driver_id: null })).statusCode).toBe(202);
+    expect((await put('/v1/devices/truck-9/driver', { driver_id: 'drv-1' })).statusCode).toBe(404);
+    expect((await put('/v1/devices/veh-0/driver', {})).json().error.message).toMatch(/driver_id/);
+    expect((await put('/v1/devices/veh-0/driver', { driver_id: 'drv-1', note: 'x' })).statusCode).toBe(400);
+  });
 });
 
 describe('api - inbound webhook audit log', () => {
@@ -112,9 +126,12 @@ describe('api - inbound webhook audit log', () => {
     expect((await post({ type: 'order.shipped', order: 42 })).statusCode).toBe(202);
     expect((await post({ type: 'other' }, globexKey)).statusCode).toBe(202);
     expect((await post([1, 2])).statusCode).toBe(400);
+    const dvir = await post({ type: 'dvir.submitted', id: 'insp-1', vehicle_id: 'veh-0', defects: [] });
+    expect(dvir.statusCode).toBe(202);
+    expect(dvir.json().event_id).toMatch(/^evt_/);
     const log = (await get('/v1/inbound-events', acmeKey)).json();
-    expect(log.count).toBe(2);
-    expect(log.results.map((r: { body: { type: string } }) => r.body.type)).toEqual(['order.shipped', 'order.created']);
+    expect(log.count).toBe(3);
+    expect(log.results.map((r: { body: { type: string } }) => r.body.type)).toEqual(['dvir.submitted', 'order.shipped', 'order.created']);
   });
 });
 
@@ -174,3 +191,5 @@ describe('api - geofences', () => {
     expect(text.json().error.code).toBe('unsupported_media_type');
   });
 });
+
+everyAnswerDocumented(() => answers, 40);

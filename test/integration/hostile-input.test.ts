@@ -4,10 +4,12 @@ import { GeometryThread } from '../../src/geofences/geometry-thread.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
 import { apiDeps, setup, type TestEnv } from './setup.js';
+import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';
 
 /** Every input the security review answered with a 500, and the per-tenant limits, on a small-quota app. */
 let world: TestEnv;
 let app: FastifyInstance;
+let answers: DocumentedAnswers | undefined;
 let geometry: GeometryThread;
 let key: string;
 const square = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]] };
@@ -22,6 +24,7 @@ beforeAll(async () => {
       webhookEndpoints: 2, inboundEventsPerMinute: 3, replaysPerDeliveryPerHour: 2,
     },
   }));
+  answers = new DocumentedAnswers(app);
   key = (await createApiKey(world.db, 'mallory')).key;
 });
 
@@ -105,3 +108,5 @@ describe('hostile input - per-tenant limits', () => {
     expect(Number(replay.headers['retry-after'])).toBeGreaterThan(3500);
   });
 });
+
+everyAnswerDocumented(() => answers, 25);

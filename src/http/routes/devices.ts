@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage, timeParameter } from '../pagination.js';
+import { answer, answers } from '../answers.js';
 import { idParams, pageQuery, timeRange } from '../schemas.js';
 
 const tags = ['devices'];
@@ -23,12 +24,12 @@ async function latest(db: pg.Pool, tenantId: string, id: string): Promise<unknow
  * integration views `/api/integration/vehicles` and `/api/integration/vehicle-location`.
  */
 export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): void {
-  app.get('/v1/devices', { schema: { tags, summary: 'Devices with their latest position', querystring: pageQuery() } }, async (request) => {
+  app.get('/v1/devices', { schema: { tags, summary: 'Devices with their latest position', querystring: pageQuery(), response: answers({ 200: answer.list(answer.device) }) } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     return listPage(db, request.url, page, { select: COLUMNS, from: 'devices', where: 'tenant_id = $1', orderBy: 'device_id' }, [request.tenantId]);
   });
 
-  app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams } }, async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
+  app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams, response: answers({ 200: answer.device }, { id: true }) } }, async (request) => latest(db, request.tenantId, (request.params as { id: string }).id));
 
   app.put('/v1/devices/:id/driver', {
     schema: {
@@ -38,6 +39,7 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): vo
         type: 'object', required: ['driver_id'], additionalProperties: false,
         properties: { driver_id: { anyOf: [{ type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, { type: 'null' }] } },
       },
+      response: answers({ 202: answer.object({ device_id: answer.text, driver_id: answer.nullableText }) }, { body: true, id: true, errors: [503] }),
     },
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
@@ -50,7 +52,9 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): vo
     return reply.code(202).send({ device_id: id, driver_id: driverId });
   });
 
-  app.get('/v1/devices/:id/positions', { schema: { tags, summary: 'Position history, oldest first', params: idParams, querystring: pageQuery(timeRange) } }, async (request) => {
+  app.get('/v1/devices/:id/positions', {
+    schema: { tags, summary: 'Position history, oldest first', params: idParams, querystring: pageQuery(timeRange), response: answers({ 200: answer.list(answer.position) }, { id: true }) },
+  }, async (request) => {
     const { id } = request.params as { id: string };
     const query = request.query as Record<string, unknown>;
     const page = parsePage(query);
@@ -60,7 +64,12 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): vo
     return listPage(db, request.url, page, { select: POSITION_COLUMNS, from: 'positions', where, orderBy: 'ts' }, params);
   });
 
-  app.get('/api/integration/vehicles', { schema: { tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false, properties: {} } } }, async (request) => {
+  app.get('/api/integration/vehicles', {
+    schema: {
+      tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false, properties: {} },
+      response: answers({ 200: answer.object({ count: { type: 'integer' }, results: { type: 'array', items: answer.device } }) }),
+    },
+  }, async (request) => {
     const rows = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY device_id`, [request.tenantId]);
     return { count: rows.rowCount, results: rows.rows };
   });
@@ -69,6 +78,7 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): vo
     schema: {
       tags, summary: 'Latest position of one device',
       querystring: { type: 'object', required: ['vehicle_id'], additionalProperties: false, properties: { vehicle_id: { type: 'string', minLength: 1, maxLength: 200 } } },
+      response: answers({ 200: answer.device }, { id: true }),
     },
   }, async (request) => {
     const id = (request.query as Record<string, unknown>).vehicle_id;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { listPage, parsePage, timeParameter } from '../pagination.js';
+import { answer, answers } from '../answers.js';
 import { pageQuery, timeRange } from '../schemas.js';
 
 /** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
@@ -9,6 +10,7 @@ export function eventRoutes(app: FastifyInstance, db: pg.Pool): void {
     schema: {
       tags: ['events'], summary: 'Derived events, oldest first, for reconciliation',
       querystring: pageQuery({ type: { type: 'string', maxLength: 100 }, device_id: { type: 'string', maxLength: 200 }, ...timeRange }),
+      response: answers({ 200: answer.list(answer.event) }),
     },
   }, async (request) => {
     const query = request.query as Record<string, unknown>;

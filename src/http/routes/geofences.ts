@@ -4,6 +4,7 @@ import { importGeofences, type ImportOptions } from '../../geofences/geofence-im
 import { generatedGeofenceId } from '../../geofences/geofence-validation.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage } from '../pagination.js';
+import { answer, answers } from '../answers.js';
 import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
 
 const tags = ['geofences'];
@@ -39,7 +40,9 @@ async function find(db: pg.Pool, tenantId: string, id: string): Promise<unknown>
 /** `/v1/geofences`: create, list, read, replace, delete and import the tenant's geofences. */
 export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): void {
   const { db } = deps;
-  app.post('/v1/geofences', { schema: { tags, summary: 'Create a geofence (a GeoJSON Feature); 409 when its id exists', body: geofenceFeature }, bodyLimit: GEOFENCE_BODY_LIMIT }, async (request, reply) => {
+  app.post('/v1/geofences', {
+    schema: { tags, summary: 'Create a geofence (a GeoJSON Feature); 409 when its id exists', body: geofenceFeature, response: answers({ 201: answer.geofence }, { body: true, errors: [403, 409] }) },
+    bodyLimit: GEOFENCE_BODY_LIMIT }, async (request, reply) => {
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     const id = feature?.properties?.id ?? generatedGeofenceId(feature);
     if (typeof id === 'string') {
@@ -50,7 +53,12 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
     return reply.code(201).send(await find(db, request.tenantId, String(id)));
   });
 
-  app.post('/v1/geofences/import', { schema: { tags, summary: 'Create or replace a FeatureCollection at once, all or nothing', body: geofenceCollection }, bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
+  app.post('/v1/geofences/import', {
+    schema: {
+      tags, summary: 'Create or replace a FeatureCollection at once, all or nothing', body: geofenceCollection,
+      response: answers({ 200: answer.object({ imported: { type: 'integer' } }) }, { body: true, errors: [403] }),
+    },
+    bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
     const collection = request.body as { type?: unknown; features?: unknown } | null;
     if (collection?.type !== 'FeatureCollection' || !Array.isArray(collection.features)) {
       throw new ApiError('invalid_request', 'the body must be a GeoJSON FeatureCollection');
@@ -58,14 +66,16 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
     return { imported: await save(deps, request.tenantId, collection.features) };
   });
 
-  app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery() } }, async (request) => {
+  app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery(), response: answers({ 200: answer.list(answer.geofence) }) } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     return listPage(db, request.url, page, { select: 'feature', from: 'geofences', where: 'tenant_id = $1', orderBy: 'id' }, [request.tenantId], (row) => row.feature);
   });
 
-  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams } }, async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
+  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams, response: answers({ 200: answer.geofence }, { id: true }) } }, async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
 
-  app.put('/v1/geofences/:id', { schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature }, bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
+  app.put('/v1/geofences/:id', {
+    schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature, response: answers({ 200: answer.geofence }, { body: true, id: true, errors: [403] }) },
+    bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
     const { id } = request.params as { id: string };
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     await find(db, request.tenantId, id);
@@ -73,7 +83,7 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
     return find(db, request.tenantId, id);
   });
 
-  app.delete('/v1/geofences/:id', { schema: { tags, summary: 'Delete a geofence', params: idParams } }, async (request, reply) => {
+  app.delete('/v1/geofences/:id', { schema: { tags, summary: 'Delete a geofence', params: idParams, response: answers({ 204: answer.deleted }, { id: true }) } }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const result = await db.query('DELETE FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
     if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);

@@ -7,6 +7,7 @@ import { inTransaction } from '../../store/database.js';
 import { inboundUsage } from '../../store/tenant-usage.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage } from '../pagination.js';
+import { answer, answers } from '../answers.js';
 import { pageQuery } from '../schemas.js';
 
 /**
@@ -14,7 +15,14 @@ import { pageQuery } from '../schemas.js';
  * `GET /v1/inbound-events` to read that log back, newest first.
  */
 export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, quotas: Config['quotas']): void {
-  app.post('/api/integration/webhook', { schema: { tags: ['integration'], summary: 'An event from another product, kept in the audit log (dvir.* also re-emitted as dvir.submitted)', body: { type: 'object' } } }, async (request, reply) => {
+  app.post('/api/integration/webhook', {
+    schema: {
+      tags: ['integration'], summary: 'An event from another product, kept in the audit log (dvir.* also re-emitted as dvir.submitted)', body: { type: 'object' },
+      response: answers({
+        202: answer.object({ id: { type: 'integer' }, received_at: answer.time, event_id: { ...answer.text, description: 'the dvir.submitted event, for a dvir.* inbound event' } }, ['id', 'received_at']),
+      }, { body: true, errors: [429, 503] }),
+    },
+  }, async (request, reply) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object');
@@ -47,7 +55,9 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, qu
     return reply.code(202).send({ id: Number(receipt.id), received_at: receipt.received_at, ...(event === null ? {} : { event_id: event.id }) });
   });
 
-  app.get('/v1/inbound-events', { schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery() } }, async (request) => {
+  app.get('/v1/inbound-events', {
+    schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery(), response: answers({ 200: answer.list(answer.inboundEvent) }) },
+  }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     return listPage(db, request.url, page, { select: 'id::int AS id, received_at, body', from: 'inbound_events', where: 'tenant_id = $1', orderBy: 'id DESC' }, [request.tenantId]);
   });

@@ -11,6 +11,7 @@ import { subscriptionPatternError } from '../../webhooks/subscription.js';
 import { testEventEnvelope } from '../../webhooks/test-event.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage } from '../pagination.js';
+import { answer, answers } from '../answers.js';
 import { idParams, pageQuery, webhookBody } from '../schemas.js';
 
 interface EndpointInput {
@@ -53,7 +54,9 @@ async function findEndpoint(db: pg.Pool, tenantId: string, id: string): Promise<
 export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: boolean, quotas: Config['quotas']): void {
   const tags = ['webhooks'];
 
-  app.post('/v1/webhooks', { schema: { tags, summary: 'Create an endpoint; the answer holds its secret, shown once', body: webhookBody(['url', 'events']) } }, async (request, reply) => {
+  app.post('/v1/webhooks', {
+    schema: { tags, summary: 'Create an endpoint; the answer holds its secret, shown once', body: webhookBody(['url', 'events']), response: answers({ 201: answer.endpoint }, { body: true, errors: [403] }) },
+  }, async (request, reply) => {
     const input = request.body as EndpointInput;
     await checkEndpoint(input, allowPrivate);
     const id = `whk_${randomBytes(12).toString('hex')}`;
@@ -68,16 +71,19 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     return reply.code(201).send({ ...created.rows[0], ...(input.secret === undefined ? { secret } : {}) });
   });
 
-  app.get('/v1/webhooks', { schema: { tags, summary: 'List endpoints', querystring: pageQuery() } }, async (request) => {
+  app.get('/v1/webhooks', { schema: { tags, summary: 'List endpoints', querystring: pageQuery(), response: answers({ 200: answer.list(answer.endpoint) }) } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
     return listPage(db, request.url, page, { select: ENDPOINT_COLUMNS, from: 'webhook_endpoints', where: 'tenant_id = $1', orderBy: 'created_at, id' }, [request.tenantId]);
   });
 
-  app.get('/v1/webhooks/:id', { schema: { tags, summary: 'Read an endpoint (without its secret)', params: idParams } }, async (request) =>
+  app.get('/v1/webhooks/:id', { schema: { tags, summary: 'Read an endpoint (without its secret)', params: idParams, response: answers({ 200: answer.endpoint }, { id: true }) } }, async (request) =>
     findEndpoint(db, request.tenantId, (request.params as { id: string }).id));
 
   app.put('/v1/webhooks/:id', {
-    schema: { tags, summary: 'Change an endpoint: the fields given replace the stored ones; a secret given rotates it', params: idParams, body: webhookBody([]) },
+    schema: {
+      tags, summary: 'Change an endpoint: the fields given replace the stored ones; a secret given rotates it', params: idParams, body: webhookBody([]),
+      response: answers({ 200: answer.endpoint }, { body: true, id: true }),
+    },
   }, async (request) => {
     const { id } = request.params as { id: string };
     const input = request.body as EndpointInput;
@@ -96,7 +102,7 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     return findEndpoint(db, request.tenantId, id);
   });
 
-  app.delete('/v1/webhooks/:id', { schema: { tags, summary: 'Delete an endpoint and its delivery log', params: idParams } }, async (request, reply) => {
+  app.delete('/v1/webhooks/:id', { schema: { tags, summary: 'Delete an endpoint and its delivery log', params: idParams, response: answers({ 204: answer.deleted }, { id: true }) } }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const result = await db.query('DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
     if (result.rowCount === 0) throw new ApiError('not_found', `no webhook endpoint "${id}" in this tenant`);
@@ -107,6 +113,7 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     schema: {
       tags, summary: 'The delivery log, newest first, each delivery with every attempt', params: idParams,
       querystring: pageQuery({ status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] } }),
+      response: answers({ 200: answer.list(answer.delivery) }, { id: true }),
     },
   }, async (request) => {
     const { id } = request.params as { id: string };
@@ -118,7 +125,9 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     return listPage(db, request.url, page, { select: DELIVERY_COLUMNS, from: 'webhook_deliveries d', where, orderBy: 'd.created_at DESC, d.id' }, params);
   });
 
-  app.post('/v1/webhooks/:id/test', { schema: { tags, summary: 'Send a webhook.test event to this endpoint only', params: idParams } }, async (request, reply) => {
+  app.post('/v1/webhooks/:id/test', {
+    schema: { tags, summary: 'Send a webhook.test event to this endpoint only', params: idParams, response: answers({ 202: answer.object({ delivery_id: answer.text, event_id: answer.text }) }, { id: true }) },
+  }, async (request, reply) => {
     const { id } = request.params as { id: string };
     await findEndpoint(db, request.tenantId, id);
     const event = testEventEnvelope(request.tenantId, Date.now());
@@ -131,7 +140,12 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     return reply.code(202).send({ delivery_id: deliveryId, event_id: event.id });
   });
 
-  app.post('/v1/deliveries/:id/replay', { schema: { tags, summary: 'Deliver an event again, as a new delivery with attempts of its own', params: idParams } }, async (request, reply) => {
+  app.post('/v1/deliveries/:id/replay', {
+    schema: {
+      tags, summary: 'Deliver an event again, as a new delivery with attempts of its own', params: idParams,
+      response: answers({ 202: answer.object({ delivery_id: answer.text, replay_of: answer.text }) }, { id: true, errors: [429] }),
+    },
+  }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const usage = await replayUsage(db, id, 3600);
     if (usage.count >= quotas.replaysPerDeliveryPerHour) {
