@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { geofenceFromFeature, isGeofenceError, type Geofence } from '../src/core/geometry/geofence.js';
 import { type Random } from '../src/simulate/random.js';
+import { FIXTURES } from '../test/integration/recorded-drive.js';
 
 interface Ring {
   readonly points: [number, number][];
@@ -8,7 +9,7 @@ interface Ring {
 
 /** Real outlines to build synthetic geofences from: the SF neighbourhoods' outer rings. */
 function templates(): Ring[] {
-  const fc = JSON.parse(readFileSync(new URL('../../shared/data/sf-neighborhoods.geojson', import.meta.url), 'utf8')) as {
+  const fc = JSON.parse(readFileSync(`${FIXTURES}sf-neighborhoods.geojson`, 'utf8')) as {
     features: { geometry: { type: string; coordinates: number[][][] | number[][][][] } }[];
   };
   return fc.features.map((f) => {

@@ -51,7 +51,7 @@ SELECT id, tenant_id, device_id, type, occurred_at, data, source_seq FROM events
 interface EventRow {
   id: string;
   tenant_id: string;
-  device_id: string;
+  device_id: string | null;
   type: EventType;
   occurred_at: Date;
   data: Record<string, unknown>;

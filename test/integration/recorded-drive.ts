@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The real data shared with the project (`../shared/data/`, see its README). */
-export const SHARED_DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+/** The real data the tests use (`fixtures/`, see its README for sources and licences). */
+export const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 export interface DriveFix {
   readonly ts: number;
@@ -12,7 +12,7 @@ export interface DriveFix {
 
 /** A recorded drive: `{"point":"POINT(lon lat)","time":"YYYY-MM-DD hh:mm:ss+0200"}` per fix. */
 export function loadDrive(file: string): DriveFix[] {
-  const rows = JSON.parse(readFileSync(`${SHARED_DATA}${file}`, 'utf8')) as { point: string; time: string }[];
+  const rows = JSON.parse(readFileSync(`${FIXTURES}${file}`, 'utf8')) as { point: string; time: string }[];
   return rows.map((row) => {
     const [lon, lat] = /POINT\(([-\d.]+) ([-\d.]+)\)/.exec(row.point)?.slice(1).map(Number) as [number, number];
     const [date, time, offset] = [row.time.slice(0, 10), row.time.slice(11, 19), row.time.slice(19)];
@@ -34,5 +34,5 @@ export function driveThrough(fixes: DriveFix[], reference: DriveFix[], centre: {
 }
 
 export function loadFeatureCollection(file: string): { type: 'FeatureCollection'; features: { properties: Record<string, unknown>; geometry: unknown }[] } {
-  return JSON.parse(readFileSync(`${SHARED_DATA}${file}`, 'utf8'));
+  return JSON.parse(readFileSync(`${FIXTURES}${file}`, 'utf8'));
 }
