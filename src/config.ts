@@ -55,6 +55,8 @@ export interface Config {
     readonly partitionAheadDays: number;
     /** TimescaleDB only: chunks older than this are compressed. */
     readonly compressAfterDays: number;
+    /** TimescaleDB only: the time a chunk of positions covers (docs/configuration.md sizes it). */
+    readonly chunkIntervalHours: number;
   };
   readonly webhooks: {
     /** Lets endpoints target loopback, private and link-local addresses (tests, local demos). */
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
       inboundRetentionDays: integer(env, 'INBOUND_RETENTION_DAYS', 30, 1, 36_500),
       partitionAheadDays: integer(env, 'PARTITION_AHEAD_DAYS', 7, 1, 365),
       compressAfterDays: integer(env, 'COMPRESS_AFTER_DAYS', 7, 1, 36_500),
+      chunkIntervalHours: integer(env, 'CHUNK_INTERVAL_HOURS', 24, 1, 8760),
     },
     webhooks: {
       allowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', false),

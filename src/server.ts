@@ -17,7 +17,7 @@ import { PgPartitionStore } from './store/partition-store.js';
 import { jetStreamEventSink } from './events/event-publisher.js';
 import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
 import { GeometryThread } from './geofences/geometry-thread.js';
-import { applyStoragePolicy } from './store/storage-policies.js';
+import { applyStoragePolicy, timescaleJobStats } from './store/storage-policies.js';
 import { catchUnhandledRejections } from './unhandled-rejections.js';
 import { VERSION } from './version.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
@@ -34,6 +34,7 @@ export interface RunningServer {
 }
 
 const POLICY_INTERVAL_MS = 60 * 60 * 1000;
+const JOB_STATS_INTERVAL_MS = 60 * 1000;
 /** Ingest's own connections: the group commit (and a COPY in its transaction), claims, take-over reads. */
 const INGEST_CONNECTIONS = 8;
 /** Checkpoints and devices refreshes, written beside the batches. */
@@ -85,6 +86,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   let upkeepPool: pg.Pool | null = null;
   let control: NatsConnection | null = null;
   let policyTimer: NodeJS.Timeout | null = null;
+  let jobStatsTimer: NodeJS.Timeout | null = null;
   let catalog: GeofenceCatalog | null = null;
   let webhooks: WebhookWorker | null = null;
   const jsm = await jetstreamManager(nc);
@@ -116,7 +118,17 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
         (err: Error) => log.warn({ err: err.message }, 'storage policy failed; will retry'),
       );
     void maintain();
+    // TimescaleDB runs the policies in its own scheduler: their failures show only here.
+    const readJobStats = () =>
+      timescaleJobStats(pool).then((stats) => {
+        for (const s of stats) {
+          metrics.timescaleJobOk.set({ job: s.proc }, s.lastRunStatus === 'Failed' ? 0 : 1);
+          metrics.timescaleJobFailures.set({ job: s.proc }, s.totalFailures);
+        }
+      }, (err: Error) => log.warn({ err: err.message }, 'could not read TimescaleDB job stats; will retry'));
+    void readJobStats();
     policyTimer = setInterval(maintain, POLICY_INTERVAL_MS);
+    jobStatsTimer = setInterval(readJobStats, JOB_STATS_INTERVAL_MS);
   }
 
   let app: FastifyInstance | null = null;
@@ -152,6 +164,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     metrics,
     async stop() {
       if (policyTimer) clearInterval(policyTimer);
+      if (jobStatsTimer) clearInterval(jobStatsTimer);
       const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;
       catalog?.stop();
       await webhooks?.stop();

@@ -29,7 +29,7 @@ const WINDOW_BATCHES = 64;
  * drops the ones it already has) until it goes through.
  */
 export class PartitionPublisher {
-  private readonly queue: { seq: number; events: readonly DerivedEvent[] }[] = [];
+  private readonly queue: { seq: number; events: readonly DerivedEvent[]; causedAt: ReadonlyMap<string, number> | undefined }[] = [];
   /** Publishes the queue, window by window, until it is empty; one run at a time. */
   private readonly drain = singleFlight(() => this.run());
   private closed = false;
@@ -49,10 +49,14 @@ export class PartitionPublisher {
     return this.watermark;
   }
 
-  /** Queues the events of the batch committed up to `seq` (none: only the watermark moves). */
-  enqueue(seq: number, events: readonly DerivedEvent[]): void {
+  /**
+   * Queues the events of the batch committed up to `seq` (none: only the watermark moves).
+   * `causedAt`: when the stream stored the fix behind each event, by event id, for the latency.
+   */
+  enqueue(seq: number, events: readonly DerivedEvent[], causedAt?: ReadonlyMap<string, number>): void {
     if (this.closed) return;
-    this.queue.push({ seq, events });
+    this.queue.push({ seq, events, causedAt });
+    this.metrics.outboxBacklog.inc(events.length);
     void this.drain();
   }
 
@@ -63,7 +67,9 @@ export class PartitionPublisher {
 
   /** Stops publishing: the partition was lost, and its new owner publishes from the table. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.metrics.outboxBacklog.dec(this.queue.reduce((n, batch) => n + batch.events.length, 0));
   }
 
   private async run(): Promise<void> {
@@ -80,7 +86,16 @@ export class PartitionPublisher {
       attempt = 1;
       this.queue.splice(0, window.length);
       this.watermark = Math.max(this.watermark, window[window.length - 1]?.seq ?? 0);
-      this.metrics.eventsPublished.inc(window.reduce((n, batch) => n + batch.events.length, 0));
+      const published = window.reduce((n, batch) => n + batch.events.length, 0);
+      this.metrics.eventsPublished.inc(published);
+      this.metrics.outboxBacklog.dec(published);
+      const now = Date.now();
+      for (const batch of window) {
+        for (const event of batch.events) {
+          const at = batch.causedAt?.get(event.id);
+          if (at !== undefined) this.metrics.eventLatency.observe(Math.max(0, now - at) / 1000);
+        }
+      }
     }
   }
 }

@@ -187,12 +187,13 @@ export class IngestProcessor {
       held.consumer = await PartitionConsumer.start(
         { ...this.deps, settings }, partition, this.partitionCount, claim.checkpointSeq + 1, pipeline);
       held.timers = [setInterval(() => pipeline.sweep(), SWEEP_MS), setInterval(() => pipeline.tick(), TICK_MS)];
+      metrics.partitionHeld.set({ partition: String(partition) }, 1);
       log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount }, 'partition taken');
       if (held.ending) await this.stopHeld(held, false);
     } catch (err) {
       log.warn({ err: (err as Error).message, partition }, 'taking a partition failed; giving its lease back');
       await this.stopHeld(held, false);
-      this.held.delete(partition);
+      this.forget(partition);
       await this.leases?.release(partition, held.revision).catch(() => undefined);
     }
   }
@@ -226,12 +227,19 @@ export class IngestProcessor {
     return (await held.pipeline?.finish()) ?? false;
   }
 
+  /** A partition no longer held: its series go, so that sums over processors stay true. */
+  private forget(partition: number): void {
+    this.held.delete(partition);
+    const { metrics } = this.deps;
+    for (const gauge of [metrics.partitionHeld, metrics.consumerPending, metrics.ingestLag]) gauge.remove({ partition: String(partition) });
+  }
+
   /** The lease or the epoch is gone: stop the partition at once and commit nothing more. */
   private lose(held: Held, why: string): void {
     if (held.ending) return;
     held.ending = true;
     this.deps.log.warn({ partition: held.partition, why }, 'partition lost; dropping it uncommitted');
-    this.held.delete(held.partition);
+    this.forget(held.partition);
     void this.stopHeld(held, false);
   }
 
@@ -244,7 +252,7 @@ export class IngestProcessor {
     // hand-over that cannot finish (the database away) is given up: the next owner replays.
     const finished = held.pipeline === null || (await within(this.stopHeld(held, true), this.deps.settings.leaseMs * 2));
     if (!finished) held.pipeline?.abandon();
-    this.held.delete(partition);
+    this.forget(partition);
     // After a renewal (joining one in flight): the revision given up must be the current one.
     await this.renew();
     await this.leases?.release(partition, held.revision).catch(() => undefined);

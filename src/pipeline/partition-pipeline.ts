@@ -67,6 +67,8 @@ interface Batch {
   readonly messages: TelemetryMessage[];
   readonly fixes: Fix[];
   readonly events: DerivedEvent[];
+  /** When the stream stored the fix behind each event, by event id (the latency metric's start). */
+  readonly causedAt: Map<string, number>;
   /** Dead letters of the batch's messages: stored before the messages are acknowledged. */
   readonly deadLetters: Promise<void>[];
   /** Stream sequence of its last message (0 while it has none). */
@@ -80,7 +82,7 @@ interface Upkeep {
 }
 
 function emptyBatch(): Batch {
-  return { messages: [], fixes: [], events: [], deadLetters: [], lastSeq: 0 };
+  return { messages: [], fixes: [], events: [], causedAt: new Map(), deadLetters: [], lastSeq: 0 };
 }
 
 /**
@@ -170,7 +172,7 @@ export class PartitionPipeline {
       for (const refused of decoded.rejected) this.filling.deadLetters.push(this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding));
     }
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
-    if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay);
+    if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay, msg.storedAt);
     this.processedSeq = msg.seq;
     this.lastStoredAt = msg.storedAt;
     this.lastAcceptedAt = this.clock();
@@ -208,11 +210,11 @@ export class PartitionPipeline {
     if (outcome.state === null) {
       if (replay) return;
       metrics.fixesStale.inc();
-      return this.addEvents(outcome.events);
+      return this.addEvents(outcome.events, receivedAt);
     }
     // Replayed fixes too: the previous owner may have stored them without refreshing the devices.
     this.latest.set(deviceKey(fix.tenantId, fix.deviceId), fix);
-    this.keep(outcome, replay);
+    this.keep(outcome, replay, receivedAt);
     if (replay) return;
     for (const failure of outcome.failures) {
       metrics.ruleFailures.inc({ rule: failure.rule });
@@ -221,15 +223,18 @@ export class PartitionPipeline {
   }
 
   /** A device's changed state, to checkpoint, and its events unless replayed. */
-  private keep(outcome: EngineOutcome, replay: boolean): void {
+  private keep(outcome: EngineOutcome, replay: boolean, storedAt: number): void {
     if (outcome.state === null) return;
     this.dirty.set(deviceKey(outcome.state.tenantId, outcome.state.deviceId), outcome.state);
-    if (!replay) this.addEvents(outcome.events);
+    if (!replay) this.addEvents(outcome.events, storedAt);
   }
 
-  private addEvents(events: readonly DerivedEvent[]): void {
+  /** Events into the filling batch; `storedAt`: when the stream stored the message behind them. */
+  private addEvents(events: readonly DerivedEvent[], storedAt?: number): void {
+    const batch = this.filling;
     for (const event of events) {
-      this.filling.events.push(event);
+      batch.events.push(event);
+      if (storedAt !== undefined) batch.causedAt.set(event.id, storedAt);
       this.deps.metrics.eventsDerived.inc({ type: event.type });
     }
   }
@@ -307,7 +312,8 @@ export class PartitionPipeline {
         batch.messages[batch.messages.length - 1]?.ack();
         metrics.inFlight.dec(batch.messages.length);
         this.persistedPublishedSeq = Math.max(this.persistedPublishedSeq, contents.publishedSeq);
-        publisher.enqueue(contents.lastSeq, newEvents);
+        publisher.enqueue(contents.lastSeq, newEvents, batch.causedAt);
+        this.recordLag(batch.fixes);
         this.startUpkeep(upkeep);
         return;
       } catch (err) {
@@ -319,6 +325,14 @@ export class PartitionPipeline {
         await sleep(delay);
       }
     }
+  }
+
+  /** Now minus the newest fix time of a committed batch, for the on-call's "how far behind". */
+  private recordLag(fixes: readonly Fix[]): void {
+    if (fixes.length === 0) return;
+    let newest = 0;
+    for (const fix of fixes) if (fix.ts > newest) newest = fix.ts;
+    this.deps.metrics.ingestLag.set({ partition: String(this.deps.claim.partition) }, Math.max(0, this.clock() - newest) / 1000);
   }
 
   /**

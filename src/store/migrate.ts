@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { checkOut } from './database.js';
+import { checkOut, inTransaction } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Any constant will do: it only has to be the same for every fencewire process.
@@ -66,4 +66,35 @@ export async function isHypertable(pool: pg.Pool): Promise<boolean> {
   if (!result.rows[0].installed) return false;
   const hyper = await pool.query(`SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = 'positions'`);
   return hyper.rowCount !== 0;
+}
+
+/** True when the server can load TimescaleDB: installed, and in shared_preload_libraries. */
+export async function timescaleLoadable(pool: pg.Pool): Promise<boolean> {
+  const result = await pool.query(`SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+    AND current_setting('shared_preload_libraries') LIKE '%timescaledb%' AS loadable`);
+  return result.rows[0].loadable === true;
+}
+
+/**
+ * A database first migrated on plain PostgreSQL keeps a natively partitioned positions table
+ * after TimescaleDB is added. This makes it the hypertable migration 001 would have made,
+ * rows and all, in one transaction: writers wait on the lock and then retry their batch (they
+ * retry until it commits), so nothing is lost, but for a large table run it with ingest stopped.
+ * Returns the rows copied, or null when there was nothing to convert.
+ */
+export async function convertPositionsToHypertable(pool: pg.Pool, chunkIntervalHours: number): Promise<number | null> {
+  if (!(await timescaleLoadable(pool)) || (await isHypertable(pool))) return null;
+  return inTransaction(pool, async (client) => {
+    await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    await client.query('LOCK TABLE positions IN ACCESS EXCLUSIVE MODE');
+    await client.query('ALTER TABLE positions RENAME TO positions_partitioned');
+    await client.query('ALTER TABLE positions_partitioned RENAME CONSTRAINT positions_tenant_device_ts_key TO positions_partitioned_key');
+    await client.query(`CREATE TABLE positions (LIKE positions_partitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+      CONSTRAINT positions_tenant_device_ts_key UNIQUE (tenant_id, device_id, ts))`);
+    await client.query(`SELECT create_hypertable('positions', 'ts', chunk_time_interval => make_interval(hours => $1))`, [chunkIntervalHours]);
+    await client.query(`ALTER TABLE positions SET (timescaledb.compress, timescaledb.compress_segmentby = 'tenant_id, device_id', timescaledb.compress_orderby = 'ts DESC')`);
+    const copied = await client.query('INSERT INTO positions SELECT * FROM positions_partitioned');
+    await client.query('DROP TABLE positions_partitioned');
+    return copied.rowCount ?? 0;
+  });
 }

@@ -12,6 +12,7 @@ export interface StoragePolicy {
   readonly eventsRetentionDays: number;
   readonly deliveriesRetentionDays: number;
   readonly inboundRetentionDays: number;
+  readonly chunkIntervalHours: number;
 }
 
 /** Rows deleted by retention, per table. */
@@ -23,6 +24,7 @@ export interface RetentionReport {
 
 export interface PolicyReport {
   readonly mode: 'timescaledb' | 'partitions';
+  /** Daily partitions created, or (TimescaleDB) the policies and settings created or changed. */
   readonly created: string[];
   readonly dropped: string[];
   readonly deleted: RetentionReport;
@@ -128,13 +130,91 @@ async function applyPartitionPolicy(pool: pg.Pool, nowMs: number, policy: Storag
   return { mode: 'partitions', created, dropped: plan.drop };
 }
 
+interface PolicyJob {
+  readonly job_id: number;
+  readonly proc_name: string;
+  /** The job's interval setting (drop_after or compress_after), in seconds. */
+  readonly seconds: number | null;
+}
+
+/** The positions policies of TimescaleDB's job scheduler, with the interval each is set to. */
+async function positionJobs(pool: pg.Pool): Promise<PolicyJob[]> {
+  const { rows } = await pool.query<PolicyJob>(
+    `SELECT job_id, proc_name,
+            extract(epoch FROM coalesce(config->>'drop_after', config->>'compress_after')::interval)::float8 AS seconds
+       FROM timescaledb_information.jobs
+      WHERE hypertable_schema = 'public' AND hypertable_name = 'positions' AND proc_name IN ('policy_retention', 'policy_compression')`,
+  );
+  return rows;
+}
+
+/**
+ * One policy: added when missing, its interval changed in place (alter_job keeps the job, its id,
+ * schedule and history) when it differs, left alone otherwise. Returns what it did, or null.
+ */
+async function ensurePolicy(pool: pg.Pool, jobs: PolicyJob[], proc: 'policy_retention' | 'policy_compression', days: number): Promise<string | null> {
+  const [key, add] = proc === 'policy_retention' ? ['drop_after', 'add_retention_policy'] : ['compress_after', 'add_compression_policy'];
+  const job = jobs.find((j) => j.proc_name === proc);
+  if (job === undefined) {
+    await pool.query(`SELECT ${add}('positions', make_interval(days => $1), if_not_exists => true)`, [days]);
+    return `${proc} added (${days} days)`;
+  }
+  if (job.seconds === days * 86_400) return null;
+  await pool.query(
+    `SELECT alter_job(job_id, config => jsonb_set(config, $2::text[], to_jsonb(make_interval(days => $3)::text)))
+       FROM timescaledb_information.jobs WHERE job_id = $1`,
+    [job.job_id, [key], days],
+  );
+  return `${proc} ${key} changed to ${days} days (job ${job.job_id})`;
+}
+
+/** The chunk interval of new chunks (existing ones keep theirs), changed only when it differs. */
+async function ensureChunkInterval(pool: pg.Pool, hours: number): Promise<string | null> {
+  const { rows } = await pool.query<{ seconds: number }>(
+    `SELECT extract(epoch FROM time_interval)::float8 AS seconds FROM timescaledb_information.dimensions
+      WHERE hypertable_schema = 'public' AND hypertable_name = 'positions' AND column_name = 'ts'`,
+  );
+  if (rows[0]?.seconds === hours * 3600) return null;
+  await pool.query(`SELECT set_chunk_time_interval('positions', make_interval(hours => $1))`, [hours]);
+  return `chunk interval set to ${hours} hours`;
+}
+
+/**
+ * Compression and retention of positions, created once and changed only when a setting
+ * changed: removing and adding them anew would give the jobs new ids, drop their history and
+ * run them at once, every time this runs (every migrate, every start, every hour).
+ */
 async function applyTimescalePolicy(pool: pg.Pool, policy: StoragePolicy): Promise<Omit<PolicyReport, 'deleted'>> {
-  // Remove, then add: add_*_policy(if_not_exists) would keep an old interval after a change.
-  await pool.query(`SELECT remove_retention_policy('positions', if_exists => true)`);
-  await pool.query(`SELECT add_retention_policy('positions', make_interval(days => $1))`, [policy.retentionDays]);
-  await pool.query(`SELECT remove_compression_policy('positions', if_exists => true)`);
-  await pool.query(`SELECT add_compression_policy('positions', make_interval(days => $1))`, [policy.compressAfterDays]);
-  return { mode: 'timescaledb', created: [], dropped: [] };
+  const jobs = await positionJobs(pool);
+  const changes = [
+    await ensurePolicy(pool, jobs, 'policy_retention', policy.retentionDays),
+    await ensurePolicy(pool, jobs, 'policy_compression', policy.compressAfterDays),
+    await ensureChunkInterval(pool, policy.chunkIntervalHours),
+  ];
+  return { mode: 'timescaledb', created: changes.filter((c): c is string => c !== null), dropped: [] };
+}
+
+/** The last run of one TimescaleDB job on positions (timescaledb_information.job_stats). */
+export interface TimescaleJobStat {
+  readonly jobId: number;
+  readonly proc: string;
+  /** 'Success', 'Failed', or null before its first run. */
+  readonly lastRunStatus: string | null;
+  readonly totalFailures: number;
+  readonly lastSuccessfulFinish: Date | null;
+}
+
+/** The positions jobs' run statistics; empty where positions is not a hypertable. */
+export async function timescaleJobStats(pool: pg.Pool): Promise<TimescaleJobStat[]> {
+  if (!(await isHypertable(pool))) return [];
+  const { rows } = await pool.query<{ job_id: number; proc_name: string; last_run_status: string | null; total_failures: string; last_successful_finish: Date | null }>(
+    `SELECT j.job_id, j.proc_name, s.last_run_status, s.total_failures, s.last_successful_finish
+       FROM timescaledb_information.jobs j JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
+      WHERE j.hypertable_schema = 'public' AND j.hypertable_name = 'positions'`,
+  );
+  return rows.map((r) => ({
+    jobId: r.job_id, proc: r.proc_name, lastRunStatus: r.last_run_status, totalFailures: Number(r.total_failures), lastSuccessfulFinish: r.last_successful_finish,
+  }));
 }
 
 /**

@@ -69,6 +69,14 @@ export async function existingEndpointIds(db: pg.Pool): Promise<Set<string>> {
   return new Set(rows.map((r) => r.id));
 }
 
+/** Seconds since the oldest pending delivery of each endpoint with one was created. */
+export async function pendingAges(db: pg.Pool): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ endpoint_id: string; age: number }>(
+    `SELECT endpoint_id, extract(epoch FROM now() - min(created_at))::float8 AS age FROM webhook_deliveries WHERE status = 'pending' GROUP BY endpoint_id`,
+  );
+  return new Map(rows.map((r) => [r.endpoint_id, r.age]));
+}
+
 export interface NewDelivery {
   readonly endpoint: Endpoint;
   readonly eventId: string;

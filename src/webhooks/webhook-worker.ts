@@ -7,8 +7,10 @@ import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
-import { pruneEndpointSeries } from './endpoint-metrics.js';
-import { claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, releaseLeases, type Endpoint, type NewDelivery } from './delivery-store.js';
+import { pruneEndpointSeries, setQueueAges } from './endpoint-metrics.js';
+import {
+  claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, pendingAges, releaseLeases, type Endpoint, type NewDelivery,
+} from './delivery-store.js';
 import { HttpSender } from './http-sender.js';
 import { matchesSubscription } from './subscription.js';
 
@@ -29,7 +31,7 @@ const HELD_PER_SLOT = 4;
 /** Time a lease leaves for recording an attempt after its answer. */
 const LEASE_MARGIN_MS = 5000;
 const SHUTDOWN_GRACE_MS = 3000;
-/** Metric series of deleted endpoints are looked for every this many polls (5 s by default). */
+/** Metric series of deleted endpoints are pruned, and queue ages read, every this many polls (5 s by default). */
 const PRUNE_EVERY_POLLS = 20;
 
 /** The parts of an event envelope (contract section 3) that fan-out reads. */
@@ -102,8 +104,12 @@ export class WebhookWorker {
       this.polling ??= this.claimDue().finally(() => (this.polling = null));
     }, this.deps.settings.pollMs);
     this.pruneTimer = setInterval(() => {
-      existingEndpointIds(this.deps.db).then((ids) => pruneEndpointSeries(this.deps.metrics, ids)).catch((err: Error) => {
-        this.deps.log.warn({ err: err.message }, 'could not prune metric series of deleted webhook endpoints; will try again');
+      const { db, metrics } = this.deps;
+      Promise.all([existingEndpointIds(db), pendingAges(db)]).then(async ([ids, ages]) => {
+        await pruneEndpointSeries(metrics, ids);
+        setQueueAges(metrics, ids, ages);
+      }).catch((err: Error) => {
+        this.deps.log.warn({ err: err.message }, 'could not update the webhook endpoints\' metric series; will try again');
       });
     }, this.deps.settings.pollMs * PRUNE_EVERY_POLLS);
   }

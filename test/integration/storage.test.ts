@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHypertable, loadMigrations, migrate } from '../../src/store/migrate.js';
-import { applyStoragePolicy, partitionName } from '../../src/store/storage-policies.js';
+import { convertPositionsToHypertable, isHypertable, loadMigrations, migrate } from '../../src/store/migrate.js';
+import { applyStoragePolicy, partitionName, timescaleJobStats } from '../../src/store/storage-policies.js';
 import type { Fix } from '../../src/core/fix.js';
 import { countPositions, setup, storeBatch, timescaleEnabled, type TestEnv } from './setup.js';
 
@@ -112,5 +112,49 @@ describe('storage (TimescaleDB, runs only where the extension is installed and p
     await storeBatch(world.db, { fixes: [fix(ts, 'ts-1'), fix(ts, 'ts-1')] });
     await storeBatch(world.db, { fixes: [fix(ts, 'ts-1')] });
     expect(await countPositions(world.db, `device_id = 'ts-1'`)).toBe(1);
+  });
+  it.skipIf(!timescale)('creates the policies once and changes a setting in place: same job ids, history kept (runs only where TimescaleDB is installed and preloaded)', async () => {
+    const jobs = async () => (await world.db.query<{ job_id: number; proc_name: string; config: Record<string, string> }>(
+      `SELECT job_id, proc_name, config FROM timescaledb_information.jobs WHERE hypertable_name = 'positions' ORDER BY proc_name`)).rows;
+    const before = await jobs();
+    const again = await applyStoragePolicy(world.db, world.config.storage);
+    expect(again.created).toEqual([]);
+    expect(await jobs()).toEqual(before);
+    const changed = await applyStoragePolicy(world.db, { ...world.config.storage, retentionDays: 120, chunkIntervalHours: 6 });
+    expect(changed.created).toEqual([expect.stringMatching(/^policy_retention drop_after changed to 120 days/), 'chunk interval set to 6 hours']);
+    const after = await jobs();
+    expect(after.map((j) => j.job_id)).toEqual(before.map((j) => j.job_id));
+    expect(after.find((j) => j.proc_name === 'policy_retention')?.config.drop_after).toBe('120 days');
+    const interval = await world.db.query(`SELECT time_interval FROM timescaledb_information.dimensions WHERE hypertable_name = 'positions'`);
+    expect(interval.rows[0].time_interval).toMatchObject({ hours: 6 });
+  });
+
+  it.skipIf(!timescale)('reports the jobs\' last runs from job_stats (runs only where TimescaleDB is installed and preloaded)', async () => {
+    const stats = await timescaleJobStats(world.db);
+    expect(stats.map((s) => s.proc).sort()).toEqual(['policy_compression', 'policy_retention']);
+    for (const s of stats) expect([null, 'Success', 'Failed']).toContain(s.lastRunStatus);
+  });
+
+  it.skipIf(!timescale)('converts a positions table first made on plain PostgreSQL into a hypertable, rows kept (runs only where TimescaleDB is installed and preloaded)', async () => {
+    const converted = await setup();
+    try {
+      // The table migration 001 makes where TimescaleDB cannot be loaded, with a row in it.
+      await converted.db.query(`DROP TABLE positions;
+        CREATE TABLE positions (tenant_id text NOT NULL, device_id text NOT NULL, ts timestamptz NOT NULL, lat double precision NOT NULL,
+          lon double precision NOT NULL, speed real, heading real, altitude real, accuracy real, satellites smallint, ignition boolean,
+          odometer double precision, attributes jsonb, received_at timestamptz NOT NULL DEFAULT now(),
+          CONSTRAINT positions_tenant_device_ts_key UNIQUE (tenant_id, device_id, ts)) PARTITION BY RANGE (ts);
+        CREATE TABLE positions_default PARTITION OF positions DEFAULT;`);
+      await storeBatch(converted.db, { fixes: [fix(Date.now() - 5000, 'before-1'), fix(Date.now() - 4000, 'before-2')] });
+      expect(await isHypertable(converted.db)).toBe(false);
+      expect(await convertPositionsToHypertable(converted.db, 24)).toBe(2);
+      expect(await isHypertable(converted.db)).toBe(true);
+      expect(await countPositions(converted.db, `device_id LIKE 'before-%'`)).toBe(2);
+      expect(await convertPositionsToHypertable(converted.db, 24)).toBeNull();
+      await storeBatch(converted.db, { fixes: [fix(Date.now() - 4000, 'before-2')] });
+      expect(await countPositions(converted.db, `device_id LIKE 'before-%'`)).toBe(2);
+    } finally {
+      await converted.dispose();
+    }
   });
 });
