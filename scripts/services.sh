@@ -105,8 +105,30 @@ ensure_node_modules() {
   fi
 }
 
+# The checks users run on what the project ships: docker-compose validates the compose file,
+# promtool the Prometheus configuration and alert rules, Chromium shows the map.
+ensure_tools() {
+  command -v docker-compose >/dev/null || apt_install docker-compose || say "docker-compose could not be installed"
+  [[ -x /usr/bin/chromium ]] || apt_install chromium || say "Chromium could not be installed"
+  # promtool comes in Debian's prometheus package, whose installation would also start a
+  # Prometheus server: unpack the package's files under .local/ instead of installing it.
+  if ! command -v promtool >/dev/null && [[ ! -x "$LOCAL/tools/usr/bin/promtool" ]]; then
+    command -v apt-get >/dev/null || { say "cannot fetch promtool: no apt-get here"; return 1; }
+    if [[ -z "$apt_updated" ]]; then apt-get update -qq >&2 || true; apt_updated=1; fi
+    say "unpacking promtool from Debian's prometheus package into .local/tools"
+    mkdir -p "$LOCAL/tools"
+    (cd "$LOCAL/tools" && apt-get download -qq prometheus >&2 2>/dev/null && dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb)
+  fi
+}
+
 ensure_node
 ensure_node_modules
 ensure_nats
 ensure_postgres
-if [[ "${1:-}" == "--with-postgis" ]]; then ensure_postgis; fi
+for option in "$@"; do
+  case "$option" in
+    --with-postgis) ensure_postgis ;;
+    --with-tools) ensure_tools ;;
+    *) say "unknown option $option"; exit 64 ;;
+  esac
+done

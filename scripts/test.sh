@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/services.sh --with-postgis
+bash scripts/services.sh --with-postgis --with-tools
 npm run --silent lint
 npm run --silent typecheck
 npm run --silent build

@@ -1,5 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { jetStreamApiBus } from './bus/api-bus.js';
+import { buildOperationsApp } from './http/operations.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -64,6 +65,8 @@ async function connectNats(config: Config, log: Logger, name = 'fencewire'): Pro
 export interface ServerOptions {
   /** Metrics of other processes (ingest workers) to add to this one's on /metrics. */
   readonly moreMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
+  /** False for an ingest worker: its parent serves HTTP, with the worker's metrics in its own. */
+  readonly http?: boolean;
 }
 
 /**
@@ -133,10 +136,21 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
 
   let app: FastifyInstance | null = null;
   let httpPort: number | null = null;
+  const operations = {
+    version: VERSION,
+    metrics,
+    metricsText: options.moreMetrics && (async () => {
+      const all = [await metrics.registry.getMetricsAsJSON(), ...(await options.moreMetrics?.() ?? [])];
+      return AggregatorRegistry.aggregate(all).metrics();
+    }),
+    health: {
+      nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
+      database: () => withTimeout(pool.query('SELECT 1')),
+    },
+  };
   if (roles.includes('api')) {
     app = buildApp({
-      version: VERSION,
-      metrics,
+      ...operations,
       db: pool,
       log,
       geofencesChanged: (tenantId, geofenceIds) => notifyGeofencesChanged(nc, t, tenantId, geofenceIds),
@@ -144,15 +158,12 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       geometry,
       quotas: config.quotas,
       bus: jetStreamApiBus(js, t),
-      metricsText: options.moreMetrics && (async () => {
-        const all = [await metrics.registry.getMetricsAsJSON(), ...(await options.moreMetrics?.() ?? [])];
-        return AggregatorRegistry.aggregate(all).metrics();
-      }),
-      health: {
-        nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
-        database: () => withTimeout(pool.query('SELECT 1')),
-      },
     });
+  } else if (options.http !== false) {
+    // Every process answers health checks and Prometheus, whatever its roles.
+    app = buildOperationsApp(operations);
+  }
+  if (app !== null) {
     await app.listen({ port: config.httpPort, host: config.httpHost });
     const address = app.server.address();
     httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;

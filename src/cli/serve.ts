@@ -31,7 +31,7 @@ export async function serveCommand(config: Config, log: Logger, role: string | u
   const roles = parseRoles(role);
   const workerCount = parseWorkers(workersFlag, config.ingest.workers);
   const workers = roles.includes('ingest') && workerCount > 1 ? IngestWorkers.start(workerCount, log) : null;
-  const server = await startServer(config, log, workers ? roles.filter((r) => r !== 'ingest') : roles, workers ? { moreMetrics: () => workers.metrics() } : {});
+  const server = await startServer(config, log, workers ? roles.filter((r) => r !== 'ingest') : roles, workers ? { moreMetrics: () => workers.metrics() } : { http: !asWorker });
   if (asWorker) answerMetrics(server.metrics.registry);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {

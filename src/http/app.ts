@@ -6,11 +6,11 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchemaVal
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { ApiBus } from '../bus/api-bus.js';
-import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { GeometryThread } from '../geofences/geometry-thread.js';
 import { excerpt } from '../errors.js';
-import { addAnswerSchemas, answer, answers } from './answers.js';
+import { addAnswerSchemas } from './answers.js';
+import { operationsRoutes, type OperationsDeps } from './operations.js';
 import { ApiError, codeForStatus, errorBody } from './api-error.js';
 import { checkedJsonBody, unstorableString } from './json-body.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
@@ -27,16 +27,10 @@ declare module 'fastify' {
   }
 }
 
-/** A dependency the health endpoint probes; resolves true when it answers. */
-export type HealthCheck = () => Promise<boolean>;
-
-export interface AppDeps {
-  readonly version: string;
-  readonly metrics: Metrics;
+export interface AppDeps extends OperationsDeps {
   readonly db: pg.Pool;
   /** Where the errors behind 500 answers are logged. */
   readonly log: Logger;
-  readonly health: { readonly nats: HealthCheck; readonly database: HealthCheck };
   /** Called after a geofence change, so that running processors reload the tenant. */
   readonly geofencesChanged: GeofencesChanged;
   /** WEBHOOK_ALLOW_PRIVATE: endpoints may target loopback and private addresses. */
@@ -46,8 +40,6 @@ export interface AppDeps {
   readonly quotas: Config['quotas'];
   /** Driver assignments and the events the API derives go on the bus through this. */
   readonly bus: ApiBus;
-  /** The text of /metrics; by default this process's registry (serve with workers adds theirs). */
-  readonly metricsText?: () => Promise<string>;
 }
 
 /** Schema violations listed in one answer, and characters of a bad value echoed back. */
@@ -164,32 +156,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Every route is registered after swagger, so that its route hook sees them.
   void app.register(async (api) => {
     addAnswerSchemas(api);
-    const health = answer.object({
-      status: { type: 'string', enum: ['ok', 'unavailable'] }, product: { const: 'fencewire' }, version: answer.text,
-      checks: answer.object({ nats: { type: 'string', enum: ['ok', 'unreachable'] }, database: { type: 'string', enum: ['ok', 'unreachable'] } }),
-    });
-    api.get('/api/integration/health', {
-      schema: { tags: ['operations'], summary: 'Liveness of NATS and the database; no key needed', security: [], response: answers({ 200: health, 503: health }, { public: true }) },
-    }, async (_request, reply) => {
-      const [nats, database] = await Promise.all([deps.health.nats(), deps.health.database()]);
-      const ok = nats && database;
-      return reply.code(ok ? 200 : 503).send({
-        status: ok ? 'ok' : 'unavailable',
-        product: 'fencewire',
-        version: deps.version,
-        checks: { nats: nats ? 'ok' : 'unreachable', database: database ? 'ok' : 'unreachable' },
-      });
-    });
-
-    api.get('/metrics', {
-      schema: {
-        tags: ['operations'], summary: 'Prometheus metrics; no key needed', security: [],
-        response: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
-      },
-    }, async (_request, reply) => {
-      return reply.type(deps.metrics.registry.contentType).send(await (deps.metricsText ?? (() => deps.metrics.registry.metrics()))());
-    });
-
+    operationsRoutes(api, deps);
     eventRoutes(api, deps.db);
     deviceRoutes(api, deps.db, deps.bus);
     geofenceRoutes(api, { db: deps.db, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
