@@ -13,6 +13,8 @@ export interface Config {
   readonly databaseUrl: string;
   readonly httpPort: number;
   readonly httpHost: string;
+  /** The live map's raster tiles, `https://.../{z}/{x}/{y}.png`; null draws a plain background. */
+  readonly mapTileUrl: string | null;
   readonly logLevel: string;
   /**
    * Prefix for every stream, consumer and subject fencewire touches; empty in production. Tests
@@ -127,6 +129,15 @@ function namespace(env: Env): string {
   return value;
 }
 
+function tileUrl(env: Env): string | null {
+  const value = env.MAP_TILE_URL;
+  if (value === undefined || value === '') return null;
+  if (!/^https?:\/\//.test(value) || !['{z}', '{x}', '{y}'].every((part) => value.includes(part))) {
+    throw new ConfigError('MAP_TILE_URL', `"${value}" must be an http(s) URL with {z}, {x} and {y}, such as https://tile.openstreetmap.org/{z}/{x}/{y}.png`);
+  }
+  return value;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
@@ -134,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://127.0.0.1:5432/fencewire', ['postgres:', 'postgresql:']),
     httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
+    mapTileUrl: tileUrl(env),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     namespace: namespace(env),
     ingest: {

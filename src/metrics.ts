@@ -111,6 +111,12 @@ export function createMetrics() {
       aggregator: 'max',
       registers,
     }),
+    streamClients: new Gauge({ name: 'fencewire_stream_clients', help: 'Clients connected to GET /v1/stream', registers }),
+    streamClientsDropped: new Counter({
+      name: 'fencewire_stream_clients_dropped_total',
+      help: 'Stream clients disconnected for leaving more than the buffer limit unread',
+      registers,
+    }),
     webhookQueueDepth: new Gauge({
       name: 'fencewire_webhook_queue_depth',
       help: 'Webhook deliveries the worker holds for an endpoint, waiting or in progress',

@@ -1,6 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { jetStreamApiBus } from './bus/api-bus.js';
 import { buildOperationsApp } from './http/operations.js';
+import { LiveStreams } from './http/live-stream.js';
+import { natsLiveSource } from './bus/live-source.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -158,6 +160,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       geometry,
       quotas: config.quotas,
       bus: jetStreamApiBus(js, t),
+      live: new LiveStreams(natsLiveSource(nc, t), metrics),
+      mapTileUrl: config.mapTileUrl,
     });
   } else if (options.http !== false) {
     // Every process answers health checks and Prometheus, whatever its roles.

@@ -19,6 +19,9 @@ import { eventRoutes } from './routes/events.js';
 import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
 import { inboundRoutes } from './routes/inbound.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { mapRoutes } from './routes/map.js';
+import { streamRoutes } from './routes/stream.js';
+import type { LiveStreams } from './live-stream.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,14 +43,22 @@ export interface AppDeps extends OperationsDeps {
   readonly quotas: Config['quotas'];
   /** Driver assignments and the events the API derives go on the bus through this. */
   readonly bus: ApiBus;
+  /** The live stream of positions and events (GET /v1/stream). */
+  readonly live: LiveStreams;
+  /** MAP_TILE_URL: the live map's raster background; null, a plain one. */
+  readonly mapTileUrl: string | null;
 }
 
 /** Schema violations listed in one answer, and characters of a bad value echoed back. */
 const MAX_VIOLATIONS = 10;
 const ECHOED_CHARACTERS = 100;
 
-/** Routes that answer without a key: health and metrics (contract section 6), and the API's documentation. */
-const isPublic = (url: string): boolean => url === '/api/integration/health' || url === '/metrics' || url === '/docs' || url.startsWith('/docs/');
+/**
+ * Routes that answer without a key: health and metrics (contract section 6), the API's
+ * documentation, and the map's page (which asks for a key and sends it with its requests).
+ */
+const isPublic = (url: string): boolean =>
+  url === '/api/integration/health' || url === '/metrics' || url === '/docs' || url.startsWith('/docs/') || url === '/map' || url.startsWith('/map/');
 
 /** One sentence per schema violation, naming the field (ajv's own text omits unknown property names). */
 function describeViolations(errors: FastifySchemaValidationError[], where: string): Error {
@@ -162,6 +173,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     geofenceRoutes(api, { db: deps.db, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
     inboundRoutes(api, deps.db, deps.bus, deps.quotas);
     webhookRoutes(api, deps.db, deps.webhookAllowPrivate, deps.quotas);
+    streamRoutes(api, deps.live);
+    mapRoutes(api, deps.mapTileUrl);
   });
+  // Live streams never end by themselves: end them before the server waits for its connections.
+  app.addHook('preClose', async () => deps.live.stop());
   return app;
 }

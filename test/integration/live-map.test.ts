@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
+import { importGeofences } from '../../src/geofences/geofence-import.js';
+import { createApiKey } from '../../src/http/api-keys.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+
+// The live map in Debian's Chromium (installed by scripts/services.sh --with-tools), driven by
+// playwright-core: one tenant's key shows its geofences, its devices moving and its events.
+let world: TestEnv;
+let server: RunningServer;
+let browser: Browser;
+let base: string;
+const keys: Record<string, string> = {};
+
+const square = (lon: number, lat: number, size: number) => ({
+  type: 'Polygon', coordinates: [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+});
+const FENCES = {
+  city: [
+    { type: 'Feature', properties: { id: 'mission', name: 'Mission' }, geometry: square(-122.43, 37.75, 0.02) },
+    { type: 'Feature', properties: { id: 'marina', name: 'Marina' }, geometry: square(-122.45, 37.79, 0.02) },
+  ],
+  other: [{ type: 'Feature', properties: { id: 'harbour', name: 'Harbour' }, geometry: square(151.2, -33.87, 0.02) }],
+};
+
+beforeAll(async () => {
+  world = await setup();
+  server = await startServer(world.config, silentLog);
+  base = `http://127.0.0.1:${server.httpPort}`;
+  for (const [tenant, features] of Object.entries(FENCES)) {
+    keys[tenant] = (await createApiKey(world.db, tenant)).key;
+    const result = await importGeofences(world.db, tenant, { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null });
+    expect(result.errors).toEqual([]);
+    await notifyGeofencesChanged(world.nc, world.topology, tenant);
+  }
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    // Software WebGL for MapLibre: no GPU here.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await world?.dispose();
+});
+
+async function openMap(tenant: string): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage();
+  await page.goto(`${base}/map`);
+  await page.fill('#key', keys[tenant] as string);
+  await page.click('button[type=submit]');
+  await page.waitForFunction("document.getElementById('status').textContent.startsWith('Live')", undefined, { timeout: 15_000 });
+  return page;
+}
+
+// The page exposes its map and device table as window.fencewire (src/map/client.ts); these run
+// in the page, written as expressions because the tests are compiled without the DOM's types.
+
+/** Names of the geofences MapLibre has tiled from the map's source: what it draws. */
+const drawnGeofences = (page: Page) =>
+  page.evaluate<string[]>("[...new Set(window.fencewire.map.querySourceFeatures('geofences').map((f) => f.properties.name))].sort()");
+
+const devicePosition = (page: Page, device: string) =>
+  page.evaluate<number[] | null>(`window.fencewire.devices.get(${JSON.stringify(device)})?.geometry.coordinates ?? null`);
+
+describe('live map - /map in Chromium', () => {
+  it('shows a tenant its geofences, moves its device into one and lists the geofence.enter within 2 s; another tenant sees neither', async () => {
+    const city = await openMap('city');
+    await waitFor('the geofences drawn', async () => (await drawnGeofences(city)).length === 2, 10_000);
+    expect(await drawnGeofences(city)).toEqual(['Marina', 'Mission']);
+
+    const now = Date.now();
+    await world.publish('city', 'cab-7', jsonBytes({ ts: now - 2000, lat: 37.74, lon: -122.42, speed: 20 }));
+    const entered = Date.now();
+    await world.publish('city', 'cab-7', jsonBytes({ ts: now - 1000, lat: 37.76, lon: -122.42, speed: 20 }));
+    await city.waitForSelector('#events li[data-type="geofence.enter"]', { timeout: 2000 });
+    const seenAfterMs = Date.now() - entered;
+    expect(seenAfterMs).toBeLessThan(2000);
+    expect(await city.textContent('#events li[data-type="geofence.enter"]')).toMatch(/geofence\.enter cab-7 Mission/);
+    await waitFor('the device moved', async () => JSON.stringify(await devicePosition(city, 'cab-7')) === '[-122.42,37.76]', 2000);
+
+    mkdirSync('.local', { recursive: true });
+    await city.screenshot({ path: '.local/map.png' });
+
+    const other = await openMap('other');
+    await waitFor('its geofence drawn', async () => (await drawnGeofences(other)).length === 1, 10_000);
+    expect(await drawnGeofences(other)).toEqual(['Harbour']);
+    await world.publish('city', 'cab-7', jsonBytes({ ts: now, lat: 37.765, lon: -122.425, speed: 20 }));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await devicePosition(other, 'cab-7')).toBeNull();
+    expect(await other.$$('#events li')).toHaveLength(0);
+  });
+
+  it('refuses an unknown key and says so', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${base}/map`);
+    await page.fill('#key', 'fw_not_a_key');
+    await page.click('button[type=submit]');
+    await page.waitForFunction("document.getElementById('status').className === 'error'", undefined, { timeout: 10_000 });
+    expect(await page.textContent('#status')).toMatch(/the key was refused/);
+  });
+});
