@@ -9,6 +9,7 @@ import { simulateCommand } from './cli/simulate.js';
 import { geofencesCommand } from './cli/geofences.js';
 import { tenantCommand } from './cli/tenant.js';
 import { keyCommand } from './cli/key.js';
+import { watchCommand } from './cli/watch.js';
 
 const USAGE = `usage: fencewire <command> [options]
 
@@ -18,7 +19,10 @@ commands:
                               in N processes (default INGEST_WORKERS, the core count)
   migrate                     create or upgrade the database and the NATS streams, then exit
   simulate [--devices N] [--rate FIXES_PER_S] [--duration S] [--tenant ID] [--seed N]
+           [--area munich|san-francisco]
                               publish a simulated fleet
+  watch --tenant ID [--duration S]
+                              print a tenant's events as they happen, one line each
   geofences import <file.geojson> --tenant ID
                               load a FeatureCollection; running processors pick it up
   tenant create ID [--rules JSON]
@@ -42,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
       duration: { type: 'string' },
       tenant: { type: 'string' },
       seed: { type: 'string' },
+      area: { type: 'string' },
       rules: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,6 +65,8 @@ async function main(argv: string[]): Promise<void> {
       return migrateCommand(config, log);
     case 'simulate':
       return simulateCommand(config, values);
+    case 'watch':
+      return watchCommand(config, values.tenant, values.duration);
     case 'geofences':
       return geofencesCommand(config, log, positionals.slice(1), values.tenant);
     case 'tenant':

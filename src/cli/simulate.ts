@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { isValidToken } from '../decode/subject.js';
 import { UsageError } from '../errors.js';
 import { simulateFleet } from '../simulate/simulator.js';
+import { CITIES } from '../simulate/vehicle.js';
 
 export interface SimulateArgs {
   readonly devices?: string;
@@ -12,6 +13,7 @@ export interface SimulateArgs {
   readonly duration?: string;
   readonly tenant?: string;
   readonly seed?: string;
+  readonly area?: string;
 }
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
@@ -29,10 +31,13 @@ export async function simulateCommand(config: Config, args: SimulateArgs): Promi
   const rate = positive('rate', args.rate, 100);
   const durationS = positive('duration', args.duration, 60);
   const seed = Math.floor(positive('seed', args.seed, 1));
+  const area = args.area ?? 'munich';
+  const city = CITIES[area];
+  if (city === undefined) throw new UsageError(`--area "${area}" is not one of ${Object.keys(CITIES).join(', ')}`);
   const nc = await connect({ servers: config.natsUrl, name: 'fencewire-simulate' });
   try {
     const final = await simulateFleet(jetstream(nc), topology(config.namespace), {
-      tenant, devices, rate, durationS, seed,
+      tenant, devices, rate, durationS, seed, city,
       onProgress: (p) => process.stderr.write(`simulate: ${p.published} fixes published, ${Math.round(p.ratePerS)}/s, ${p.failed} failed, ${Math.round(p.elapsedS)}s of ${durationS}s\n`),
     });
     process.stderr.write(`simulate: done, ${final.published} fixes from ${devices} devices in ${final.elapsedS.toFixed(1)}s (${Math.round(final.ratePerS)}/s), ${final.failed} failed\n`);

@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { telemetrySubject, type Topology } from '../bus/topology.js';
 import { seededRandom } from './random.js';
-import { advance, createVehicle, MUNICH, report, type Vehicle } from './vehicle.js';
+import { advance, createVehicle, report, type City, type Vehicle } from './vehicle.js';
 
 export interface SimulateOptions {
   readonly tenant: string;
@@ -12,6 +12,8 @@ export interface SimulateOptions {
   readonly rate: number;
   readonly durationS: number;
   readonly seed: number;
+  /** Where the vehicles drive. */
+  readonly city: City;
   /** Called about once a second while running. */
   readonly onProgress?: (progress: SimulateProgress) => void;
 }
@@ -34,7 +36,7 @@ const packr = new Packr({ useRecords: false });
  */
 export async function simulateFleet(js: JetStreamClient, t: Topology, options: SimulateOptions): Promise<SimulateProgress> {
   const random = seededRandom(options.seed);
-  const vehicles: Vehicle[] = Array.from({ length: options.devices }, (_, i) => createVehicle(`sim-${String(i).padStart(5, '0')}`, MUNICH, random));
+  const vehicles: Vehicle[] = Array.from({ length: options.devices }, (_, i) => createVehicle(`sim-${String(i).padStart(5, '0')}`, options.city, random));
   const lastAdvanced = new Float64Array(options.devices).fill(Date.now());
   const started = Date.now();
   const endAt = started + options.durationS * 1000;

@@ -51,6 +51,12 @@ export interface City {
 
 export const MUNICH: City = { lat: 48.137, lon: 11.575, radiusM: 8000 };
 
+/** Where a simulated fleet can drive (`simulate --area`): San Francisco matches the demo's geofences. */
+export const CITIES: Readonly<Record<string, City>> = {
+  munich: MUNICH,
+  'san-francisco': { lat: 37.758, lon: -122.44, radiusM: 3500 },
+};
+
 function newTrip(random: Random): number {
   return between(random, 2000, 15_000);
 }
