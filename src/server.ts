@@ -168,9 +168,18 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     app = buildOperationsApp(operations);
   }
   if (app !== null) {
-    await app.listen({ port: config.httpPort, host: config.httpHost });
-    const address = app.server.address();
-    httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
+    try {
+      await app.listen({ port: config.httpPort, host: config.httpHost });
+      const address = app.server.address();
+      httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
+    } catch (err) {
+      // Processors without the API share a host more often than not: one whose port is taken
+      // still processes, without health and metrics, rather than refusing to start.
+      if (roles.includes('api') || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      log.warn({ port: config.httpPort }, 'HTTP_PORT is in use: this processor serves no health check or metrics; give it a port of its own');
+      await app.close();
+      app = null;
+    }
   }
   log.info({ roles, httpPort, namespace: config.namespace || undefined }, 'fencewire started');
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { setup, silentLog, type TestEnv } from './setup.js';
 
@@ -106,5 +107,15 @@ describe('operations - every metric the dashboard and the alert rules read exist
     expect(await (await fetch(`${base}/api/integration/health`)).json()).toMatchObject({ status: 'ok', product: 'fencewire' });
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^# TYPE fencewire_partitions_owned gauge$/m);
     expect((await fetch(`${base}/v1/devices`)).status).toBe(404);
+  });
+
+  it('a second processor without the API on the same host and port still starts, without HTTP', async () => {
+    const sameHost = loadConfig({ ...world.env, HTTP_PORT: String(ingestOnly.httpPort) });
+    const second = await startServer(sameHost, silentLog, ['webhooks']);
+    try {
+      expect(second.httpPort).toBeNull();
+    } finally {
+      await second.stop();
+    }
   });
 });
