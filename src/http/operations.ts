@@ -4,7 +4,7 @@ import { answer, answers } from './answers.js';
 import { errorBody } from './api-error.js';
 
 /** A dependency the health endpoint probes; resolves true when it answers. */
-export type HealthCheck = () => Promise<boolean>;
+type HealthCheck = () => Promise<boolean>;
 
 /** What the operations routes need: every role has them, whether it serves the API or not. */
 export interface OperationsDeps {
