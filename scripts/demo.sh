@@ -18,7 +18,7 @@ fencewire=(node bin/fencewire.js)
 bash scripts/services.sh
 npm run --silent build
 "${fencewire[@]}" migrate >/dev/null
-"${fencewire[@]}" tenant create "$TENANT" --rules '{"overspeedLimitKmh": 50, "overspeedMinDurationS": 5, "idleMinDurationS": 30}' >/dev/null
+"${fencewire[@]}" tenant create "$TENANT" --rules '{"geofenceHysteresisM": 25, "overspeedLimitKmh": 50, "overspeedMinDurationS": 5, "idleMinDurationS": 30}' >/dev/null
 "${fencewire[@]}" geofences import fixtures/sf-neighborhoods.geojson --tenant "$TENANT"
 KEY="$("${fencewire[@]}" key create --tenant "$TENANT" | head -1)"
 

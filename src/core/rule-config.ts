@@ -16,6 +16,8 @@ export interface AttributeThreshold {
  * names; `docs/rules.md` explains each.
  */
 export interface RuleConfig {
+  /** Metres a device inside a geofence must be outside it before it leaves, for geofences without hysteresis_m. */
+  readonly geofenceHysteresisM: number;
   /** Rule speed limit, km/h; null disables overspeed outside geofences with a speed_limit. */
   readonly overspeedLimitKmh: number | null;
   /** km/h above the limit before overspeed starts; it ends at or under the limit itself. */
@@ -46,6 +48,7 @@ export interface RuleConfig {
 }
 
 export const DEFAULT_RULES: RuleConfig = Object.freeze({
+  geofenceHysteresisM: 0,
   overspeedLimitKmh: null,
   overspeedToleranceKmh: 5,
   postedSpeedToleranceKmh: 5,

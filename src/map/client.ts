@@ -35,6 +35,7 @@ const list = $<HTMLOListElement>('events');
 const filter = $<HTMLSelectElement>('type-filter');
 
 const devices = new Map<string, Feature>();
+const labels: maplibregl.Marker[] = [];
 const events: Envelope[] = [];
 let geofenceCount = 0;
 let stream: AbortController | null = null;
@@ -156,6 +157,32 @@ async function follow(map: maplibregl.Map, key: string, signal: AbortSignal): Pr
   }
 }
 
+/** Every [lon, lat] of a geometry's coordinates. */
+function positions(coordinates: unknown, into: [number, number][] = []): [number, number][] {
+  if (Array.isArray(coordinates) && typeof coordinates[0] === 'number') into.push(coordinates as [number, number]);
+  else if (Array.isArray(coordinates)) for (const c of coordinates) positions(c, into);
+  return into;
+}
+
+/**
+ * Geofence names as HTML labels at the middle of each one's extent: MapLibre's own text needs
+ * glyphs from a server, and the map works without the internet.
+ */
+function showLabels(map: maplibregl.Map, fences: Feature[]): void {
+  for (const label of labels.splice(0)) label.remove();
+  for (const fence of fences) {
+    const name = fence.properties.name ?? fence.properties.id;
+    const points = positions(fence.geometry.coordinates);
+    if (typeof name !== 'string' || points.length === 0) continue;
+    const box = new maplibregl.LngLatBounds();
+    for (const p of points) box.extend(p);
+    const element = document.createElement('div');
+    element.className = 'label';
+    element.textContent = name;
+    labels.push(new maplibregl.Marker({ element }).setLngLat(box.getCenter()).addTo(map));
+  }
+}
+
 async function show(map: maplibregl.Map, key: string): Promise<void> {
   stream?.abort();
   devices.clear();
@@ -167,17 +194,13 @@ async function show(map: maplibregl.Map, key: string): Promise<void> {
     api<{ results: { id: string; last_position: { ts: string; lat: number; lon: number; speed: number | null } }[] }>(key, '/api/integration/vehicles'),
   ]);
   geofenceCount = fences.length;
-  (map.getSource('geofences') as GeoJSONSource).setData(collection(fences.map(drawable)));
+  const drawn = fences.map(drawable);
+  (map.getSource('geofences') as GeoJSONSource).setData(collection(drawn));
+  showLabels(map, drawn);
   for (const v of vehicles.results) move(map, { device_id: v.id, ...v.last_position });
   showDevices(map);
   const bounds = new maplibregl.LngLatBounds();
-  for (const f of [...fences.map(drawable), ...devices.values()]) {
-    const walk = (c: unknown): void => {
-      if (Array.isArray(c) && typeof c[0] === 'number') bounds.extend(c as [number, number]);
-      else if (Array.isArray(c)) c.forEach(walk);
-    };
-    walk(f.geometry.coordinates);
-  }
+  for (const f of [...drawn, ...devices.values()]) for (const p of positions(f.geometry.coordinates)) bounds.extend(p);
   if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, animate: false });
   stream = new AbortController();
   const signal = stream.signal;

@@ -73,6 +73,7 @@ describe('live map - /map in Chromium', () => {
     const city = await openMap('city');
     await waitFor('the geofences drawn', async () => (await drawnGeofences(city)).length === 2, 10_000);
     expect(await drawnGeofences(city)).toEqual(['Marina', 'Mission']);
+    expect((await city.$$eval('.label', (labels) => labels.map((l) => l.textContent))).sort()).toEqual(['Marina', 'Mission']);
 
     const now = Date.now();
     await world.publish('city', 'cab-7', jsonBytes({ ts: now - 2000, lat: 37.74, lon: -122.42, speed: 20 }));

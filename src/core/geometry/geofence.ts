@@ -11,8 +11,8 @@ export interface Geofence {
   /** km/h; null when the geofence sets no limit. */
   readonly speedLimit: number | null;
   readonly tags: readonly string[];
-  /** A device inside leaves only once it is more than this many metres outside. */
-  readonly hysteresisM: number;
+  /** A device inside leaves only once it is more than this many metres outside; null: the tenant's default. */
+  readonly hysteresisM: number | null;
   /** Seconds inside before `geofence.dwell`; null for no dwell event. */
   readonly dwellS: number | null;
   readonly shape: Shape;
@@ -127,7 +127,7 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (dwell !== null && typeof dwell === 'object') return dwell;
   const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
-  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis ?? 0, dwellS: dwell, shape };
+  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, shape };
 }
 
 export function isGeofenceError(value: Geofence | GeofenceError): value is GeofenceError {

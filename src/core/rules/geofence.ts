@@ -6,15 +6,16 @@ import { seconds, type Rule } from '../rule.js';
 /**
  * geofence.enter / leave / dwell / crossed, after Tile38's fenceMatch: compare the set of
  * geofences the device was inside with the set covering the new fix.
- * - A device inside a fence with `hysteresis_m` leaves only once it is farther than that
- *   outside the boundary, so GPS jitter on the edge does not flap.
+ * - A device inside a fence with `hysteresis_m` (else the tenant's `geofenceHysteresisM`)
+ *   leaves only once it is farther than that outside the boundary, so GPS jitter on the edge
+ *   does not flap.
  * - `crossed`: the straight line from the previous fix passes through a fence that neither fix
  *   is inside (sparse reporting); entry and exit times are interpolated along it.
  * - A fence deleted while the device was inside is forgotten without an event.
  */
 export const geofenceRule: Rule = {
   name: 'geofence',
-  apply({ fix, state, containing, index }) {
+  apply({ fix, state, containing, index, rules }) {
     const { tenantId, deviceId } = fix;
     const events: DerivedEvent[] = [];
     const inside: Record<string, InsideGeofence> = {};
@@ -24,8 +25,8 @@ export const geofenceRule: Rule = {
     for (const [id, was] of Object.entries(state.inside)) {
       const geofence = index.get(id);
       if (geofence === undefined) continue;
-      const stillInside = coveringIds.has(id) ||
-        (geofence.hysteresisM > 0 && geofence.shape.distanceToBoundary(fix.lon, fix.lat) <= geofence.hysteresisM);
+      const hysteresisM = geofence.hysteresisM ?? rules.geofenceHysteresisM;
+      const stillInside = coveringIds.has(id) || (hysteresisM > 0 && geofence.shape.distanceToBoundary(fix.lon, fix.lat) <= hysteresisM);
       const dwellSeconds = seconds(was.enteredAt, fix.ts);
       if (!stillInside) {
         events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', fix.ts, { ...base(id, geofence.name), dwell_seconds: dwellSeconds }, id));

@@ -54,6 +54,13 @@ describe('geofence rule - GPS jitter on the boundary', () => {
     ], [block({ hysteresis_m: 20 })]);
     expect(events).toEqual([[0, 'geofence.enter'], [110, 'geofence.leave']]);
   });
+
+  it('takes the tenant\'s geofenceHysteresisM for fences without hysteresis_m, and a fence\'s own 0 over it', () => {
+    const rows = [{ t: 0, lat: 52.005, lon: 13.005 }, ...jitter, { t: 110, lat: EDGE + north(40), lon: 13.005 }];
+    expect(run(rows, [block()], { geofenceHysteresisM: 20 }).events).toEqual([[0, 'geofence.enter'], [110, 'geofence.leave']]);
+    const own = run(rows, [block({ hysteresis_m: 0 })], { geofenceHysteresisM: 20 }).events;
+    expect(own.filter(([, type]) => type === 'geofence.leave').length).toBe(5);
+  });
 });
 
 describe('geofence rule - sparse fixes, late fixes, holes, the antimeridian', () => {
