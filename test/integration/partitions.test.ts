@@ -22,8 +22,22 @@ async function owners(world: TestEnv): Promise<Map<string, number[]>> {
 }
 
 /** Every fix stored once, and each device's events exactly the pure core's, in the table and on EVENTS. */
-async function expectExactlyOneProcessorsResult(world: TestEnv, tenant: string, reports: ReturnType<typeof ignitionFleet>): Promise<void> {
-  await waitFor('every fix stored', async () => (await countPositions(world.db, `tenant_id = '${tenant}'`)) === reports.length, 60_000);
+/** The processors' warnings and errors, for a failure's message: what a stalled partition said. */
+function complaints(procs: readonly FencewireProcess[]): string {
+  return procs.map((proc, i) => {
+    const lines = proc.output().split('\n').filter((line) => /"level":(40|50|60)/.test(line) || /partition (taken|handed over|lost)/.test(line));
+    return `processor ${i} (exit ${proc.child.exitCode ?? 'running'}):\n  ${lines.slice(-25).join('\n  ')}`;
+  }).join('\n');
+}
+
+async function expectExactlyOneProcessorsResult(world: TestEnv, tenant: string, reports: ReturnType<typeof ignitionFleet>, procs: readonly FencewireProcess[]): Promise<void> {
+  try {
+    // A stalled partition is retaken by the watchdog after 15 s idle: allow for one.
+    await waitFor('every fix stored', async () => (await countPositions(world.db, `tenant_id = '${tenant}'`)) === reports.length, 60_000);
+  } catch (err) {
+    const stored = await countPositions(world.db, `tenant_id = '${tenant}'`);
+    throw new Error(`${(err as Error).message}: ${stored} of ${reports.length} stored\n${complaints(procs)}`, { cause: err });
+  }
   await waitFor('every event published', async () => (await countUnpublished(world.db)) === 0, 30_000);
   const check = await world.db.query(`SELECT count(*) AS n, count(DISTINCT (device_id, ts)) AS d FROM positions WHERE tenant_id = $1`, [tenant]);
   expect(Number(check.rows[0].n)).toBe(reports.length);
@@ -68,11 +82,11 @@ describe('partitions - three processors on a NATS server that maps telemetry int
     const victim = ownerOf(a as FencewireProcess);
     a?.child.kill('SIGKILL');
     await publishing;
-    await expectExactlyOneProcessorsResult(world, 'kill', reports);
+    await expectExactlyOneProcessorsResult(world, 'kill', reports, procs);
     const after = await owners(world);
     expect(after.has(victim)).toBe(false);
     expect([...after.keys()].sort()).toEqual([ownerOf(b as FencewireProcess), ownerOf(c as FencewireProcess)].sort());
-  });
+  }, 150_000);
 
   it('SIGSTOP one past its lease, then SIGCONT: it commits nothing for the partitions it lost, and no event is wrong', async () => {
     const [, b, c] = procs as [FencewireProcess, FencewireProcess, FencewireProcess];
@@ -88,11 +102,11 @@ describe('partitions - three processors on a NATS server that maps telemetry int
     await waitFor('its partitions taken by the others', async () => !(await owners(world)).has(paused), 30_000);
     b.child.kill('SIGCONT');
     await publishing;
-    await expectExactlyOneProcessorsResult(world, 'pause', reports);
+    await expectExactlyOneProcessorsResult(world, 'pause', reports, procs);
     expect(b.output()).toMatch(/partition lost; dropping it uncommitted/);
     expect(b.child.exitCode).toBeNull();
     void c;
-  });
+  }, 150_000);
 });
 
 describe('partitions - without the mapping (one partition), a second processor is a standby', () => {
@@ -120,8 +134,8 @@ describe('partitions - without the mapping (one partition), a second processor i
     expect(standby.output()).not.toMatch(/partition taken/);
     first.child.kill('SIGKILL');
     await publishing;
-    await expectExactlyOneProcessorsResult(world, 'standby', reports);
+    await expectExactlyOneProcessorsResult(world, 'standby', reports, procs);
     expect(standby.output()).toMatch(/partition taken/);
     expect([...(await owners(world)).keys()]).toEqual([ownerOf(standby)]);
-  });
+  }, 150_000);
 });
