@@ -2,7 +2,7 @@ import { Unpackr } from 'msgpackr';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
-import { parseTelemetrySubject, TOKEN, type SubjectLayout } from './subject.js';
+import { isValidToken, parseTelemetrySubject, type SubjectLayout } from './subject.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_REPORTS_PER_MESSAGE = 1000;
@@ -76,7 +76,7 @@ function decodeCommand(tenantId: string, deviceId: string, command: string, data
     return wholeMessage(tenantId, 'json', reject('malformed_payload', `the ${ASSIGN_DRIVER} payload is not valid JSON: ${(err as Error).message}`));
   }
   const driverId = (payload as { driver_id?: unknown } | null)?.driver_id;
-  if (driverId !== null && (typeof driverId !== 'string' || !TOKEN.test(driverId))) {
+  if (driverId !== null && (typeof driverId !== 'string' || !isValidToken(driverId))) {
     return wholeMessage(tenantId, 'json', reject('invalid_field', `${ASSIGN_DRIVER} needs {"driver_id": a token of 1-64 characters of A-Z a-z 0-9 _ - or null}`));
   }
   return { tenantId, encoding: 'json', fixes: [], rejected: [], assignment: { tenantId, deviceId, driverId } };

@@ -1,6 +1,6 @@
 import type { Fix } from '../core/fix.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
-import { TOKEN } from './subject.js';
+import { isValidToken } from './subject.js';
 
 /** A fix may lie at most this far ahead of the receiver's clock (device clocks drift). */
 export const MAX_FUTURE_MS = 5 * 60 * 1000;
@@ -102,7 +102,7 @@ function attributes(fields: Fields): Fix['attributes'] | Rejection {
 function driverId(fields: Fields): string | null | undefined | Rejection {
   const value = fields.driver_id;
   if (value === undefined || value === null) return value;
-  if (typeof value !== 'string' || !TOKEN.test(value)) {
+  if (typeof value !== 'string' || !isValidToken(value)) {
     return reject('invalid_field', `driver_id is ${describe(value)}; it must be 1-64 characters of A-Z a-z 0-9 _ - or null`);
   }
   return value;

@@ -1,7 +1,7 @@
 import { partitionOf } from '../core/partition.js';
 import { reject, type Rejection } from './rejection.js';
 
-/** A subject token (contract section 1): tenants, devices, and driver ids too. */
+/** A subject token (contract section 1): tenants, devices, and driver ids too (the API's schemas use its source). */
 export const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface TelemetrySubject {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from '../metrics.js';
 import { answer, answers } from './answers.js';
+import { excerpt } from '../errors.js';
 import { errorBody } from './api-error.js';
 
 /** A dependency the health endpoint probes; resolves true when it answers. */
@@ -51,6 +52,6 @@ export function operationsRoutes(api: FastifyInstance, deps: OperationsDeps): vo
 export function buildOperationsApp(deps: OperationsDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   void app.register(async (api) => operationsRoutes(api, deps));
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.slice(0, 200)}; this process serves only /api/integration/health and /metrics`)));
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route ${request.method} ${excerpt(request.url, 200)}; this process serves only /api/integration/health and /metrics`)));
   return app;
 }

@@ -69,8 +69,8 @@ export async function isHypertable(pool: pg.Pool): Promise<boolean> {
 }
 
 /** True when the server can load TimescaleDB: installed, and in shared_preload_libraries. */
-export async function timescaleLoadable(pool: pg.Pool): Promise<boolean> {
-  const result = await pool.query(`SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+export async function timescaleLoadable(db: pg.Pool | pg.ClientBase): Promise<boolean> {
+  const result = await db.query(`SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
     AND current_setting('shared_preload_libraries') LIKE '%timescaledb%' AS loadable`);
   return result.rows[0].loadable === true;
 }

@@ -7,7 +7,7 @@ import { ensureStreams } from '../../src/bus/streams.js';
 import { telemetrySubject, topology, type Topology } from '../../src/bus/topology.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectionConfig, createPool, dropDatabase, ensureDatabase } from '../../src/store/database.js';
-import { migrate } from '../../src/store/migrate.js';
+import { migrate, timescaleLoadable } from '../../src/store/migrate.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { jetStreamApiBus } from '../../src/bus/api-bus.js';
 import { natsLiveSource } from '../../src/bus/live-source.js';
@@ -124,9 +124,7 @@ export async function timescaleEnabled(): Promise<boolean> {
   const probe = new pg.Client(connectionConfig(`${DATABASE_SERVER}/postgres`));
   await probe.connect();
   try {
-    const result = await probe.query(`SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
-      AND current_setting('shared_preload_libraries') LIKE '%timescaledb%' AS enabled`);
-    return result.rows[0].enabled === true;
+    return await timescaleLoadable(probe);
   } finally {
     await probe.end();
   }

@@ -60,7 +60,7 @@ function step(l: Limit, open: ThresholdState | undefined, value: number, fix: Fi
 export const attributeThresholdRule: Rule = {
   name: 'attribute-threshold',
   apply({ fix, state, rules }) {
-    const before = state.thresholds ?? {};
+    const before = state.thresholds;
     if (rules.attributeThresholds.length === 0 && Object.keys(before).length === 0) return NO_CHANGE;
     const next: Record<string, ThresholdState> = {};
     const events: DerivedEvent[] = [];

@@ -11,7 +11,7 @@ export type DriverSource = 'device' | 'api';
 export function driverChange(
   tenantId: string, deviceId: string, state: DeviceState, driverId: string | null, at: number, source: DriverSource,
 ): RuleOutput {
-  const previous = state.driverId ?? null;
+  const previous = state.driverId;
   if (driverId === previous) return NO_CHANGE;
   const type = driverId === null ? 'driver.unassigned' : 'driver.assigned';
   const event: DerivedEvent = derivedEvent(tenantId, deviceId, type, at, { driver_id: driverId, previous_driver_id: previous, source });

@@ -1,4 +1,4 @@
-import { TOKEN } from '../../decode/subject.js';
+import { isValidToken } from '../../decode/subject.js';
 import { derivedEvent, type DerivedEvent } from '../event.js';
 
 const DVIR_TYPE = /^dvir\./;
@@ -12,7 +12,7 @@ const DVIR_TYPE = /^dvir\./;
  */
 export function dvirSubmitted(tenantId: string, body: Readonly<Record<string, unknown>>, receiptId: string, receivedAt: number): DerivedEvent | null {
   if (typeof body.type !== 'string' || !DVIR_TYPE.test(body.type)) return null;
-  const device = [body.device_id, body.vehicle_id].find((v): v is string => typeof v === 'string' && TOKEN.test(v)) ?? null;
+  const device = [body.device_id, body.vehicle_id].find((v): v is string => typeof v === 'string' && isValidToken(v)) ?? null;
   const stated = typeof body.occurred_at === 'string' ? Date.parse(body.occurred_at) : Number.NaN;
   const occurredAt = Number.isNaN(stated) ? receivedAt : stated;
   const senderId = typeof body.id === 'string' || typeof body.id === 'number' ? `sender:${body.id}` : `receipt:${receiptId}`;

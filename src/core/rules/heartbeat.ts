@@ -11,7 +11,7 @@ export const heartbeatRule: Rule = {
   name: 'heartbeat',
   apply({ fix, state, rules }) {
     if (rules.heartbeatIntervalS <= 0) return NO_CHANGE;
-    const last = state.heartbeatAt ?? null;
+    const last = state.heartbeatAt;
     if (last === null) return { state: { heartbeatAt: fix.ts }, events: [] };
     if (fix.ts - last < rules.heartbeatIntervalS * 1000) return NO_CHANGE;
     return {

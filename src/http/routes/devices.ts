@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ApiBus } from '../../bus/api-bus.js';
+import { TOKEN } from '../../decode/subject.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage, timeParameter } from '../pagination.js';
 import { answer, answers } from '../answers.js';
@@ -37,7 +38,7 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): vo
       params: idParams,
       body: {
         type: 'object', required: ['driver_id'], additionalProperties: false,
-        properties: { driver_id: { anyOf: [{ type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, { type: 'null' }] } },
+        properties: { driver_id: { anyOf: [{ type: 'string', pattern: TOKEN.source }, { type: 'null' }] } },
       },
       response: answers({ 202: answer.object({ device_id: answer.text, driver_id: answer.nullableText }) }, { body: true, id: true, errors: [503] }),
     },
