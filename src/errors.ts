@@ -53,3 +53,15 @@ export class FencedError extends FencewireError {
     this.name = 'FencedError';
   }
 }
+
+/**
+ * A write PostgreSQL refused for what it holds, not for the state of the connection (SQLSTATE
+ * classes 22, 23 and 54: bad text, a number out of range, a row too large). Retrying it as it is
+ * fails forever: the writer splits the work to find the rows at fault and lets the rest through.
+ */
+export class UnstorableError extends FencewireError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unstorable', message, options);
+    this.name = 'UnstorableError';
+  }
+}

@@ -62,6 +62,12 @@ export function createMetrics() {
     eventsPublished: new Counter({ name: 'fencewire_events_published_total', help: 'Events published to the EVENTS stream', registers }),
     fixesStale: new Counter({ name: 'fencewire_fixes_stale_total', help: 'Fixes older than their device\'s newest: stored, no state change', registers }),
     ruleFailures: new Counter({ name: 'fencewire_rule_failures_total', help: 'Rules that threw on a fix (the other rules still ran)', labelNames: ['rule'] as const, registers }),
+    unstorable: new Counter({
+      name: 'fencewire_unstorable_total',
+      help: 'Rows PostgreSQL refused for their data and set aside so the rest went through (fix: dead-lettered; event, attempt: logged), and dead letters dropped after their tries, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     devicesKnown: new Gauge({ name: 'fencewire_devices_known', help: 'Devices whose rule state the processor holds', registers }),
     inFlight: new Gauge({ name: 'fencewire_in_flight_messages', help: 'Messages received but not yet acknowledged', registers }),
     unhandledErrors: new Counter({

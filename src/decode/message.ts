@@ -1,7 +1,7 @@
 import { Unpackr } from 'msgpackr';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
-import { isRejection, reject, type Rejection } from './rejection.js';
+import { isRejection, reject, type Rejection, type RejectionCode } from './rejection.js';
 import { isValidToken, parseTelemetrySubject, type SubjectLayout } from './subject.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -132,4 +132,38 @@ export function decodeTelemetryMessage(
     else fixes.push(fix);
   });
   return { tenantId, encoding, fixes, rejected };
+}
+
+/**
+ * The reports behind some of a message's fixes, refused with `reasonAt(position)` (a position
+ * counts the message's decoded fixes, in order; undefined keeps that fix). For rows the store
+ * refused after the decoder let them through: the message, decoded again with the same
+ * arguments, gives the same fixes. A single report is refused as the whole message.
+ */
+export function refuseDecodedFixes(
+  subject: string,
+  layout: SubjectLayout,
+  data: Uint8Array,
+  contentType: string | undefined,
+  nowMs: number,
+  code: RejectionCode,
+  reasonAt: (position: number) => string | undefined,
+): { readonly fixes: number; readonly refused: RejectedReport[]; readonly tenantId: string | null; readonly encoding: Encoding } {
+  const decoded = decodeTelemetryMessage(subject, layout, data, contentType, nowMs);
+  const { tenantId, encoding } = decoded;
+  const refused: RejectedReport[] = [];
+  if (decoded.fixes.length === 0) return { fixes: 0, refused, tenantId, encoding };
+  const payload = parsePayload(data, encoding);
+  if (!Array.isArray(payload)) {
+    const reason = reasonAt(0);
+    if (reason !== undefined) refused.push({ index: null, rejection: reject(code, reason), report: null });
+    return { fixes: 1, refused, tenantId, encoding };
+  }
+  let position = 0;
+  payload.forEach((report: unknown, index) => {
+    if (isRejection(decodeReport(report, decoded.tenantId as string, decoded.fixes[0]?.deviceId as string, nowMs))) return;
+    const reason = reasonAt(position++);
+    if (reason !== undefined) refused.push({ index, rejection: reject(code, reason), report });
+  });
+  return { fixes: decoded.fixes.length, refused, tenantId, encoding };
 }

@@ -18,6 +18,8 @@ export const REJECTION_CODES = [
   'null_island',
   'device_mismatch',
   'too_many_attributes',
+  'invalid_text',
+  'unstorable',
   'unknown_command',
 ] as const;
 

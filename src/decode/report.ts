@@ -1,4 +1,5 @@
 import type { Fix } from '../core/fix.js';
+import { storableText, unstorableText } from '../core/storable-text.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
 import { isValidToken } from './subject.js';
 
@@ -57,6 +58,14 @@ interface NumberRule {
   readonly min?: number;
   readonly max?: number;
   readonly integer?: boolean;
+  /** Stored as PostgreSQL `real`: a 32-bit float, which refuses what it would round to 0 or infinity. */
+  readonly real?: boolean;
+}
+
+/** A non-zero number a 32-bit float rounds to 0 or infinity: PostgreSQL's `real` refuses it. */
+function outsideReal(value: number): boolean {
+  const rounded = Math.fround(value);
+  return !Number.isFinite(rounded) || (rounded === 0 && value !== 0);
 }
 
 /** An optional numeric field: absent or null gives null; anything else must obey `rule`. */
@@ -69,6 +78,9 @@ function optionalNumber(fields: Fields, key: string, rule: NumberRule): number |
   if (rule.integer && !Number.isInteger(value)) return reject('invalid_field', `${key} ${value} must be a whole number`);
   if ((rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
     return reject('invalid_field', `${key} ${value} is out of range [${rule.min ?? '-inf'}, ${rule.max ?? 'inf'}]`);
+  }
+  if (rule.real && outsideReal(value)) {
+    return reject('invalid_field', `${key} ${value} does not fit a 32-bit float: send 0 or a magnitude between 1.4e-45 and 3.4e38`);
   }
   return value;
 }
@@ -90,6 +102,10 @@ function attributes(fields: Fields): Fix['attributes'] | Rejection {
   }
   for (const key of keys) {
     const item = value[key];
+    const keyProblem = unstorableText(key);
+    if (keyProblem !== null) return reject('invalid_text', `an attribute name ${keyProblem}; names and values must be text PostgreSQL can store`);
+    const valueProblem = typeof item === 'string' ? unstorableText(item) : null;
+    if (valueProblem !== null) return reject('invalid_text', `attributes.${storableText(key)} ${valueProblem}; names and values must be text PostgreSQL can store`);
     const ok = typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item));
     if (!ok) {
       return reject('invalid_field', `attributes.${key} is ${describe(item)}; values must be finite numbers, strings or booleans`);
@@ -133,13 +149,13 @@ export function decodeReport(report: unknown, tenantId: string, deviceId: string
     return reject('device_mismatch', `device_id ${describe(claimedDevice)} does not match the subject's device "${deviceId}"`);
   }
 
-  const speed = optionalNumber(report, 'speed', { min: 0 });
+  const speed = optionalNumber(report, 'speed', { min: 0, real: true });
   if (isRejection(speed)) return speed;
-  const heading = optionalNumber(report, 'heading', { min: 0, max: 360 });
+  const heading = optionalNumber(report, 'heading', { min: 0, max: 360, real: true });
   if (isRejection(heading)) return heading;
-  const altitude = optionalNumber(report, 'altitude', {});
+  const altitude = optionalNumber(report, 'altitude', { real: true });
   if (isRejection(altitude)) return altitude;
-  const accuracy = optionalNumber(report, 'accuracy', { min: 0 });
+  const accuracy = optionalNumber(report, 'accuracy', { min: 0, real: true });
   if (isRejection(accuracy)) return accuracy;
   const satellites = optionalNumber(report, 'satellites', { min: 0, max: 32767, integer: true });
   if (isRejection(satellites)) return satellites;

@@ -1,18 +1,8 @@
+import { unstorableText } from '../core/storable-text.js';
 import { ApiError } from './api-error.js';
 
 /** Nesting a request body may have: GeoJSON needs 7 levels; thousands would only cost stack. */
 export const MAX_JSON_DEPTH = 64;
-
-/** A NUL, or half of a surrogate pair: text PostgreSQL cannot store, refused before it gets there. */
-// eslint-disable-next-line no-control-regex -- the NUL is what this looks for
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Why a string cannot be stored, or null. */
-export function unstorableText(text: string): string | null {
-  const match = UNSTORABLE.exec(text);
-  if (match === null) return null;
-  return match[0] === '\u0000' ? 'contains a NUL character (\\u0000)' : 'contains a lone UTF-16 surrogate, which is not a character';
-}
 
 /** The nesting depth of JSON text, counted without parsing it; stops counting past `limit`. */
 export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {

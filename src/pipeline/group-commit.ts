@@ -1,5 +1,5 @@
 import type { DerivedEvent } from '../core/event.js';
-import { FencedError } from '../errors.js';
+import { FencedError, UnstorableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
 
@@ -21,6 +21,8 @@ interface Waiting {
  * then commits about as often as its database answers, however many partitions it holds,
  * instead of once per partition (the database's per-transaction cost was most of its CPU at a
  * steady 10 000 fixes/s over 8 partitions). Each partition still has one batch in flight at most.
+ * A group PostgreSQL refuses for its data is written again batch by batch, so that only the
+ * partition whose batch holds the bad row hears of it; the others are committed.
  */
 export class GroupCommitter implements BatchWriter {
   private waiting: Waiting[] = [];
@@ -63,6 +65,10 @@ export class GroupCommitter implements BatchWriter {
       }
     } catch (err) {
       metrics.writeFailures.inc();
+      if (err instanceof UnstorableError && group.length > 1) {
+        for (const one of group) await this.commit([one]);
+        return;
+      }
       for (const { reject } of group) reject(err);
     }
   }

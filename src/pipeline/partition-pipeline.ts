@@ -4,9 +4,9 @@ import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { deviceKey, type Fix } from '../core/fix.js';
 import { batchSummaries } from '../core/rules/positions-batch.js';
-import { decodeTelemetryMessage, type Encoding, type RejectedReport } from '../decode/message.js';
+import { decodeTelemetryMessage, refuseDecodedFixes, type Encoding, type RejectedReport } from '../decode/message.js';
 import type { SubjectLayout } from '../decode/subject.js';
-import { FencedError } from '../errors.js';
+import { FencedError, UnstorableError } from '../errors.js';
 import type { PartitionPublisher } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics.js';
 import { retryDelayMs, retryUntilDone } from '../retry.js';
@@ -50,8 +50,8 @@ export interface PipelineDeps {
   readonly engine: RuleEngine;
   /** Commits batches (grouped with other partitions'). */
   readonly writer: BatchWriter;
-  /** Checkpoints and devices refreshes. */
-  readonly store: Pick<BatchStore, 'checkpoint' | 'refreshDevices'>;
+  /** Checkpoints and devices refreshes, and the probe for rows PostgreSQL refuses. */
+  readonly store: Pick<BatchStore, 'checkpoint' | 'refreshDevices' | 'unstorable'>;
   readonly publisher: PartitionPublisher;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -300,7 +300,7 @@ export class PartitionPipeline {
     const summaries = batchSummaries(batch.fixes, (tenantId) => this.deps.engine.rulesFor(tenantId).positionsBatch, claim.partition, batch.lastSeq);
     for (const event of summaries) metrics.eventsDerived.inc({ type: event.type });
     const events = summaries.length === 0 ? batch.events : [...batch.events, ...summaries];
-    const contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events };
+    let contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events };
     for (let attempt = 1; ; attempt++) {
       if (this.lost) return;
       if (!this.deps.held()) return this.lose('the lease lapsed');
@@ -318,6 +318,16 @@ export class PartitionPipeline {
         return;
       } catch (err) {
         if (err instanceof FencedError) return this.lose(err.message);
+        if (err instanceof UnstorableError) {
+          const rest = await this.withoutUnstorable(batch, contents).catch((probeErr: Error) => {
+            log.warn({ err: probeErr.message, partition: claim.partition }, 'finding the rows PostgreSQL refuses failed; retrying');
+            return null;
+          });
+          if (rest !== null) {
+            contents = rest;
+            continue;
+          }
+        }
         const delay = retryDelayMs(attempt);
         log.warn({ err: (err as Error).message, attempt, retryInMs: delay, fixes: batch.fixes.length, partition: claim.partition }, 'database write failed; retrying');
         // Keep JetStream from redelivering what we still hold while the database is away.
@@ -325,6 +335,46 @@ export class PartitionPipeline {
         await sleep(delay);
       }
     }
+  }
+
+  /**
+   * A batch PostgreSQL refused for its data, without the rows it refuses: their reports
+   * dead-lettered as `unstorable` (acknowledged with the batch), refused events logged and
+   * counted. The device states keep what the rules made of those fixes: this is the last line
+   * behind the decoder, which refuses what it knows PostgreSQL cannot store. Null when no row is
+   * refused alone (the commit is retried as it is).
+   */
+  private async withoutUnstorable(batch: Batch, contents: PartitionBatch): Promise<PartitionBatch | null> {
+    const { store, metrics, log, layout, claim } = this.deps;
+    const refused = await store.unstorable(contents.fixes, contents.events);
+    if (refused.fixes.length === 0 && refused.events.length === 0) return null;
+    const fixReasons = new Map(refused.fixes.map((row) => [row.index, `PostgreSQL refused to store this report: ${row.reason}`]));
+    let offset = 0;
+    for (const msg of batch.messages) {
+      if (msg.command !== undefined || fixReasons.size === 0) continue;
+      const first = offset;
+      const found = refuseDecodedFixes(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, 'unstorable', (position) => fixReasons.get(first + position));
+      offset += found.fixes;
+      for (const report of found.refused) batch.deadLetters.push(this.deadLetter(msg, found.tenantId, report, found.encoding));
+    }
+    for (const row of refused.fixes) {
+      const fix = contents.fixes[row.index] as Fix;
+      const key = deviceKey(fix.tenantId, fix.deviceId);
+      if (this.latest.get(key) === fix) this.latest.delete(key);
+      metrics.unstorable.inc({ kind: 'fix' });
+    }
+    for (const row of refused.events) {
+      const event = contents.events[row.index] as DerivedEvent;
+      log.error({ eventId: event.id, type: event.type, tenantId: event.tenantId, reason: row.reason, partition: claim.partition }, 'PostgreSQL refused an event; it is left out');
+      metrics.unstorable.inc({ kind: 'event' });
+    }
+    const badFixes = new Set(refused.fixes.map((row) => row.index));
+    const badEvents = new Set(refused.events.map((row) => row.index));
+    return {
+      ...contents,
+      fixes: contents.fixes.filter((_fix, i) => !badFixes.has(i)),
+      events: contents.events.filter((_event, i) => !badEvents.has(i)),
+    };
   }
 
   /** Now minus the newest fix time of a committed batch, for the on-call's "how far behind". */

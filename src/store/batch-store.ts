@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { deviceKey, type Fix } from '../core/fix.js';
-import { inTransaction } from './database.js';
+import { classifyWriteError, inTransaction, refusedRows, type RefusedRow } from './database.js';
 
 /** The owner's hold on a partition, as `PartitionStore.claim` granted it. */
 export interface PartitionHold {
@@ -43,6 +43,12 @@ export interface BatchStore {
    * still held at its epoch: a fenced partition's batch is left out, the others are stored.
    */
   writeBatches(batches: readonly PartitionBatch[]): Promise<GroupOutcome>;
+  /**
+   * The fixes and events (by index) that PostgreSQL refuses to store, once `writeBatches` failed
+   * with an UnstorableError; nothing is written. Empty when each is stored alone: then the
+   * refusal came from the group as a whole.
+   */
+  unstorable(fixes: readonly Fix[], events: readonly DerivedEvent[]): Promise<{ fixes: RefusedRow[]; events: RefusedRow[] }>;
   /**
    * Checkpoints device states changed since the last checkpoint, as they stand after stream
    * sequence `seq` (committed already). False, and nothing written, when the partition holds a
@@ -86,6 +92,20 @@ WITH advanced AS (
   RETURNING id
 )
 SELECT ARRAY(SELECT id FROM advanced) AS advanced, (SELECT count(*) FROM stored)::int AS inserted, ARRAY(SELECT id FROM recorded) AS recorded`;
+
+// The probes of `unstorable`: the rows as the batch statement writes them, without the partition.
+const PROBE_POSITIONS = `
+INSERT INTO positions (tenant_id, device_id, ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes)
+SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs
+  FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::real[], $7::real[],
+              $8::real[], $9::real[], $10::smallint[], $11::boolean[], $12::float8[], $13::jsonb[])
+       AS u(t, d, ms, lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs)
+ON CONFLICT (tenant_id, device_id, ts) DO NOTHING`;
+const PROBE_EVENTS = `
+INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data)
+SELECT id, t, d, type, to_timestamp(ms / 1000.0), data
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[]) AS u(id, t, d, type, ms, data)
+ON CONFLICT (id) DO NOTHING`;
 
 /** Groups of at least this many fixes send them by COPY, in a transaction with the rest. */
 const COPY_FROM_FIXES = 300;
@@ -248,9 +268,24 @@ export class PgBatchStore implements BatchStore {
    * both sides, then the same statement for the rest, in one transaction; if a partition turns
    * out fenced, that is rolled back and the group written again without it. A fix stored already
    * (a device resending) makes COPY fail the transaction: the group is then written as one
-   * statement, which skips it.
+   * statement, which skips it. A data error (a row PostgreSQL refuses) is an UnstorableError.
    */
   async writeBatches(batches: readonly PartitionBatch[]): Promise<GroupOutcome> {
+    try {
+      return await this.writeGroupOnce(batches);
+    } catch (err) {
+      throw classifyWriteError(err);
+    }
+  }
+
+  async unstorable(fixes: readonly Fix[], events: readonly DerivedEvent[]): Promise<{ fixes: RefusedRow[]; events: RefusedRow[] }> {
+    return {
+      fixes: await refusedRows(this.pool, fixes.length, (client, from, to) => client.query(PROBE_POSITIONS, columnArrays(fixes.slice(from, to), POSITION_COLUMNS))),
+      events: await refusedRows(this.pool, events.length, (client, from, to) => client.query(PROBE_EVENTS, columnArrays(events.slice(from, to), EVENT_COLUMNS))),
+    };
+  }
+
+  private async writeGroupOnce(batches: readonly PartitionBatch[]): Promise<GroupOutcome> {
     const fixes = batches.reduce((n, b) => n + b.fixes.length, 0);
     if (fixes < COPY_FROM_FIXES) return this.writeGroup(this.pool, batches, true);
     try {
@@ -262,7 +297,7 @@ export class PgBatchStore implements BatchStore {
       });
     } catch (err) {
       if (err instanceof GroupFenced) {
-        const rest = await this.writeBatches(batches.filter((b) => !err.lanes.has(b.hold.lane)));
+        const rest = await this.writeGroupOnce(batches.filter((b) => !err.lanes.has(b.hold.lane)));
         return { ...rest, fenced: new Set([...err.lanes, ...rest.fenced]) };
       }
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;

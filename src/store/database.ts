@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { UnstorableError } from '../errors.js';
 
 /**
  * pg settings for a URL. A URL without a user name means the OS user, as psql does; pg itself
@@ -131,4 +132,68 @@ export function inLockedTransaction<T>(pool: pg.Pool, name: string, work: (clien
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
     return work(client);
   });
+}
+
+/**
+ * SQLSTATE classes of errors caused by the data written rather than by the connection or the
+ * server's state: data exceptions (22), integrity violations (23) and program limits (54).
+ */
+const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
+
+/** True when PostgreSQL refused a statement for the data it carried: retrying it unchanged fails again. */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.has(code.slice(0, 2));
+}
+
+/** `err` as an UnstorableError when it is a data error, unchanged otherwise. */
+export function classifyWriteError(err: unknown): unknown {
+  if (!isDataError(err)) return err;
+  const { code, message } = err as { code: string; message: string };
+  return new UnstorableError(`PostgreSQL refused the data (SQLSTATE ${code}): ${message}`, { cause: err });
+}
+
+/** A row PostgreSQL refuses to store: its index among those probed, and why. */
+export interface RefusedRow {
+  readonly index: number;
+  readonly reason: string;
+}
+
+/**
+ * The rows among `count` that PostgreSQL refuses, found by writing ranges of them (`write(from,
+ * to)`) inside a transaction that is rolled back at the end, halving every range that fails
+ * with a data error: a few statements for a few bad rows, never one per row of a good batch.
+ * Nothing is written. Another kind of error (the connection lost) is thrown.
+ */
+export async function refusedRows(pool: pg.Pool, count: number, write: (client: pg.PoolClient, from: number, to: number) => Promise<unknown>): Promise<RefusedRow[]> {
+  const refused: RefusedRow[] = [];
+  const client = await checkOut(pool);
+  let failure: Error | undefined;
+  const visit = async (from: number, to: number): Promise<void> => {
+    if (from >= to) return;
+    await client.query('SAVEPOINT probe');
+    try {
+      await write(client, from, to);
+      await client.query('RELEASE SAVEPOINT probe');
+      return;
+    } catch (err) {
+      await client.query('ROLLBACK TO SAVEPOINT probe');
+      if (!isDataError(err)) throw err;
+      if (to - from === 1) return void refused.push({ index: from, reason: (err as Error).message });
+    }
+    const middle = from + Math.floor((to - from) / 2);
+    await visit(from, middle);
+    await visit(middle, to);
+  };
+  try {
+    await client.query('BEGIN');
+    await visit(0, count);
+    return refused;
+  } catch (err) {
+    failure = err as Error;
+    throw err;
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(failure);
+  }
 }

@@ -6,7 +6,8 @@ import type { DerivedEvent } from '../../../src/core/event.js';
 import type { Fix } from '../../../src/core/fix.js';
 import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
 import { DEFAULT_RULES } from '../../../src/core/rule-config.js';
-import { FencedError } from '../../../src/errors.js';
+import { FencedError, UnstorableError } from '../../../src/errors.js';
+import type { RejectedReport } from '../../../src/decode/message.js';
 import { PartitionPublisher } from '../../../src/events/event-publisher.js';
 import { createMetrics } from '../../../src/metrics.js';
 import type { BatchWriter } from '../../../src/pipeline/group-commit.js';
@@ -27,12 +28,20 @@ function message(seq: number, on: boolean, acked: number[]): TelemetryMessage {
   };
 }
 
-/** A writer that records batches and answers at once, or fences. */
+/** A report PostgreSQL would refuse, for the doubles below: its attributes say so. */
+const isPoison = (fix: Fix) => fix.attributes?.poison === true;
+
+/** A writer that records batches and answers at once, or fences, or refuses a poisoned batch. */
 class MemoryWriter implements BatchWriter {
   readonly batches: PartitionBatch[] = [];
   fenced = false;
+  refusals = 0;
   async write(batch: PartitionBatch): Promise<DerivedEvent[]> {
     if (this.fenced) throw new FencedError(batch.hold.partition, batch.hold.epoch);
+    if (batch.fixes.some(isPoison)) {
+      this.refusals++;
+      throw new UnstorableError('PostgreSQL refused the data (SQLSTATE 22P05)');
+    }
     this.batches.push(batch);
     return [...batch.events];
   }
@@ -54,6 +63,10 @@ function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: D
         return true;
       },
       refreshDevices: async (_latest: readonly Fix[]) => undefined,
+      unstorable: async (fixes) => ({
+        fixes: fixes.flatMap((fix, index) => (isPoison(fix) ? [{ index, reason: 'unsupported Unicode escape sequence' }] : [])),
+        events: [],
+      }),
     },
     publisher: new PartitionPublisher(async (e) => void published.push(e.type), claimed.publishedSeq, log, metrics),
     metrics, log, settings: { batchSize: 2000, checkpointMs: 60_000 },
@@ -119,5 +132,33 @@ describe('partition pipeline - replay, group commit, fencing', () => {
     expect(await p.finish()).toBe(true);
     expect(checkpoints).toEqual([{ seq: 2, states: 1 }]);
     expect(writer.batches.at(-1)?.lastSeq).toBe(2);
+  });
+});
+
+describe('partition pipeline - a batch PostgreSQL refuses', () => {
+  it('dead-letters the refused report as unstorable, commits the rest of its message and batch, and acknowledges all', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const deadLetters: RejectedReport[] = [];
+    const { p } = pipeline({}, writer);
+    const reports = [0, 1, 2].map((i) => ({ ts: T0 + i * 1000, lat: 48, lon: 11, ignition: true, attributes: { poison: i === 1 } }));
+    p.accept({ ...message(1, true, acked), data: pack(reports), deadLetter: async (_tenant, refused) => void deadLetters.push(refused) });
+    p.accept(message(5, true, acked));
+    await settle();
+    expect(writer.refusals).toBe(1);
+    expect(writer.batches.flatMap((b) => b.fixes.map((f) => f.ts))).toEqual([T0, T0 + 2000, T0 + 5000]);
+    expect(deadLetters).toEqual([{ index: 1, rejection: { code: 'unstorable', message: expect.stringMatching(/refused to store this report: unsupported Unicode/) }, report: reports[1] }]);
+    expect(acked).toEqual([1, 5]);
+  });
+
+  it('refuses a single-report message whole', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const deadLetters: RejectedReport[] = [];
+    const { p } = pipeline({}, writer);
+    p.accept({ ...message(1, true, acked), data: pack({ ts: T0, lat: 48, lon: 11, attributes: { poison: true } }), deadLetter: async (_tenant, refused) => void deadLetters.push(refused) });
+    await settle();
+    expect(deadLetters.map((d) => [d.index, d.rejection.code])).toEqual([[null, 'unstorable']]);
+    expect(acked).toEqual([1]);
   });
 });
