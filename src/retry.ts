@@ -11,19 +11,41 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
   return Math.round(base * (0.8 + 0.2 * random()));
 }
 
+/** When to give up retrying: after `tries` failures, or at once for an error `retryable` refuses. */
+export interface RetryLimits {
+  readonly tries: number;
+  readonly retryable: (err: Error) => boolean;
+}
+
+const UNLIMITED: RetryLimits = { tries: Number.POSITIVE_INFINITY, retryable: () => true };
+
+export type RetryOutcome<T> = { readonly done: true; readonly value: T } | { readonly done: false; readonly error: Error };
+
 /**
- * Runs `work` until it succeeds, waiting `retryDelayMs` between tries, for writes that must not
- * be dropped. `failed` hears of each failure before the wait: to log it, or to tell JetStream
- * that the messages it depends on are still being worked on.
+ * Runs `work` until it succeeds or `limits` says to give up, waiting `retryDelayMs` between
+ * tries. `failed` hears of each failure that is retried, before the wait: to log it, or to tell
+ * JetStream that the messages it depends on are still being worked on.
  */
-export async function retryUntilDone<T>(work: () => Promise<T>, failed: (err: Error, attempt: number, delayMs: number) => void): Promise<T> {
+export async function retryUpTo<T>(
+  work: () => Promise<T>,
+  failed: (err: Error, attempt: number, delayMs: number) => void,
+  limits: RetryLimits = UNLIMITED,
+): Promise<RetryOutcome<T>> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await work();
+      return { done: true, value: await work() };
     } catch (err) {
+      const error = err as Error;
+      if (attempt >= limits.tries || !limits.retryable(error)) return { done: false, error };
       const delayMs = retryDelayMs(attempt);
-      failed(err as Error, attempt, delayMs);
+      failed(error, attempt, delayMs);
       await sleep(delayMs);
     }
   }
+}
+
+/** Runs `work` until it succeeds (`retryUpTo` without limits), for writes that must not be dropped. */
+export async function retryUntilDone<T>(work: () => Promise<T>, failed: (err: Error, attempt: number, delayMs: number) => void): Promise<T> {
+  // Without limits, only success ends the loop.
+  return ((await retryUpTo(work, failed)) as { value: T }).value;
 }

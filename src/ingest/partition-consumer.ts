@@ -4,7 +4,8 @@ import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings 
 import type { Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
-import { publishDeadLetter } from './dead-letter.js';
+import { deadLetterRefused, publishDeadLetter } from './dead-letter.js';
+import { UnstorableError } from '../errors.js';
 
 export interface PartitionConsumerDeps {
   readonly js: JetStreamClient;
@@ -54,7 +55,9 @@ class JetStreamTelemetry implements TelemetryMessage {
   deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
     // The id makes the dead letter of a replayed message a duplicate that JetStream drops.
     const { js, topology, maxPayload } = this.deps;
-    return publishDeadLetter(js, topology, tenantId, this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`);
+    return publishDeadLetter(js, topology, tenantId, this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`).catch((err: Error) => {
+      throw deadLetterRefused(err) ? new UnstorableError(`NATS refuses the dead letter: ${err.message}`, { cause: err }) : err;
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import type { SubjectLayout } from '../decode/subject.js';
 import { FencedError, UnstorableError } from '../errors.js';
 import type { PartitionPublisher } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics.js';
-import { retryDelayMs, retryUntilDone } from '../retry.js';
+import { retryDelayMs, retryUpTo, type RetryLimits } from '../retry.js';
 import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
 import type { BatchWriter } from './group-commit.js';
 import type { PartitionClaim } from '../store/partition-store.js';
@@ -33,7 +33,10 @@ export interface TelemetryMessage {
   ack(): void;
   /** Tells the transport the message is still being worked on (no redelivery yet). */
   working(): void;
-  /** Copies a refused report of this message to the dead-letter subject; resolves once stored. */
+  /**
+   * Copies a refused report of this message to the dead-letter subject; resolves once stored,
+   * rejects with an UnstorableError when the dead letter cannot be stored however often it is tried.
+   */
   deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void>;
 }
 
@@ -90,6 +93,12 @@ function emptyBatch(): Batch {
  * device reporting every second would otherwise rewrite its row in every batch.
  */
 const DEVICES_REFRESH_MS = 1000;
+
+/**
+ * A dead letter is tried about a minute (back-off capped at 5 s) before it is dropped and
+ * counted, and not again when NATS refuses it for what it is.
+ */
+const DEAD_LETTER_LIMITS: RetryLimits = { tries: 20, retryable: (err) => !(err instanceof UnstorableError) };
 
 /** Replayed messages between acknowledgements. */
 const REPLAY_ACK_EVERY = 500;
@@ -193,13 +202,18 @@ export class PartitionPipeline {
   }
 
   private async deadLetter(msg: TelemetryMessage, tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
+    const { log, metrics } = this.deps;
     // Retried in place rather than nak'ed: a redelivery would come back behind newer fixes of
-    // the same device, and the rules would take its good fixes for late ones.
-    await retryUntilDone(() => msg.deadLetter(tenantId, refused, encoding), (err, _attempt, delay) => {
-      this.deps.log.warn({ err: err.message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
+    // the same device, and the rules would take its good fixes for late ones. Not forever: the
+    // batch's acknowledgement waits for it, and so does every batch of the partition after it.
+    const outcome = await retryUpTo(() => msg.deadLetter(tenantId, refused, encoding), (err, _attempt, delay) => {
+      log.warn({ err: err.message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
       msg.working();
-    });
-    this.deps.metrics.fixesRejected.inc({ code: refused.rejection.code });
+    }, DEAD_LETTER_LIMITS);
+    metrics.fixesRejected.inc({ code: refused.rejection.code });
+    if (outcome.done) return;
+    log.error({ err: outcome.error.message, subject: msg.subject, code: refused.rejection.code, index: refused.index }, 'dead letter dropped: it could not be published');
+    metrics.unstorable.inc({ kind: 'dead_letter' });
   }
 
   /** Runs a fix through the rules; on a replay only the device state is kept. */

@@ -1,3 +1,4 @@
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FUTURE_MS } from '../../src/decode/report.js';
@@ -102,6 +103,19 @@ describe('dead letters - bad input is refused with a reason and loses nothing el
     expect(letters.map((l) => [l.index, l.code])).toEqual([['1', 'coordinates_out_of_range'], ['3', 'null_island']]);
     expect(unpack(letters[0]?.data as Uint8Array)).toEqual(reports[1]);
     expect(letters[1]?.error).toMatch(/\(0, 0\)/);
+  });
+
+  it('keeps dead letters small whatever headers the device sends: 100 refused reports with 60 KiB of headers each add under 40 KiB', async () => {
+    const before = await world.jsm.streams.info(world.topology.dlqStream);
+    const h = natsHeaders();
+    h.set('Content-Type', 'application/json');
+    for (let i = 0; i < 60; i++) h.set(`X-Vendor-${i}`, 'v'.repeat(1000));
+    for (let i = 0; i < 100; i++) await world.js.publish(`${world.topology.telemetryPrefix}loud.dev-${i}`, jsonBytes({ ts: now, lat: 95, lon: 1 }), { headers: h });
+    await waitFor('100 dead letters', async () => (await dlqCount()) === before.state.messages + 100);
+    const after = await world.jsm.streams.info(world.topology.dlqStream);
+    expect(after.state.bytes - before.state.bytes).toBeLessThan(40 * 1024);
+    const letter = (await deadLetters()).find((l) => l.original.endsWith('loud.dev-0'));
+    expect(letter?.code).toBe('coordinates_out_of_range');
   });
 
   it('survives garbage, a 1 MiB message, NaN and out-of-range values between good fixes', async () => {

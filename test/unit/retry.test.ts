@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs, retryUntilDone } from '../../src/retry.js';
+import { retryDelayMs, retryUntilDone, retryUpTo } from '../../src/retry.js';
 
 describe('retry - back-off of failed writes', () => {
   it('doubles from 100 ms and stops growing at 5 s', () => {
@@ -26,5 +26,26 @@ describe('retry - back-off of failed writes', () => {
     expect(heard[0]?.[2]).toBeLessThanOrEqual(100);
     expect(heard[1]?.[2]).toBeGreaterThanOrEqual(160);
     expect(heard[1]?.[2]).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('retry - limits', () => {
+  it('gives up after the tries allowed, with the last error', async () => {
+    let calls = 0;
+    const outcome = await retryUpTo(async () => {
+      calls++;
+      throw new Error(`down ${calls}`);
+    }, () => undefined, { tries: 3, retryable: () => true });
+    expect(outcome).toEqual({ done: false, error: new Error('down 3') });
+    expect(calls).toBe(3);
+  });
+
+  it('gives up at once on an error it may not retry', async () => {
+    const heard: string[] = [];
+    const outcome = await retryUpTo(async () => {
+      throw new RangeError('too large');
+    }, (err) => heard.push(err.message), { tries: 20, retryable: (err) => !(err instanceof RangeError) });
+    expect(outcome.done).toBe(false);
+    expect(heard).toEqual([]);
   });
 });

@@ -73,7 +73,7 @@ function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: D
     held: () => true,
     onLost: (why) => void (lost = why),
   });
-  return { p, published, checkpoints, lost: () => lost };
+  return { p, published, checkpoints, metrics, lost: () => lost };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
@@ -149,6 +149,17 @@ describe('partition pipeline - a batch PostgreSQL refuses', () => {
     expect(writer.batches.flatMap((b) => b.fixes.map((f) => f.ts))).toEqual([T0, T0 + 2000, T0 + 5000]);
     expect(deadLetters).toEqual([{ index: 1, rejection: { code: 'unstorable', message: expect.stringMatching(/refused to store this report: unsupported Unicode/) }, report: reports[1] }]);
     expect(acked).toEqual([1, 5]);
+  });
+
+  it('drops and counts a dead letter NATS refuses for what it is, and acknowledges the batch', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const { p, metrics } = pipeline({}, writer);
+    p.accept({ ...message(1, true, acked), data: pack({ ts: T0, lat: 91, lon: 11 }), deadLetter: async () => Promise.reject(new UnstorableError('NATS refuses the dead letter: max_payload size exceeded')) });
+    p.accept(message(2, true, acked));
+    await settle();
+    expect(acked).toEqual([1, 2]);
+    expect(await metrics.registry.getSingleMetricAsString('fencewire_unstorable_total')).toMatch(/kind="dead_letter"} 1/);
   });
 
   it('refuses a single-report message whole', async () => {
