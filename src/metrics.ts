@@ -68,6 +68,12 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers,
     }),
+    eventsRefused: new Counter({
+      name: 'fencewire_events_refused_total',
+      help: 'Messages on the events stream the webhook worker refused (not an envelope, or one whose tenant, type or id differs from its subject and Nats-Msg-Id), dead-lettered, by code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
     devicesKnown: new Gauge({ name: 'fencewire_devices_known', help: 'Devices whose rule state the processor holds', registers }),
     inFlight: new Gauge({ name: 'fencewire_in_flight_messages', help: 'Messages received but not yet acknowledged', registers }),
     unhandledErrors: new Counter({

@@ -99,7 +99,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('webhooks')) {
     // Before ingest starts publishing, so that the new consumer sees its first events.
     await ensureWebhookConsumer(jsm, t);
-    webhooks = new WebhookWorker({ js, topology: t, db: pool, settings: config.webhooks, metrics, log });
+    webhooks = new WebhookWorker({ js, topology: t, db: pool, settings: config.webhooks, metrics, log, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD });
     await webhooks.start();
   }
   if (roles.includes('ingest')) {

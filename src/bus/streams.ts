@@ -28,20 +28,23 @@ function streamConfigs(t: Topology, settings: StreamSettings): (Partial<StreamCo
   const common = { storage: StorageType.File, retention: RetentionPolicy.Limits };
   return [
     { ...common, name: t.telemetryStream, subjects: [`${t.telemetryPrefix}>`], max_age: nanos(settings.telemetryMaxAgeMs) },
-    { ...common, name: t.dlqStream, subjects: [`${t.dlqPrefix}>`], max_age: nanos(settings.dlqMaxAgeMs) },
+    { ...common, name: t.dlqStream, subjects: [`${t.dlqPrefix}>`, `${t.eventsDlqPrefix}>`], max_age: nanos(settings.dlqMaxAgeMs) },
     { ...common, name: t.eventsStream, subjects: [`${t.eventsPrefix}>`], max_age: nanos(settings.eventsMaxAgeMs) },
   ];
 }
 
 /**
- * Creates the streams that are missing. An existing stream is left exactly as it is: an
- * operator may have tuned it, and fencewire never deletes data it did not create.
+ * Creates the streams that are missing. An existing stream is left as it is (an operator may
+ * have tuned it, and fencewire never deletes data it did not create), but for subjects of ours
+ * it does not capture yet, which are added (the events' dead letters came after the first DLQ).
  */
 export async function ensureStreams(jsm: JetStreamManager, t: Topology, settings = DEFAULT_STREAM_SETTINGS): Promise<string[]> {
   const created: string[] = [];
   for (const config of streamConfigs(t, settings)) {
     try {
-      await jsm.streams.info(config.name);
+      const existing = (await jsm.streams.info(config.name)).config;
+      const missing = (config.subjects ?? []).filter((subject) => !existing.subjects.includes(subject));
+      if (missing.length > 0) await jsm.streams.update(config.name, { ...existing, subjects: [...existing.subjects, ...missing] });
     } catch (err) {
       if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
       await jsm.streams.add(config);

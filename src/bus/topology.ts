@@ -9,6 +9,8 @@ export interface Topology {
   readonly telemetryPrefix: string;
   readonly dlqStream: string;
   readonly dlqPrefix: string;
+  /** Dead letters of the events stream: messages on it that are not fencewire's envelopes. */
+  readonly eventsDlqPrefix: string;
   readonly eventsStream: string;
   readonly eventsPrefix: string;
   readonly ingestConsumer: string;
@@ -36,6 +38,7 @@ export function topology(namespace: string): Topology {
     telemetryPrefix: `${subject}telemetry.`,
     dlqStream: `${stream}DLQ`,
     dlqPrefix: `${subject}dlq.telemetry.`,
+    eventsDlqPrefix: `${subject}dlq.events.`,
     eventsStream: `${stream}EVENTS`,
     eventsPrefix: `${subject}events.`,
     ingestConsumer: 'fencewire-ingest',
@@ -52,4 +55,8 @@ export function telemetrySubject(t: Topology, tenantId: string, deviceId: string
 
 export function dlqSubject(t: Topology, tenantId: string | null): string {
   return `${t.dlqPrefix}${tenantId ?? UNROUTABLE_TENANT}`;
+}
+
+export function eventsDlqSubject(t: Topology, tenantId: string | null): string {
+  return `${t.eventsDlqPrefix}${tenantId ?? UNROUTABLE_TENANT}`;
 }

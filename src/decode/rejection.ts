@@ -1,5 +1,6 @@
 /**
- * Why a telemetry message or report was refused. Codes are stable: they travel in the
+ * Why a telemetry message or report was refused (or, for the last two, a message on the
+ * events stream that is not fencewire's envelope as its subject and id say). Codes are stable: they travel in the
  * `Fencewire-Error-Code` header of dead-lettered messages and label the rejection metric.
  */
 export const REJECTION_CODES = [
@@ -21,6 +22,8 @@ export const REJECTION_CODES = [
   'invalid_text',
   'unstorable',
   'unknown_command',
+  'not_an_envelope',
+  'envelope_mismatch',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -3,7 +3,6 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, InvalidArgumentError, type MsgHdrs } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
 import type { Encoding, RejectedReport } from '../decode/message.js';
-import { dlqSubject, type Topology } from '../bus/topology.js';
 
 const packr = new Packr({ useRecords: false });
 const utf8 = new TextEncoder();
@@ -70,13 +69,12 @@ export function deadLetterRefused(err: unknown): boolean {
 }
 
 /**
- * Copies a refused message or report to `dlq.telemetry.<tenant>` (see `deadLetter`) and waits
- * for JetStream to have stored it.
+ * Copies a refused message or report to `subject` (`dlq.telemetry.<tenant>` or
+ * `dlq.events.<tenant>`; see `deadLetter`) and waits for JetStream to have stored it.
  */
 export async function publishDeadLetter(
   js: JetStreamClient,
-  t: Topology,
-  tenantId: string | null,
+  subject: string,
   message: RefusedMessage,
   refused: RejectedReport,
   encoding: Encoding,
@@ -84,5 +82,5 @@ export async function publishDeadLetter(
   msgId?: string,
 ): Promise<void> {
   const letter = deadLetter(message, refused, encoding, maxPayload, msgId);
-  await js.publish(dlqSubject(t, tenantId), letter.payload, { headers: letter.headers });
+  await js.publish(subject, letter.payload, { headers: letter.headers });
 }

@@ -1,7 +1,7 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
-import type { Topology } from '../bus/topology.js';
+import { dlqSubject, type Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
 import { deadLetterRefused, publishDeadLetter } from './dead-letter.js';
@@ -55,7 +55,7 @@ class JetStreamTelemetry implements TelemetryMessage {
   deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
     // The id makes the dead letter of a replayed message a duplicate that JetStream drops.
     const { js, topology, maxPayload } = this.deps;
-    return publishDeadLetter(js, topology, tenantId, this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`).catch((err: Error) => {
+    return publishDeadLetter(js, dlqSubject(topology, tenantId), this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`).catch((err: Error) => {
       throw deadLetterRefused(err) ? new UnstorableError(`NATS refuses the dead letter: ${err.message}`, { cause: err }) : err;
     });
   }

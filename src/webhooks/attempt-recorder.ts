@@ -1,19 +1,24 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
+import { storableText } from '../core/storable-text.js';
+import { isDataError } from '../store/database.js';
 import { recordAttempts, type AttemptRecord } from './delivery-store.js';
 
 /**
  * Writes attempt records in batches: the attempts that finish while one write runs go into the
  * next, so that a busy worker commits many attempts per transaction. A failed write is retried
  * until it succeeds: the log must hold every attempt, and a delivery recorded as succeeded is
- * what keeps it from being sent again.
+ * what keeps it from being sent again. A batch PostgreSQL refuses for its data is not retried
+ * as it is: its records are written one by one, and one refused alone is written without the
+ * texts the receiver sent, so that its delivery's verdict is still recorded.
  */
 export class AttemptRecorder {
   private waiting: { record: AttemptRecord; done: () => void }[] = [];
   private writing: Promise<void> | null = null;
 
-  constructor(private readonly db: pg.Pool, private readonly log: Logger) {}
+  constructor(private readonly db: pg.Pool, private readonly log: Logger, private readonly metrics: Metrics) {}
 
   /** Resolves once the record is committed. */
   record(record: AttemptRecord): Promise<void> {
@@ -32,11 +37,30 @@ export class AttemptRecorder {
     while (this.waiting.length > 0) {
       const batch = this.waiting;
       this.waiting = [];
-      await retryUntilDone(() => recordAttempts(this.db, batch.map((w) => w.record)), (err, _attempt, delay) => {
+      await retryUntilDone(() => this.write(batch.map((w) => w.record)), (err, _attempt, delay) => {
         this.log.warn({ err: err.message, attempts: batch.length, retryInMs: delay }, 'recording webhook attempts failed; retrying');
       });
       for (const w of batch) w.done();
     }
     this.writing = null;
+  }
+
+  private async write(records: readonly AttemptRecord[]): Promise<void> {
+    try {
+      return await recordAttempts(this.db, records);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+    }
+    for (const record of records) {
+      try {
+        await recordAttempts(this.db, [record]);
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        const reason = storableText((err as Error).message);
+        this.log.error({ deliveryId: record.deliveryId, attempt: record.attempt, reason }, 'PostgreSQL refused an attempt\'s texts; recorded without them');
+        this.metrics.unstorable.inc({ kind: 'attempt' });
+        await recordAttempts(this.db, [{ ...record, outcome: { ...record.outcome, error: `not stored: PostgreSQL refused the texts of this attempt (${reason})`, responseBody: null } }]);
+      }
+    }
   }
 }

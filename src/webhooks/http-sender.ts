@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
+import { storableText } from '../core/storable-text.js';
 import { forbiddenAddressError, guardedLookup, isForbiddenAddress, urlHost } from './address-guard.js';
 
 /** What one attempt produced; `statusCode` is null when no answer came (timeout, refused, ...). */
@@ -9,7 +10,7 @@ export interface AttemptOutcome {
   readonly statusCode: number | null;
   readonly latencyMs: number;
   readonly error: string | null;
-  /** The first KiB of the answer's body. */
+  /** The first KiB of the answer's body, NUL and lone surrogates replaced (U+FFFD) so that it can be stored. */
   readonly responseBody: string | null;
   /** The answer's Retry-After header, if any. */
   readonly retryAfter: string | undefined;
@@ -55,7 +56,12 @@ export class HttpSender {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve({ startedAt, statusCode, latencyMs: Math.round(performance.now() - started), error, responseBody, retryAfter });
+        // A receiver's answer (and an error quoting it) is whatever it chose to send: a NUL byte in
+        // it once failed the insert of every tenant's attempts.
+        resolve({
+          startedAt, statusCode, latencyMs: Math.round(performance.now() - started),
+          error: error === null ? null : storableText(error), responseBody: responseBody === null ? null : storableText(responseBody), retryAfter,
+        });
       };
       let req: http.ClientRequest | undefined = undefined;
       try {

@@ -1,7 +1,8 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Topology } from '../bus/topology.js';
+import { eventsDlqSubject, type Topology } from '../bus/topology.js';
+import { publishDeadLetter } from '../ingest/dead-letter.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
@@ -11,6 +12,7 @@ import { pruneEndpointSeries, setQueueAges } from './endpoint-metrics.js';
 import {
   claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, pendingAges, releaseLeases, type Endpoint, type NewDelivery,
 } from './delivery-store.js';
+import { isRefusedEvent, readEventMessage, type EventHeader } from './event-message.js';
 import { HttpSender } from './http-sender.js';
 import { matchesSubscription } from './subscription.js';
 
@@ -21,6 +23,8 @@ export interface WebhookWorkerDeps {
   readonly settings: Config['webhooks'];
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** The NATS server's max_payload: a dead letter must fit in it. */
+  readonly maxPayload: number;
 }
 
 /** Events fanned out to deliveries per transaction. */
@@ -34,24 +38,7 @@ const SHUTDOWN_GRACE_MS = 3000;
 /** Metric series of deleted endpoints are pruned, and queue ages read, every this many polls (5 s by default). */
 const PRUNE_EVERY_POLLS = 20;
 
-/** The parts of an event envelope (contract section 3) that fan-out reads. */
-interface EventHeader {
-  readonly id: string;
-  readonly type: string;
-  readonly tenant_id: string;
-}
-
 const decoder = new TextDecoder();
-
-function eventHeader(body: string): EventHeader | null {
-  try {
-    const parsed = JSON.parse(body) as Partial<EventHeader> | null;
-    const ok = typeof parsed?.id === 'string' && typeof parsed.type === 'string' && typeof parsed.tenant_id === 'string';
-    return ok ? (parsed as EventHeader) : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The webhook worker: consumes `EVENTS`, records a delivery for every enabled endpoint whose
@@ -80,7 +67,7 @@ export class WebhookWorker {
     // A held delivery waits at most HELD_PER_SLOT attempts of its endpoint, then takes one.
     this.leaseMs = settings.timeoutMs * (HELD_PER_SLOT + 1) + LEASE_MARGIN_MS;
     this.sender = new HttpSender(settings.timeoutMs, settings.allowPrivate);
-    this.recorder = new AttemptRecorder(deps.db, deps.log);
+    this.recorder = new AttemptRecorder(deps.db, deps.log, deps.metrics);
     this.dispatcher = new DeliveryDispatcher(
       this.sender, this.recorder, { retry: settings.retry, concurrency: settings.endpointConcurrency, maxHeld: this.maxHeld }, deps.metrics, deps.log,
     );
@@ -145,14 +132,22 @@ export class WebhookWorker {
 
   /** Records the deliveries of a batch of events, acknowledges the events, and sends what fits. */
   private async fanOut(batch: readonly JsMsg[]): Promise<void> {
+    const { js, topology, log, metrics, maxPayload } = this.deps;
     const events: { header: EventHeader; body: string }[] = [];
     for (const msg of batch) {
       const body = decoder.decode(msg.data);
-      const header = eventHeader(body);
-      if (header) events.push({ header, body });
-      else this.deps.log.error({ subject: msg.subject, seq: msg.seq }, 'an EVENTS message is not an event envelope; not delivered');
+      const read = readEventMessage(topology.eventsPrefix, msg.subject, msg.headers?.get('Nats-Msg-Id') || undefined, body);
+      if (!isRefusedEvent(read)) {
+        events.push({ header: read, body });
+        continue;
+      }
+      log.error({ subject: msg.subject, seq: msg.seq, code: read.rejection.code, reason: read.rejection.message }, 'an EVENTS message is not fencewire\'s envelope; dead-lettered, not delivered');
+      metrics.eventsRefused.inc({ code: read.rejection.code });
+      // Once: a dead letter NATS will not take is dropped rather than holding up the fan-out.
+      await publishDeadLetter(js, eventsDlqSubject(topology, read.tenantId), msg, { index: null, rejection: read.rejection, report: null }, 'json', maxPayload, `events-${msg.seq}`)
+        .catch((err: Error) => log.error({ err: err.message, subject: msg.subject }, 'dead letter of an EVENTS message dropped'));
     }
-    const endpoints = await enabledEndpoints(this.deps.db, [...new Set(events.map((e) => e.header.tenant_id))]);
+    const endpoints = await enabledEndpoints(this.deps.db, [...new Set(events.map((e) => e.header.tenantId))]);
     const byTenant = new Map<string, Endpoint[]>();
     for (const endpoint of endpoints) {
       const list = byTenant.get(endpoint.tenantId);
@@ -165,7 +160,7 @@ export class WebhookWorker {
     // the fan-out nothing beyond its rows.
     const taken = new Map<string, number>();
     for (const { header, body } of events) {
-      for (const endpoint of byTenant.get(header.tenant_id) ?? []) {
+      for (const endpoint of byTenant.get(header.tenantId) ?? []) {
         if (!matchesSubscription(endpoint.events, header.type)) continue;
         const used = taken.get(endpoint.id) ?? 0;
         const leased = used < this.dispatcher.room(endpoint.id);
