@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { envelope, type DerivedEvent } from '../core/event.js';
 import type { Topology } from '../bus/topology.js';
 import type { Metrics } from '../metrics.js';
+import { UnstorableError } from '../errors.js';
+import { messageRefused } from '../bus/message-refused.js';
 import { retryDelayMs } from '../retry.js';
 import { singleFlight } from '../single-flight.js';
 
@@ -12,9 +14,14 @@ const encoder = new TextEncoder();
 /** Puts one event on `events.<tenant>.<type>`; resolves once JetStream has stored it. */
 export type EventSink = (event: DerivedEvent) => Promise<unknown>;
 
-/** The JetStream sink: `Nats-Msg-Id` is the event id, so JetStream drops a resend within its window. */
+/**
+ * The JetStream sink: `Nats-Msg-Id` is the event id, so JetStream drops a resend within its
+ * window. An envelope NATS refuses for what it is (over max_payload) is an UnstorableError.
+ */
 export function jetStreamEventSink(js: JetStreamClient, t: Topology): EventSink {
-  return (event) => js.publish(`${t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id });
+  return (event) => js.publish(`${t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id }).catch((err: Error) => {
+    throw messageRefused(err) ? new UnstorableError(`NATS refuses the event: ${err.message}`, { cause: err }) : err;
+  });
 }
 
 /** Batches of committed events whose publishes are sent at once, then awaited together. */
@@ -72,11 +79,23 @@ export class PartitionPublisher {
     this.metrics.outboxBacklog.dec(this.queue.reduce((n, batch) => n + batch.events.length, 0));
   }
 
+  /**
+   * One event to the sink. One it can never take is left out (it stays in the events table,
+   * for GET /v1/events) rather than holding up every later event of the partition.
+   */
+  private async publish(event: DerivedEvent): Promise<unknown> {
+    return this.sink(event).catch((err: Error) => {
+      if (!(err instanceof UnstorableError)) throw err;
+      this.log.error({ err: err.message, eventId: event.id, type: event.type, tenantId: event.tenantId }, 'event left off EVENTS: NATS refuses it');
+      this.metrics.unstorable.inc({ kind: 'event' });
+    });
+  }
+
   private async run(): Promise<void> {
     for (let attempt = 1; this.queue.length > 0 && !this.closed; ) {
       const window = this.queue.slice(0, WINDOW_BATCHES);
       try {
-        await Promise.all(window.flatMap((batch) => batch.events.map((event) => this.sink(event))));
+        await Promise.all(window.flatMap((batch) => batch.events.map((event) => this.publish(event))));
       } catch (err) {
         const delay = retryDelayMs(attempt++);
         this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'event publish failed; retrying');

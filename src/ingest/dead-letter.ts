@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders, InvalidArgumentError, type MsgHdrs } from '@nats-io/transport-node';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
 import type { Encoding, RejectedReport } from '../decode/message.js';
 
@@ -58,14 +58,6 @@ export function deadLetter(message: RefusedMessage, refused: RejectedReport, enc
   h.set('Fencewire-Truncated-From', String(data.length));
   h.set('Fencewire-Payload-Sha256', createHash('sha256').update(data).digest('hex'));
   return { headers: h, payload: data.subarray(0, Math.max(0, maxPayload - headerBytes(h))) };
-}
-
-/**
- * True when a dead letter's publish failed for what it is, not for the state of NATS (the
- * client refuses it before sending): publishing it again fails the same way.
- */
-export function deadLetterRefused(err: unknown): boolean {
-  return err instanceof InvalidArgumentError;
 }
 
 /**

@@ -4,7 +4,8 @@ import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings 
 import { dlqSubject, type Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
-import { deadLetterRefused, publishDeadLetter } from './dead-letter.js';
+import { messageRefused } from '../bus/message-refused.js';
+import { publishDeadLetter } from './dead-letter.js';
 import { UnstorableError } from '../errors.js';
 
 export interface PartitionConsumerDeps {
@@ -56,7 +57,7 @@ class JetStreamTelemetry implements TelemetryMessage {
     // The id makes the dead letter of a replayed message a duplicate that JetStream drops.
     const { js, topology, maxPayload } = this.deps;
     return publishDeadLetter(js, dlqSubject(topology, tenantId), this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`).catch((err: Error) => {
-      throw deadLetterRefused(err) ? new UnstorableError(`NATS refuses the dead letter: ${err.message}`, { cause: err }) : err;
+      throw messageRefused(err) ? new UnstorableError(`NATS refuses the dead letter: ${err.message}`, { cause: err }) : err;
     });
   }
 }

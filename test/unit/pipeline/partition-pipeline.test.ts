@@ -173,3 +173,21 @@ describe('partition pipeline - a batch PostgreSQL refuses', () => {
     expect(acked).toEqual([1]);
   });
 });
+
+describe('partition publisher - an event NATS can never take', () => {
+  it('is left out, counted, and the events after it are published and the watermark moves', async () => {
+    const published: string[] = [];
+    const metrics = createMetrics();
+    const event = (id: string) => ({ id, type: 'dvir.submitted', tenantId: 'acme', deviceId: null, occurredAt: T0, data: {} }) as unknown as DerivedEvent;
+    const publisher = new PartitionPublisher(async (e) => {
+      if (e.id === 'huge') throw new UnstorableError('NATS refuses the event: max_payload size exceeded');
+      published.push(e.id);
+    }, 0, log, metrics);
+    publisher.enqueue(1, [event('a'), event('huge')]);
+    publisher.enqueue(2, [event('b')]);
+    await publisher.idle();
+    expect(published).toEqual(['a', 'b']);
+    expect(publisher.published).toBe(2);
+    expect(await metrics.registry.getSingleMetricAsString('fencewire_unstorable_total')).toMatch(/kind="event"} 1/);
+  });
+});
