@@ -42,6 +42,12 @@ export interface Config {
     readonly webhookEndpoints: number;
     /** Inbound events a tenant may post per minute (a rate: 429 with Retry-After beyond it). */
     readonly inboundEventsPerMinute: number;
+    /** Bytes of inbound bodies a tenant may post per minute (a rate, beside the count). */
+    readonly inboundBytesPerMinute: number;
+    /** Largest inbound event body, in bytes (413 beyond it). */
+    readonly inboundMaxBytes: number;
+    /** Largest event envelope an inbound event may become once escaped (413 beyond it); must fit NATS's max_payload. */
+    readonly eventMaxBytes: number;
     /** Replays of one delivery per hour (a rate). */
     readonly replaysPerDeliveryPerHour: number;
   };
@@ -164,6 +170,10 @@ export function loadConfig(env: Env = process.env): Config {
       },
       webhookEndpoints: integer(env, 'TENANT_MAX_WEBHOOKS', 100, 1, 1_000_000),
       inboundEventsPerMinute: integer(env, 'TENANT_INBOUND_EVENTS_PER_MINUTE', 600, 1, 10_000_000),
+      inboundBytesPerMinute: integer(env, 'TENANT_INBOUND_BYTES_PER_MINUTE', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      inboundMaxBytes: integer(env, 'INBOUND_MAX_BYTES', 64 * 1024, 1024, 1024 * 1024),
+      // NATS's default max_payload is 1 MiB; the headers of an event take well under 4 KiB.
+      eventMaxBytes: integer(env, 'EVENT_MAX_BYTES', 256 * 1024, 4096, 1024 * 1024 - 4096),
       replaysPerDeliveryPerHour: integer(env, 'REPLAYS_PER_DELIVERY_PER_HOUR', 10, 1, 100_000),
     },
     storage: {

@@ -140,7 +140,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
       return reply.code(err.status).send(errorBody(err.code, err.message));
     }
-    const { statusCode: status, message } = err as { statusCode?: number; message?: string };
+    const { statusCode: status, message, code } = err as { statusCode?: number; message?: string; code?: string };
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorBody('payload_too_large', `the body is larger than this route takes: at most ${request.routeOptions.bodyLimit} bytes`));
+    }
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(status).send(errorBody(codeForStatus(status), excerpt(message ?? 'the request is malformed', 2000)));
     }

@@ -19,6 +19,7 @@ export interface StoragePolicy {
 export interface RetentionReport {
   readonly events: number;
   readonly webhookDeliveries: number;
+  readonly webhookBodies: number;
   readonly inboundEvents: number;
 }
 
@@ -48,7 +49,7 @@ async function deleteOlder(pool: pg.Pool, table: string, where: string, cutoffMs
 /**
  * Retention of the tables that grow with traffic besides positions: published events (at or
  * below their partition's publish watermark), finished
- * webhook deliveries (their attempts go with them) and inbound events. An event not yet
+ * webhook deliveries (their attempts go with them) and the bodies no delivery needs, and inbound events. An event not yet
  * published and a delivery still pending are never deleted, whatever their age.
  */
 async function applyTableRetention(pool: pg.Pool, nowMs: number, policy: StoragePolicy): Promise<RetentionReport> {
@@ -57,6 +58,9 @@ async function applyTableRetention(pool: pg.Pool, nowMs: number, policy: Storage
     events: await deleteOlder(pool, 'events', `occurred_at < $1 AND NOT EXISTS (
       SELECT 1 FROM ingest_partitions p WHERE p.id = events.lane AND events.source_seq > p.published_seq)`, cutoff(policy.eventsRetentionDays)),
     webhookDeliveries: await deleteOlder(pool, 'webhook_deliveries', "status <> 'pending' AND completed_at < $1", cutoff(policy.deliveriesRetentionDays)),
+    // A body goes once no delivery of its event is left (replays and retries read it).
+    webhookBodies: await deleteOlder(pool, 'webhook_bodies', `created_at < $1 AND NOT EXISTS (
+      SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_bodies.event_id)`, cutoff(policy.deliveriesRetentionDays)),
     inboundEvents: await deleteOlder(pool, 'inbound_events', 'received_at < $1', cutoff(policy.inboundRetentionDays)),
   };
 }

@@ -21,11 +21,22 @@ export function inboundUsage(db: pg.Pool, tenantId: string, windowS: number): Pr
        FROM inbound_events WHERE tenant_id = $1 AND received_at > now() - make_interval(secs => $2)`, [tenantId], windowS);
 }
 
-/** Replays of one delivery made in the last `windowS` seconds. */
+/**
+ * Replays of one delivery made in the last `windowS` seconds: of the first delivery it replays,
+ * so that replaying the replays does not multiply the quota.
+ */
 export function replayUsage(db: pg.Pool, deliveryId: string, windowS: number): Promise<WindowUsage> {
   return windowUsage(db,
     `SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS oldest_age_s
-       FROM webhook_deliveries WHERE replay_of = $1 AND created_at > now() - make_interval(secs => $2)`, [deliveryId], windowS);
+       FROM webhook_deliveries
+      WHERE replay_of = (SELECT coalesce(replay_of, id) FROM webhook_deliveries WHERE id = $1) AND created_at > now() - make_interval(secs => $2)`, [deliveryId], windowS);
+}
+
+/** Bytes of inbound bodies the tenant posted in the last `windowS` seconds, as received. */
+export function inboundBytesUsage(db: pg.Pool, tenantId: string, windowS: number): Promise<WindowUsage> {
+  return windowUsage(db,
+    `SELECT coalesce(sum(bytes), 0)::int AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest_age_s
+       FROM inbound_events WHERE tenant_id = $1 AND received_at > now() - make_interval(secs => $2)`, [tenantId], windowS);
 }
 
 /**

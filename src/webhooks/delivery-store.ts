@@ -88,19 +88,23 @@ export interface NewDelivery {
 
 /**
  * Records first deliveries, the leased ones leased for `leaseMs`, and returns the leased ones
- * that did not exist yet: an event delivered to the worker again creates nothing new.
+ * that did not exist yet: an event delivered to the worker again creates nothing new. Each
+ * event's body is stored once (webhook_bodies), not once per endpoint.
  */
 export async function insertDeliveries(db: pg.Pool, deliveries: readonly NewDelivery[], leaseMs: number): Promise<Delivery[]> {
   if (deliveries.length === 0) return [];
   const byId = new Map(deliveries.map((d) => [firstDeliveryId(d.endpoint.id, d.eventId), d]));
+  const bodies = new Map(deliveries.map((d) => [d.eventId, d.body]));
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, lease_until)
-     SELECT id, endpoint_id, tenant_id, event_id, event_type, body, CASE WHEN leased THEN now() + $8 * interval '1 millisecond' END
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[])
-            AS d (id, endpoint_id, tenant_id, event_id, event_type, body, leased)
+    `WITH bodies AS (
+       INSERT INTO webhook_bodies (event_id, body) SELECT * FROM unnest($8::text[], $9::text[]) ON CONFLICT DO NOTHING)
+     INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, lease_until)
+     SELECT id, endpoint_id, tenant_id, event_id, event_type, CASE WHEN leased THEN now() + $7 * interval '1 millisecond' END
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[])
+            AS d (id, endpoint_id, tenant_id, event_id, event_type, leased)
      ON CONFLICT DO NOTHING RETURNING id`,
     [[...byId.keys()], deliveries.map((d) => d.endpoint.id), deliveries.map((d) => d.endpoint.tenantId),
-      deliveries.map((d) => d.eventId), deliveries.map((d) => d.eventType), deliveries.map((d) => d.body), deliveries.map((d) => d.leased), leaseMs],
+      deliveries.map((d) => d.eventId), deliveries.map((d) => d.eventType), deliveries.map((d) => d.leased), leaseMs, [...bodies.keys()], [...bodies.values()]],
   );
   return rows.flatMap((row) => {
     const d = byId.get(row.id) as NewDelivery;
@@ -130,7 +134,8 @@ export async function claimDueDeliveries(
      UPDATE webhook_deliveries d SET lease_until = now() + $5 * interval '1 millisecond'
        FROM due, webhook_endpoints e
       WHERE d.id = due.id AND e.id = d.endpoint_id AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
-     RETURNING d.id AS delivery_id, d.event_id, d.event_type, d.body, d.attempts,
+     RETURNING d.id AS delivery_id, d.event_id, d.event_type, d.attempts,
+               coalesce(d.body, (SELECT b.body FROM webhook_bodies b WHERE b.event_id = d.event_id)) AS body,
                e.id, e.tenant_id, e.url, e.events, e.secret, e.headers`,
     [[...rooms.keys()], [...rooms.values()], defaultRoom, limit, leaseMs],
   );

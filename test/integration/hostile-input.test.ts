@@ -22,6 +22,7 @@ beforeAll(async () => {
     quotas: {
       geofences: { maxVertices: 50, maxPerTenant: 3, maxTenantVertices: 12 },
       webhookEndpoints: 2, inboundEventsPerMinute: 3, replaysPerDeliveryPerHour: 2,
+      inboundMaxBytes: 32_768, eventMaxBytes: 8192, inboundBytesPerMinute: 4000,
     },
   }));
   answers = new DocumentedAnswers(app);
@@ -106,6 +107,49 @@ describe('hostile input - per-tenant limits', () => {
     expect(replay.statusCode).toBe(429);
     expect(replay.json().error.message).toMatch(/REPLAYS_PER_DELIVERY_PER_HOUR/);
     expect(Number(replay.headers['retry-after'])).toBeGreaterThan(3500);
+    // A replay of a replay counts against the first delivery's quota too.
+    const replays = await world.db.query<{ id: string }>('SELECT id FROM webhook_deliveries WHERE replay_of = $1', [deliveryId]);
+    const ofReplay = await call('POST', `/v1/deliveries/${replays.rows[0]?.id}/replay`);
+    expect(ofReplay.statusCode).toBe(429);
+  });
+});
+
+describe('hostile input - inbound events are bounded before anything is kept', () => {
+  let bulkyKey: string;
+  beforeAll(async () => {
+    bulkyKey = (await createApiKey(world.db, 'bulky')).key;
+  });
+  const post = (payload: object) => app.inject({ method: 'POST', url: '/api/integration/webhook', headers: { 'x-integration-key': bulkyKey }, payload });
+  const kept = async () => {
+    const { rows } = await world.db.query("SELECT (SELECT count(*) FROM inbound_events WHERE tenant_id = 'bulky')::int AS inbound, (SELECT count(*) FROM events WHERE tenant_id = 'bulky')::int AS events");
+    return rows[0];
+  };
+
+  it('refuses a body over INBOUND_MAX_BYTES, an event that escapes past EVENT_MAX_BYTES, and occurred_at outside years 0001-9999, keeping nothing', async () => {
+    const huge = await post({ type: 'dvir.report', note: 'x'.repeat(1024 * 1024) });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().error).toEqual({ code: 'payload_too_large', message: 'the body is larger than this route takes: at most 32768 bytes' });
+    // 3.6 KB of emoji: under the body limit, 10.8 KB once each is written as two \uXXXX escapes.
+    const wide = await post({ type: 'dvir.report', note: '\u{1F600}'.repeat(900) });
+    expect(wide.statusCode).toBe(413);
+    expect(wide.json().error.message).toMatch(/dvir.submitted event this body becomes would be 109\d\d bytes once escaped .* the limit is 8192 \(EVENT_MAX_BYTES\)/);
+    const ancient = await post({ type: 'dvir.report', id: 'r-0', occurred_at: '-100000-01-01T00:00:00Z' });
+    expect(ancient.statusCode).toBe(400);
+    expect(ancient.json().error.message).toMatch(/occurred_at "-100000-01-01T00:00:00Z" lies outside years 0001-9999/);
+    expect(await kept()).toEqual({ inbound: 0, events: 0 });
+  });
+
+  it('makes a resend with the same id and no occurred_at the same event, and counts bytes per minute beside the count', async () => {
+    const first = await post({ type: 'dvir.report', id: 'r-1', vehicle_id: 'veh-1' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const again = await post({ type: 'dvir.report', id: 'r-1', vehicle_id: 'veh-1' });
+    expect([first.statusCode, again.statusCode]).toEqual([202, 202]);
+    expect(again.json().event_id).toBe(first.json().event_id);
+    expect(await kept()).toEqual({ inbound: 2, events: 1 });
+    const heavy = await post({ type: 'note', text: 'y'.repeat(3950) });
+    expect(heavy.statusCode).toBe(429);
+    expect(heavy.json().error.message).toMatch(/bytes of inbound events in the last minute and this one has \d+, past its limit \(TENANT_INBOUND_BYTES_PER_MINUTE is 4000\)/);
+    expect(Number(heavy.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -68,7 +68,7 @@ describe('storage (native partitions; the partition tests are skipped where Time
     expect(await partitions()).toContain(partitionName(later + 7 * DAY));
   });
 
-  it('deletes published events, finished deliveries and inbound events past their retention, never unpublished or pending ones', async () => {
+  it('deletes published events, finished deliveries, bodies no delivery needs and inbound events past their retention, never unpublished or pending ones', async () => {
     const old = new Date(Date.now() - 40 * DAY).toISOString();
     // Published means at or below its partition's watermark (published_seq 10 here).
     const lane = (await world.db.query(`INSERT INTO ingest_partitions (partitions, partition, committed_seq, published_seq) VALUES (4, 3, 20, 10) RETURNING id`)).rows[0].id;
@@ -83,9 +83,12 @@ describe('storage (native partitions; the partition tests are skipped where Time
          ('dlv_old_pending', 'whk_r', 'acme', 'e3', 't', '{}', 'pending', $1, NULL), ('dlv_new_done', 'whk_r', 'acme', 'e4', 't', '{}', 'succeeded', now(), now())`, [old]);
     await world.db.query(`INSERT INTO webhook_attempts (delivery_id, attempt, started_at, latency_ms) VALUES ('dlv_old_done', 1, $1, 5)`, [old]);
     await world.db.query(`INSERT INTO inbound_events (tenant_id, received_at, body) VALUES ('acme', $1, '{}'), ('acme', now(), '{}')`, [old]);
+    // Bodies: e1's deliveries go, so does its body; e3's delivery is pending; e9's is new.
+    await world.db.query(`INSERT INTO webhook_bodies (event_id, body, created_at) VALUES ('e1', '{}', $1), ('e3', '{}', $1), ('e9', '{}', now())`, [old]);
 
     const report = await applyStoragePolicy(world.db, { ...world.config.storage, eventsRetentionDays: 30, deliveriesRetentionDays: 30, inboundRetentionDays: 30 });
-    expect(report.deleted).toEqual({ events: 1, webhookDeliveries: 2, inboundEvents: 1 });
+    expect(report.deleted).toEqual({ events: 1, webhookDeliveries: 2, webhookBodies: 1, inboundEvents: 1 });
+    expect((await world.db.query('SELECT event_id FROM webhook_bodies ORDER BY 1')).rows.map((r) => r.event_id)).toEqual(['e3', 'e9']);
     const ids = async (sql: string) => (await world.db.query<{ id: string }>(sql)).rows.map((r) => r.id).sort();
     expect(await ids("SELECT id FROM events WHERE tenant_id = 'acme'")).toEqual(['evt_new', 'evt_old_unpublished']);
     expect(await ids("SELECT id FROM webhook_deliveries WHERE endpoint_id = 'whk_r'")).toEqual(['dlv_new_done', 'dlv_old_pending']);

@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Config } from '../../config.js';
 import type { ApiBus } from '../../bus/api-bus.js';
-import { dvirSubmitted } from '../../core/rules/dvir.js';
+import { envelope } from '../../core/event.js';
+import { dvirSubmitted, occurredAtProblem } from '../../core/rules/dvir.js';
 import { inTransaction } from '../../store/database.js';
-import { inboundUsage } from '../../store/tenant-usage.js';
+import { inboundBytesUsage, inboundUsage } from '../../store/tenant-usage.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
@@ -16,26 +17,42 @@ import { pageQuery } from '../schemas.js';
  */
 export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, quotas: Config['quotas']): void {
   app.post('/api/integration/webhook', {
+    bodyLimit: quotas.inboundMaxBytes,
     schema: {
       tags: ['integration'], summary: 'An event from another product, kept in the audit log (dvir.* also re-emitted as dvir.submitted)', body: { type: 'object' },
       response: answers({
         202: answer.object({ id: { type: 'integer' }, received_at: answer.time, event_id: { ...answer.text, description: 'the dvir.submitted event, for a dvir.* inbound event' } }, ['id', 'received_at']),
-      }, { body: true, errors: [429, 503] }),
+      }, { body: true, errors: [413, 429, 503] }),
     },
   }, async (request, reply) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError('invalid_request', 'the body must be a JSON object');
     }
+    const timeProblem = occurredAtProblem(body as Record<string, unknown>);
+    if (timeProblem !== null) throw new ApiError('invalid_request', timeProblem);
+    const bytes = Number(request.headers['content-length'] ?? Buffer.byteLength(JSON.stringify(body)));
     const usage = await inboundUsage(db, request.tenantId, 60);
     if (usage.count >= quotas.inboundEventsPerMinute) {
       throw new ApiError('rate_limited', `this tenant posted ${usage.count} inbound events in the last minute, its limit (TENANT_INBOUND_EVENTS_PER_MINUTE is ${quotas.inboundEventsPerMinute}); retry after ${usage.retryAfterS} s`, usage.retryAfterS);
+    }
+    const bytesUsage = await inboundBytesUsage(db, request.tenantId, 60);
+    if (bytesUsage.count + bytes > quotas.inboundBytesPerMinute) {
+      throw new ApiError('rate_limited', `this tenant posted ${bytesUsage.count} bytes of inbound events in the last minute and this one has ${bytes}, past its limit (TENANT_INBOUND_BYTES_PER_MINUTE is ${quotas.inboundBytesPerMinute}); retry after ${bytesUsage.retryAfterS} s`, bytesUsage.retryAfterS);
+    }
+    // The event it becomes is checked before anything is kept: escaped as the envelope writes it
+    // (non-ASCII text up to sixfold), one too large for the bus could never be published, and
+    // every resend would fail the same way.
+    const probe = dvirSubmitted(request.tenantId, body as Record<string, unknown>, '0', Date.now());
+    const envelopeBytes = probe === null ? 0 : envelope(probe).length;
+    if (envelopeBytes > quotas.eventMaxBytes) {
+      throw new ApiError('payload_too_large', `the ${probe?.type} event this body becomes would be ${envelopeBytes} bytes once escaped as ASCII JSON; the limit is ${quotas.eventMaxBytes} (EVENT_MAX_BYTES): send less text`);
     }
     // The receipt and the event it causes are committed together; the answer waits for the
     // event to be on the bus, so that a sender told 202 never loses it (a 503 asks for a resend).
     const { receipt, event } = await inTransaction(db, async (client) => {
       const result = await client.query<{ id: string; received_at: Date }>(
-        'INSERT INTO inbound_events (tenant_id, body) VALUES ($1, $2) RETURNING id, received_at', [request.tenantId, JSON.stringify(body)],
+        'INSERT INTO inbound_events (tenant_id, body, bytes) VALUES ($1, $2, $3) RETURNING id, received_at', [request.tenantId, JSON.stringify(body), bytes],
       );
       const row = result.rows[0] as { id: string; received_at: Date };
       const derived = dvirSubmitted(request.tenantId, body as Record<string, unknown>, row.id, row.received_at.getTime());

@@ -153,8 +153,9 @@ export function webhookRoutes(app: FastifyInstance, db: pg.Pool, allowPrivate: b
     }
     const newId = requestedDeliveryId();
     const result = await db.query(
+      // A replay of a replay is a replay of the first delivery: one quota for them all.
       `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, replay_of)
-       SELECT $3, endpoint_id, tenant_id, event_id, event_type, body, id FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`,
+       SELECT $3, endpoint_id, tenant_id, event_id, event_type, body, coalesce(replay_of, id) FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`,
       [request.tenantId, id, newId],
     );
     if (result.rowCount === 0) throw new ApiError('not_found', `no delivery "${id}" in this tenant`);
