@@ -16,6 +16,7 @@ import { IngestProcessor } from './ingest/ingest-processor.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPool } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
+import { loadCommandKey } from './store/command-key.js';
 import { PgPartitionStore } from './store/partition-store.js';
 import { jetStreamEventSink } from './events/event-publisher.js';
 import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
@@ -83,6 +84,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   // Shared by ingest's writer, the event publisher, the webhook worker and the API.
   const pool: pg.Pool = createPool(config.databaseUrl, log, 8);
   const js = jetstream(nc);
+  const commandKey = await loadCommandKey(pool);
   // Geofence validation and preparation, off the event loop; started on first use.
   const geometry = new GeometryThread();
 
@@ -114,7 +116,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     control = await connectNats(config, log, 'fencewire-leases');
     ingest = new IngestProcessor({
       control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
-      events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+      events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD, commandKey,
     });
     await ingest.start();
     const maintain = () =>
@@ -159,7 +161,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       webhookAllowPrivate: config.webhooks.allowPrivate,
       geometry,
       quotas: config.quotas,
-      bus: jetStreamApiBus(js, t),
+      bus: jetStreamApiBus(js, t, commandKey),
       live: new LiveStreams(natsLiveSource(nc, t), metrics),
       mapTileUrl: config.mapTileUrl,
     });

@@ -1,7 +1,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DerivedEvent } from '../core/event.js';
-import { ASSIGN_DRIVER, COMMAND_HEADER } from '../decode/message.js';
+import { signCommand } from '../core/command-signature.js';
+import { ASSIGN_DRIVER, COMMAND_HEADER, COMMAND_SIGNATURE_HEADER } from '../decode/message.js';
 import { jetStreamEventSink } from '../events/event-publisher.js';
 import { telemetrySubject, type Topology } from './topology.js';
 
@@ -18,14 +19,17 @@ export interface ApiBus {
   publishEvent(event: DerivedEvent): Promise<void>;
 }
 
-export function jetStreamApiBus(js: JetStreamClient, t: Topology): ApiBus {
+/** `commandKey` signs the commands, so that the processors can tell them from a device's forgery. */
+export function jetStreamApiBus(js: JetStreamClient, t: Topology, commandKey: string): ApiBus {
   const sink = jetStreamEventSink(js, t);
   return {
     async assignDriver(tenantId, deviceId, driverId) {
+      const payload = encoder.encode(JSON.stringify({ driver_id: driverId }));
       const h = natsHeaders();
       h.set(COMMAND_HEADER, ASSIGN_DRIVER);
+      h.set(COMMAND_SIGNATURE_HEADER, signCommand(commandKey, tenantId, deviceId, ASSIGN_DRIVER, payload));
       h.set('Content-Type', 'application/json');
-      await js.publish(telemetrySubject(t, tenantId, deviceId), encoder.encode(JSON.stringify({ driver_id: driverId })), { headers: h });
+      await js.publish(telemetrySubject(t, tenantId, deviceId), payload, { headers: h });
     },
     async publishEvent(event) {
       await sink(event);

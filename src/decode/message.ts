@@ -1,4 +1,5 @@
 import { Unpackr } from 'msgpackr';
+import { commandSigned } from '../core/command-signature.js';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection, type RejectionCode } from './rejection.js';
@@ -46,7 +47,16 @@ export interface DecodedMessage {
  * that it reaches the device's state in stream order, through the device's one partition owner.
  */
 export const COMMAND_HEADER = 'Fencewire-Command';
+/** The command's signature (src/core/command-signature.ts): a command without a valid one is refused. */
+export const COMMAND_SIGNATURE_HEADER = 'Fencewire-Command-Signature';
 export const ASSIGN_DRIVER = 'assign-driver';
+
+/** A command header as a message carries it, with the key to check its signature against. */
+export interface CommandHeader {
+  readonly name: string;
+  readonly signature: string | undefined;
+  readonly key: string;
+}
 
 /** JSON when the Content-Type says so or the payload starts with `{` or `[` (contract section 1). */
 export function detectEncoding(data: Uint8Array, contentType: string | undefined): Encoding {
@@ -64,8 +74,12 @@ function parsePayload(data: Uint8Array, encoding: Encoding): unknown {
   return values[0];
 }
 
-/** `assign-driver`: `{"driver_id": "<token>" | null}`, JSON. */
-function decodeCommand(tenantId: string, deviceId: string, command: string, data: Uint8Array): DecodedMessage {
+/** `assign-driver`: `{"driver_id": "<token>" | null}`, JSON, signed by fencewire's API. */
+function decodeCommand(tenantId: string, deviceId: string, header: CommandHeader, data: Uint8Array): DecodedMessage {
+  const command = header.name;
+  if (!commandSigned(header.key, tenantId, deviceId, command, data, header.signature)) {
+    return wholeMessage(tenantId, 'json', reject('forged_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" carries no valid ${COMMAND_SIGNATURE_HEADER}: commands come from fencewire's API (PUT /v1/devices/{id}/driver), not from devices`));
+  }
   if (command !== ASSIGN_DRIVER) {
     return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the one there is is ${ASSIGN_DRIVER}`));
   }
@@ -97,7 +111,7 @@ export function decodeTelemetryMessage(
   data: Uint8Array,
   contentType: string | undefined,
   nowMs: number,
-  command?: string,
+  command?: CommandHeader,
 ): DecodedMessage {
   const encoding = detectEncoding(data, contentType);
   const parsedSubject = parseTelemetrySubject(subject, layout);

@@ -22,6 +22,7 @@ export const REJECTION_CODES = [
   'invalid_text',
   'unstorable',
   'unknown_command',
+  'forged_command',
   'not_an_envelope',
   'envelope_mismatch',
 ] as const;

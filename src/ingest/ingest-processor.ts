@@ -45,6 +45,8 @@ export interface IngestDeps {
   readonly log: Logger;
   readonly settings: IngestSettings;
   readonly maxPayload: number;
+  /** The key commands on telemetry subjects are signed with. */
+  readonly commandKey: string;
 }
 
 /** One partition this processor holds. */
@@ -178,7 +180,7 @@ export class IngestProcessor {
       const engine = new RuleEngine(this.deps.rules, await store.loadStates(claim));
       if (held.ending) return;
       const pipeline = new PartitionPipeline({
-        claim, layout: { prefix: this.deps.topology.telemetryPrefix, partitions: this.partitionCount },
+        claim, layout: { prefix: this.deps.topology.telemetryPrefix, partitions: this.partitionCount }, commandKey: this.deps.commandKey,
         engine, writer: this.writer, store: this.deps.batches, publisher, metrics, log, settings,
         held: () => Date.now() < held.validUntil,
         onLost: (why) => this.lose(held, why),

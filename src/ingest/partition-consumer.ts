@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
 import { dlqSubject, type Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
-import { COMMAND_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
+import { COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
 import { messageRefused } from '../bus/message-refused.js';
 import { publishDeadLetter } from './dead-letter.js';
 import { UnstorableError } from '../errors.js';
@@ -41,8 +41,9 @@ class JetStreamTelemetry implements TelemetryMessage {
     return this.msg.headers?.get('Content-Type') || undefined;
   }
 
-  get command(): string | undefined {
-    return this.msg.headers?.get(COMMAND_HEADER) || undefined;
+  get command(): { name: string; signature: string | undefined } | undefined {
+    const name = this.msg.headers?.get(COMMAND_HEADER);
+    return name ? { name, signature: this.msg.headers?.get(COMMAND_SIGNATURE_HEADER) || undefined } : undefined;
   }
 
   ack(): void {

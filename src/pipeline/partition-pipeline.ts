@@ -22,8 +22,8 @@ export interface TelemetryMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly contentType: string | undefined;
-  /** The `Fencewire-Command` header: a command (driver assignment) rather than reports. */
-  readonly command: string | undefined;
+  /** The `Fencewire-Command` header and its signature: a command (driver assignment) rather than reports. */
+  readonly command: { readonly name: string; readonly signature: string | undefined } | undefined;
   /**
    * When the stream stored the message (epoch ms): the receive time the rules and the decoder's
    * future check see, the same on every replay of the message.
@@ -50,6 +50,8 @@ export interface PipelineSettings {
 export interface PipelineDeps {
   readonly claim: PartitionClaim;
   readonly layout: SubjectLayout;
+  /** The key commands are signed with (src/core/command-signature.ts). */
+  readonly commandKey: string;
   readonly engine: RuleEngine;
   /** Commits batches (grouped with other partitions'). */
   readonly writer: BatchWriter;
@@ -175,7 +177,8 @@ export class PartitionPipeline {
     if (!this.deps.held()) return this.lose('the lease lapsed');
     const { layout, metrics, claim } = this.deps;
     const replay = msg.seq <= claim.committedSeq;
-    const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, msg.command);
+    const command = msg.command === undefined ? undefined : { ...msg.command, key: this.deps.commandKey };
+    const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, command);
     if (!replay) {
       metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
       for (const refused of decoded.rejected) this.filling.deadLetters.push(this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding));

@@ -1,3 +1,4 @@
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -95,6 +96,17 @@ describe('fleet platform events, NATS or HTTP in, EVENTS out', () => {
     const bad = await api('PUT', '/v1/devices/reefer-1/driver', { driver_id: 'two words' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/driver_id/);
+  });
+
+  it('refuses a driver assignment a device forges on its own subject: dead-lettered as forged_command, no event', async () => {
+    const h = natsHeaders();
+    h.set('Fencewire-Command', 'assign-driver');
+    h.set('Fencewire-Command-Signature', 'f'.repeat(64));
+    await world.js.publish(`${world.topology.telemetryPrefix}cold.reefer-1`, jsonBytes({ driver_id: 'mallory' }), { headers: h });
+    const letter = async () => world.jsm.streams.getMessage(world.topology.dlqStream, { last_by_subj: `${world.topology.dlqPrefix}cold` }).catch(() => null);
+    await waitFor('the forged command dead-lettered', async () => (await letter())?.header.get('Fencewire-Error-Code') === 'forged_command', 10_000);
+    const events = await streamEnvelopes(world, 'cold');
+    expect(events.filter((e) => (e.data as { driver_id?: string }).driver_id === 'mallory')).toEqual([]);
   });
 
   it('re-emits an inbound dvir.* as dvir.submitted once, however often it is sent, and keeps other inbound events to the audit log', async () => {

@@ -17,6 +17,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
 import { PgBatchStore, type GroupOutcome } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
+import { loadCommandKey } from '../../src/store/command-key.js';
 import type { Fix } from '../../src/core/fix.js';
 import type { DerivedEvent } from '../../src/core/event.js';
 
@@ -36,6 +37,8 @@ export interface TestEnv {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly db: pg.Pool;
+  /** The world's command key (migration 012), for an API bus that signs commands as `serve`'s does. */
+  readonly commandKey: string;
   /** Publishes one telemetry message and waits for JetStream to store it. */
   publish(tenant: string, device: string, payload: Uint8Array, contentType?: string): Promise<void>;
   dispose(): Promise<void>;
@@ -65,6 +68,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const db = createPool(config.databaseUrl, silentLog, 2);
   await migrate(db);
   await applyStoragePolicy(db, config.storage);
+  const commandKey = await loadCommandKey(db);
 
   const t = topology(config.namespace);
   const nc = await connect({ servers: config.natsUrl });
@@ -73,7 +77,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const js = jetstream(nc);
 
   return {
-    id, config, env, topology: t, nc, js, jsm, db,
+    id, config, env, topology: t, nc, js, jsm, db, commandKey,
     async publish(tenant, device, payload, contentType) {
       const h = natsHeaders();
       if (contentType) h.set('Content-Type', contentType);
@@ -96,7 +100,7 @@ export function apiDeps(world: TestEnv, overrides: Partial<AppDeps> = {}): AppDe
   return {
     version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
-    bus: jetStreamApiBus(world.js, world.topology), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics()), mapTileUrl: null,
+    bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics()), mapTileUrl: null,
     ...overrides,
   };
 }

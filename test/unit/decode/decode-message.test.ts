@@ -1,5 +1,6 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { signCommand } from '../../../src/core/command-signature.js';
 import { decodeTelemetryMessage, MAX_MESSAGE_BYTES } from '../../../src/decode/message.js';
 import { REJECTION_CODES, type RejectionCode } from '../../../src/decode/rejection.js';
 
@@ -12,8 +13,12 @@ function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-function decode(data: Uint8Array, subject = SUBJECT, contentType?: string, command?: string) {
-  return decodeTelemetryMessage(subject, LAYOUT, data, contentType, NOW, command);
+const KEY = 'test-command-key';
+
+/** `command`, signed for the subject's device unless `signature` is given (null: none). */
+function decode(data: Uint8Array, subject = SUBJECT, contentType?: string, command?: string, signature: string | null = signCommand(KEY, 'acme', 'veh-42', command ?? '', data)) {
+  const signed = signature ?? undefined;
+  return decodeTelemetryMessage(subject, LAYOUT, data, contentType, NOW, command === undefined ? undefined : { name: command, signature: signed, key: KEY });
 }
 
 describe('decode - accepted reports', () => {
@@ -43,6 +48,15 @@ describe('decode - accepted reports', () => {
     const out = decode(json({ driver_id: 'anna' }), SUBJECT, undefined, 'assign-driver');
     expect(out).toMatchObject({ fixes: [], rejected: [], assignment: { tenantId: 'acme', deviceId: 'veh-42', driverId: 'anna' } });
     expect(decode(json({ driver_id: null }), SUBJECT, undefined, 'assign-driver').assignment?.driverId).toBeNull();
+  });
+
+  it('refuses a command without its signature, or with another device\'s, or for another payload', () => {
+    const data = json({ driver_id: 'anna' });
+    const code = (out: ReturnType<typeof decode>) => out.rejected[0]?.rejection.code;
+    expect(code(decode(data, SUBJECT, undefined, 'assign-driver', null))).toBe('forged_command');
+    expect(code(decode(data, SUBJECT, undefined, 'assign-driver', signCommand(KEY, 'acme', 'veh-43', 'assign-driver', data)))).toBe('forged_command');
+    expect(code(decode(data, SUBJECT, undefined, 'assign-driver', signCommand(KEY, 'acme', 'veh-42', 'assign-driver', json({ driver_id: 'bob' }))))).toBe('forged_command');
+    expect(code(decode(data, SUBJECT, undefined, 'assign-driver', signCommand('another-key', 'acme', 'veh-42', 'assign-driver', data)))).toBe('forged_command');
   });
 
   it('decodes a JSON array with RFC 3339 timestamps and leaves absent fields null', () => {
@@ -79,7 +93,8 @@ describe('decode - accepted reports', () => {
 });
 
 // One row per rejection code; the test below checks that the table covers every code.
-const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; command?: string; message: RegExp }[] = [
+const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; command?: string; signature?: string; message: RegExp }[] = [
+  { code: 'forged_command', data: json({ driver_id: 'anna' }), command: 'assign-driver', signature: 'f'.repeat(64), message: /carries no valid Fencewire-Command-Signature: commands come from fencewire's API/ },
   { code: 'unknown_command', data: json({}), command: 'reboot', message: /"reboot" is not a command; the one there is is assign-driver/ },
   { code: 'invalid_field', data: json({ driver_id: 'anna maria' }), command: 'assign-driver', message: /needs \{"driver_id": a token/ },
   { code: 'malformed_payload', data: json('x').slice(0, 2), command: 'assign-driver', message: /assign-driver payload is not valid JSON/ },
@@ -125,8 +140,8 @@ const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; con
 ];
 
 describe('decode - rejections', () => {
-  it.each(rejections)('$code: $message', ({ code, data, subject, contentType, command, message }) => {
-    const out = decode(data, subject, contentType, command);
+  it.each(rejections)('$code: $message', ({ code, data, subject, contentType, command, signature, message }) => {
+    const out = decode(data, subject, contentType, command, signature);
     expect(out.fixes).toEqual([]);
     expect(out.rejected).toHaveLength(1);
     expect(out.rejected[0]?.rejection.code).toBe(code);

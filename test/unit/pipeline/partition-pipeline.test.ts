@@ -54,7 +54,7 @@ function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: D
   const claimed: PartitionClaim = { lane: 1, partition: 0, partitions: 1, epoch: 1, committedSeq: 0, publishedSeq: 0, checkpointSeq: 0, ...claim };
   const metrics = createMetrics();
   const p = new PartitionPipeline({
-    claim: claimed, layout: { prefix: 'telemetry.', partitions: 1 },
+    claim: claimed, layout: { prefix: 'telemetry.', partitions: 1 }, commandKey: 'test-command-key',
     engine: new RuleEngine({ forTenant: () => ({ index, rules: DEFAULT_RULES }), rulesFor: () => DEFAULT_RULES }, states),
     writer,
     store: {
