@@ -72,7 +72,7 @@ async function publishAll(world: TestEnv, messages: Message[]): Promise<void> {
 
 async function world(nats: PrivateNats): Promise<TestEnv> {
   // 10 000 synthetic outlines hold about 3 million positions: past the default tenant quota.
-  return setup({ NATS_URL: nats.url, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '3000', TENANT_MAX_GEOFENCE_VERTICES: '10000000' });
+  return setup({ ...nats.env, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '3000', TENANT_MAX_GEOFENCE_VERTICES: '10000000' });
 }
 
 /** Baseline: the backlog consumed by one durable pull consumer, each message acked, no work. */

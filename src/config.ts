@@ -10,7 +10,12 @@ import type { RetryPolicy } from './webhooks/retry-schedule.js';
  */
 export interface Config {
   readonly natsUrl: string;
+  /** fencewire's own NATS user and password, where the server has authorization (docs/nats-server.conf); null connects without. */
+  readonly natsUser: string | null;
+  readonly natsPassword: string | null;
   readonly databaseUrl: string;
+  /** How long `serve` and `migrate` wait for NATS and PostgreSQL to answer at start (ms), trying again with back-off. */
+  readonly startupWaitMs: number;
   readonly httpPort: number;
   readonly httpHost: string;
   /** The live map's raster tiles, `https://.../{z}/{x}/{y}.png`; null draws a plain background. */
@@ -107,16 +112,21 @@ function boolean(env: Env, key: string, fallback: boolean): boolean {
   throw new ConfigError(key, `"${raw}" is not a boolean (use true or false)`);
 }
 
+/** A URL as it may be shown: its password, if any, replaced by `***`. */
+export function redactedUrl(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
 function url(env: Env, key: string, fallback: string, protocols: string[]): string {
   const value = text(env, key, fallback);
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(key, `"${value}" is not a URL`);
+    throw new ConfigError(key, `"${redactedUrl(value)}" is not a URL`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(key, `"${value}" must use ${protocols.join(' or ')}`);
+    throw new ConfigError(key, `"${redactedUrl(value)}" must use ${protocols.join(' or ')}`);
   }
   return value;
 }
@@ -148,7 +158,10 @@ function tileUrl(env: Env): string | null {
 export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    natsUser: env.NATS_USER || null,
+    natsPassword: env.NATS_PASSWORD || null,
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://127.0.0.1:5432/fencewire', ['postgres:', 'postgresql:']),
+    startupWaitMs: integer(env, 'STARTUP_WAIT_MS', 60_000, 0, 3_600_000),
     httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     mapTileUrl: tileUrl(env),

@@ -10,6 +10,7 @@ import { geofencesCommand } from './cli/geofences.js';
 import { tenantCommand } from './cli/tenant.js';
 import { keyCommand } from './cli/key.js';
 import { watchCommand } from './cli/watch.js';
+import { natsCommand } from './cli/nats.js';
 
 const USAGE = `usage: fencewire <command> [options]
 
@@ -31,6 +32,9 @@ commands:
   key list --tenant ID        list a tenant's key ids, with when each was made or revoked
   key revoke KEY_ID --tenant ID
                               revoke a key at once
+  nats credentials --tenant ID
+                              print a new NATS nkey for a tenant's gateways, which may publish
+                              only to telemetry.ID.<device>, and the server's entry for it
 
 configuration: environment variables, see docs/configuration.md`;
 
@@ -64,15 +68,17 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return migrateCommand(config, log);
     case 'simulate':
-      return simulateCommand(config, values);
+      return simulateCommand(config, log, values);
     case 'watch':
-      return watchCommand(config, values.tenant, values.duration);
+      return watchCommand(config, log, values.tenant, values.duration);
     case 'geofences':
       return geofencesCommand(config, log, positionals.slice(1), values.tenant);
     case 'tenant':
       return tenantCommand(config, log, positionals.slice(1), values.rules);
     case 'key':
       return keyCommand(config, log, positionals.slice(1), values.tenant);
+    case 'nats':
+      return natsCommand(positionals.slice(1), values.tenant);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }

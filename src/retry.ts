@@ -17,6 +17,12 @@ export interface RetryLimits {
   readonly retryable: (err: Error) => boolean;
 }
 
+/** Retries for `waitMs` from now, however many tries that is (a dependency still starting). */
+export function forMilliseconds(waitMs: number): RetryLimits {
+  const deadline = Date.now() + waitMs;
+  return { tries: Number.POSITIVE_INFINITY, retryable: () => Date.now() < deadline };
+}
+
 const UNLIMITED: RetryLimits = { tries: Number.POSITIVE_INFINITY, retryable: () => true };
 
 export type RetryOutcome<T> = { readonly done: true; readonly value: T } | { readonly done: false; readonly error: Error };

@@ -3,7 +3,8 @@ import { jetStreamApiBus } from './bus/api-bus.js';
 import { buildOperationsApp } from './http/operations.js';
 import { LiveStreams } from './http/live-stream.js';
 import { natsLiveSource } from './bus/live-source.js';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from './bus/connection.js';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
@@ -14,7 +15,7 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { IngestProcessor } from './ingest/ingest-processor.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createPool } from './store/database.js';
+import { createPool, waitForDatabaseServer } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { loadCommandKey } from './store/command-key.js';
 import { PgPartitionStore } from './store/partition-store.js';
@@ -55,8 +56,9 @@ function withTimeout(probe: Promise<unknown>): Promise<boolean> {
   return Promise.race([probe.then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
 }
 
-async function connectNats(config: Config, log: Logger, name = 'fencewire'): Promise<NatsConnection> {
-  const nc = await connect({ servers: config.natsUrl, name, maxReconnectAttempts: -1 });
+/** A connection of `serve`'s: reconnects forever, and says in the log when it drops or comes back. */
+async function connectServing(config: Config, log: Logger, name = 'fencewire'): Promise<NatsConnection> {
+  const nc = await connectNats(config, log, name, true);
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'reconnect') log.warn({ nats: status.type, connection: name }, 'NATS connection changed');
@@ -80,7 +82,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   const metrics = createMetrics();
   const stopCatching = catchUnhandledRejections(log, metrics);
   const t = topology(config.namespace);
-  const nc = await connectNats(config, log);
+  await waitForDatabaseServer(config.databaseUrl, log, config.startupWaitMs);
+  const nc = await connectServing(config, log);
   // Shared by ingest's writer, the event publisher, the webhook worker and the API.
   const pool: pg.Pool = createPool(config.databaseUrl, log, 8);
   const js = jetstream(nc);
@@ -113,7 +116,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     const sessions = { idle_in_transaction_session_timeout: config.ingest.leaseMs };
     ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, sessions);
     upkeepPool = createPool(config.databaseUrl, log, UPKEEP_CONNECTIONS, sessions);
-    control = await connectNats(config, log, 'fencewire-leases');
+    control = await connectServing(config, log, 'fencewire-leases');
     ingest = new IngestProcessor({
       control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
       events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD, commandKey,

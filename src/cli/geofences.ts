@@ -25,6 +25,6 @@ export async function geofencesCommand(config: Config, log: Logger, args: string
   if (result.errors.length > 0) {
     throw new UsageError(`nothing imported:\n  ${result.errors.join('\n  ')}`);
   }
-  await announceTenantChange(config, tenant, result.ids);
+  await announceTenantChange(config, log, tenant, result.ids);
   console.log(`imported ${result.imported} geofences for tenant ${tenant}`);
 }

@@ -1,10 +1,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connectNats } from '../bus/connection.js';
 import type { Logger } from 'pino';
 import { ensureStreams, ensureWebhookConsumer } from '../bus/streams.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
-import { ensureDatabase, withPool } from '../store/database.js';
+import { ensureDatabase, waitForDatabaseServer, withPool } from '../store/database.js';
 import { convertPositionsToHypertable, migrate } from '../store/migrate.js';
 import { applyStoragePolicy } from '../store/storage-policies.js';
 
@@ -14,6 +14,7 @@ import { applyStoragePolicy } from '../store/storage-policies.js';
  * consumer is made by the processor that takes the partition). Safe to run again.
  */
 export async function migrateCommand(config: Config, log: Logger): Promise<void> {
+  await waitForDatabaseServer(config.databaseUrl, log, config.startupWaitMs);
   const createdDatabase = await ensureDatabase(config.databaseUrl);
   await withPool(config.databaseUrl, log, async (pool) => {
     const applied = await migrate(pool);
@@ -22,7 +23,7 @@ export async function migrateCommand(config: Config, log: Logger): Promise<void>
     const policy = await applyStoragePolicy(pool, config.storage);
     log.info({ createdDatabase, applied, storage: policy.mode, storageChanges: policy.created }, 'database ready');
   });
-  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-migrate' });
+  const nc = await connectNats(config, log, 'fencewire-migrate');
   try {
     const jsm = await jetstreamManager(nc);
     const t = topology(config.namespace);

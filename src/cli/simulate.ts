@@ -1,5 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { connectNats } from '../bus/connection.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import { isValidToken } from '../decode/subject.js';
@@ -24,7 +25,7 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
 }
 
 /** `fencewire simulate`: publishes a simulated fleet and prints progress to stderr. */
-export async function simulateCommand(config: Config, args: SimulateArgs): Promise<void> {
+export async function simulateCommand(config: Config, log: Logger, args: SimulateArgs): Promise<void> {
   const tenant = args.tenant ?? 'demo';
   if (!isValidToken(tenant)) throw new UsageError(`--tenant "${tenant}" must be 1-64 characters of [A-Za-z0-9_-]`);
   const devices = Math.floor(positive('devices', args.devices, 100));
@@ -34,7 +35,7 @@ export async function simulateCommand(config: Config, args: SimulateArgs): Promi
   const area = args.area ?? 'munich';
   const city = CITIES[area];
   if (city === undefined) throw new UsageError(`--area "${area}" is not one of ${Object.keys(CITIES).join(', ')}`);
-  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-simulate' });
+  const nc = await connectNats(config, log, 'fencewire-simulate');
   try {
     const final = await simulateFleet(jetstream(nc), topology(config.namespace), {
       tenant, devices, rate, durationS, seed, city,

@@ -31,6 +31,6 @@ export async function tenantCommand(config: Config, log: Logger, args: string[],
      ON CONFLICT (id) DO UPDATE SET rules = CASE WHEN $3 THEN excluded.rules ELSE tenants.rules END`,
     [tenantId, JSON.stringify(rules), rulesJson !== undefined],
   ));
-  await announceTenantChange(config, tenantId);
+  await announceTenantChange(config, log, tenantId);
   console.log(`tenant ${tenantId} ready${rulesJson === undefined ? '' : ' with its rules set'}`);
 }

@@ -1,4 +1,5 @@
-import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { connectNats } from '../bus/connection.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -29,11 +30,11 @@ export function eventLine(body: string): string {
  * one line each, until interrupted (or for S seconds). A live view: it keeps nothing, and events
  * published while it is not running are not shown (GET /v1/events has them).
  */
-export async function watchCommand(config: Config, tenantOption: string | undefined, durationOption: string | undefined): Promise<void> {
+export async function watchCommand(config: Config, log: Logger, tenantOption: string | undefined, durationOption: string | undefined): Promise<void> {
   const tenant = requiredTenant(tenantOption);
   const durationS = durationOption === undefined ? null : Number(durationOption);
   if (durationS !== null && !(Number.isFinite(durationS) && durationS > 0)) throw new UsageError(`--duration "${durationOption}" must be a positive number of seconds`);
-  const nc = await connect({ servers: config.natsUrl, name: 'fencewire-watch' });
+  const nc = await connectNats(config, log, 'fencewire-watch');
   const t = topology(config.namespace);
   const decoder = new TextDecoder();
   const sub = nc.subscribe(`${t.eventsPrefix}${tenant}.>`, {

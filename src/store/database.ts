@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { UnstorableError } from '../errors.js';
+import { forMilliseconds, retryUpTo } from '../retry.js';
 
 /**
  * pg settings for a URL. A URL without a user name means the OS user, as psql does; pg itself
@@ -43,6 +44,24 @@ export async function withPool<T>(databaseUrl: string, log: Logger, work: (pool:
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * Waits until the database server answers (its `postgres` database, so before `migrate` has
+ * created ours), trying again with back-off for up to `waitMs`: in compose every service starts
+ * at once, and a process that gave up at once stayed down.
+ */
+export async function waitForDatabaseServer(databaseUrl: string, log: Logger, waitMs: number): Promise<void> {
+  const outcome = await retryUpTo(async () => {
+    const admin = new pg.Client(adminConfig(databaseUrl).config);
+    try {
+      await admin.connect();
+      await admin.query('SELECT 1');
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  }, (err, _attempt, delayMs) => log.warn({ err: err.message, retryInMs: delayMs }, 'PostgreSQL is not answering yet; trying again'), forMilliseconds(waitMs));
+  if (!outcome.done) throw outcome.error;
 }
 
 /** Creates the database named in `databaseUrl` when it does not exist yet (`fencewire migrate`). */

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionConfig, dropDatabase } from '../../src/store/database.js';
 import { loadMigrations } from '../../src/store/migrate.js';
+import { PrivateNats } from './private-servers.js';
 
 // The compiled package as an operator runs it; the test command builds it first.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -130,5 +131,36 @@ describe('cli - the built fencewire binary', () => {
     const unknown = fencewire(['launch']);
     expect(unknown.status).toBe(64);
     expect(unknown.stderr).toMatch(/unknown command "launch"/);
+  });
+
+  it('nats credentials prints a tenant\'s nkey seed, its inbox prefix, and the server entry that lets it publish only its telemetry', () => {
+    const printed = fencewire(['nats', 'credentials', '--tenant', 'acme']);
+    expect(printed.status).toBe(0);
+    const lines = printed.stdout.trim().split('\n');
+    expect(lines[1]).toMatch(/^SU[A-Z2-7]{56}$/);
+    expect(lines[2]).toMatch(/inbox prefix .*: _INBOX_acme$/);
+    expect(lines[4]).toMatch(/^\{ nkey: U[A-Z2-7]{55}, permissions: \{ publish: \["telemetry\.acme\.\*", "telemetry\.acme\.\*\.\*"\], subscribe: \["_INBOX_acme\.>"\] \} \}$/);
+    expect(fencewire(['nats', 'credentials', '--tenant', 'acme']).stdout).not.toContain(lines[1] as string);
+    const missing = fencewire(['nats', 'credentials']);
+    expect(missing.status).toBe(64);
+    expect(missing.stderr).toMatch(/--tenant <id> is required/);
+  });
+
+  it('migrate waits for a NATS that is not listening yet, trying again, instead of exiting at once', async () => {
+    const nats = await PrivateNats.start({ config: null });
+    try {
+      await nats.kill();
+      const child = spawn(process.execPath, ['bin/fencewire.js', 'migrate'], { cwd: ROOT, env: { ...env, NATS_URL: nats.url, STARTUP_WAIT_MS: '30000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await nats.restart();
+      expect(await exited).toBe(0);
+      expect(output).toContain('NATS is not answering yet; trying again');
+      expect(output).toContain('NATS streams ready');
+    } finally {
+      await nats.dispose();
+    }
   });
 });

@@ -18,8 +18,11 @@ function tool(name: string): string {
   return name;
 }
 
-function run(command: string, args: string[]): { status: number | null; output: string } {
-  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8' });
+/** The compose file needs fencewire's NATS password (docs/nats-security.md). */
+const COMPOSE_ENV = { ...process.env, FENCEWIRE_NATS_PASSWORD: 'compose-check' };
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; output: string } {
+  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', env });
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}` };
 }
 
@@ -37,15 +40,24 @@ function metricNames(expr: string): string[] {
 
 describe('operations - compose, Prometheus and Grafana files validate with the tools operators use', () => {
   it('docker-compose config -q accepts docker-compose.yml, and every fencewire service runs the image the Dockerfile builds', () => {
-    const checked = run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q']);
+    const checked = run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], COMPOSE_ENV);
     expect(checked.output).toBe('');
     expect(checked.status).toBe(0);
-    const config = parseYaml(execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, encoding: 'utf8' })) as {
-      services: Record<string, { image?: string; build?: unknown; command?: string[] }>;
+    const config = parseYaml(execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, encoding: 'utf8', env: COMPOSE_ENV })) as {
+      services: Record<string, { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string> }>;
     };
     const ours = Object.entries(config.services).filter(([, s]) => s.image === 'fencewire:local');
     expect(ours.map(([name]) => name).sort()).toEqual(['api', 'ingest-1', 'ingest-2', 'migrate', 'simulator', 'webhooks']);
-    for (const [, service] of ours) expect(service.build).toBeDefined();
+    for (const [, service] of ours) {
+      expect(service.build).toBeDefined();
+      expect(service.environment).toMatchObject({ NATS_USER: 'fencewire', NATS_PASSWORD: 'compose-check' });
+    }
+    expect(config.services.nats?.environment).toMatchObject({ FENCEWIRE_NATS_PASSWORD: 'compose-check' });
+    // Without the password compose refuses to start, naming it, rather than run NATS open.
+    const { FENCEWIRE_NATS_PASSWORD: _unset, ...withoutPassword } = COMPOSE_ENV;
+    const refused = run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], withoutPassword);
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toMatch(/FENCEWIRE_NATS_PASSWORD/);
     expect(config.services.timescaledb?.image).toMatch(/^timescale\/timescaledb:\d+\.\d+\.\d+-pg15$/);
   });
 

@@ -61,7 +61,7 @@ describe('partitions - three processors on a NATS server that maps telemetry int
 
   beforeAll(async () => {
     nats = await PrivateNats.start();
-    world = await setup({ NATS_URL: nats.url, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '2000', INGEST_CHECKPOINT_MS: '1000' });
+    world = await setup({ ...nats.env, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '2000', INGEST_CHECKPOINT_MS: '1000' });
   });
 
   afterAll(async () => {

@@ -1,13 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The project's nats-server configuration, with the partition mapping (docs/scaling.md). */
+/** The project's nats-server configuration, with the partition mapping (docs/scaling.md) and its users. */
 export const NATS_CONFIG = join(ROOT, 'docs/nats-server.conf');
+/** fencewire's password on a private server with the project's configuration. */
+const FENCEWIRE_PASSWORD = 'private-test-password';
 
 /** A TCP port nothing listens on right now. */
 export async function freePort(): Promise<number> {
@@ -61,6 +63,12 @@ export class PrivateNats {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** What a fencewire process needs to reach this server: its URL and, where its configuration has users, fencewire's. */
+  get env(): Record<string, string> {
+    const users = this.config !== null && readFileSync(this.config, 'utf8').includes('$FENCEWIRE_NATS_PASSWORD');
+    return { NATS_URL: this.url, ...(users ? { NATS_USER: 'fencewire', NATS_PASSWORD: FENCEWIRE_PASSWORD } : {}) };
+  }
+
   /** The server's process id while it runs. */
   get pid(): number | undefined {
     return this.child?.pid;
@@ -68,7 +76,7 @@ export class PrivateNats {
 
   async restart(): Promise<void> {
     const args = [...(this.config ? ['-c', this.config] : []), '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
-    const child = spawn(natsBinary(), args, { stdio: 'ignore' });
+    const child = spawn(natsBinary(), args, { stdio: 'ignore', env: { ...process.env, FENCEWIRE_NATS_PASSWORD: FENCEWIRE_PASSWORD } });
     const reap = () => child.kill('SIGKILL');
     process.once('exit', reap);
     child.once('exit', () => process.removeListener('exit', reap));

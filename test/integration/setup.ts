@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { pino } from 'pino';
+import { connectNats } from '../../src/bus/connection.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { telemetrySubject, topology, type Topology } from '../../src/bus/topology.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -71,7 +72,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const commandKey = await loadCommandKey(db);
 
   const t = topology(config.namespace);
-  const nc = await connect({ servers: config.natsUrl });
+  const nc = await connectNats(config, silentLog, 'fencewire-test');
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, t);
   const js = jetstream(nc);

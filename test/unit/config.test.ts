@@ -38,4 +38,13 @@ describe('config - environment, then defaults, validated and frozen', () => {
     expect(() => loadConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value })).toThrow(message);
   });
+
+  it.each([
+    ['DATABASE_URL', 'mysql://fw:s3cret@db:3306/x', 'DATABASE_URL: "mysql://fw:***@db:3306/x" must use postgres: or postgresql:'],
+    ['NATS_URL', 'http://fencewire:s3cret@nats:4222', 'NATS_URL: "http://fencewire:***@nats:4222" must use nats: or tls:'],
+    ['DATABASE_URL', 'postgres://fw:s3cret@db:bad/x', 'DATABASE_URL: "postgres://fw:***@db:bad/x" is not a URL'],
+  ])('never echoes the password of %s', (key, value, message) => {
+    expect(() => loadConfig({ [key]: value })).toThrow(message);
+    expect(() => loadConfig({ [key]: value })).not.toThrow(/s3cret/);
+  });
 });
