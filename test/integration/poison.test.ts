@@ -1,11 +1,15 @@
+import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fix } from '../../src/core/fix.js';
+import { decodeTelemetryMessage } from '../../src/decode/message.js';
 import { UnstorableError } from '../../src/errors.js';
+import { startServer } from '../../src/server.js';
 import { PgBatchStore } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
 import { spawnFencewire } from './process.js';
-import { countPositions, jsonBytes, setup, waitFor, type TestEnv } from './setup.js';
+import { anyReport } from '../support/report-arbitrary.js';
+import { countPositions, jsonBytes, setup, silentLog, waitFor, type TestEnv } from './setup.js';
 
 let world: TestEnv;
 
@@ -77,5 +81,46 @@ describe('poison - a row PostgreSQL refuses never stops anyone', () => {
     expect(await dlqCodes()).toHaveLength(4);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('store - every fix the decoder accepts from fuzzed reports, PostgreSQL stores (fast-check)', async () => {
+    const store = new PgBatchStore(world.db);
+    const claim = await new PgPartitionStore(world.db).claim(1, 0, 'fuzz-test');
+    const now = Date.now();
+    let stored = 0;
+    await fc.assert(fc.asyncProperty(fc.array(anyReport(now), { minLength: 1, maxLength: 40 }), fc.boolean(), async (reports, asJson) => {
+      const data = asJson ? jsonBytes(reports) : pack(reports);
+      const { fixes } = decodeTelemetryMessage('telemetry.fuzz.veh-1', { prefix: 'telemetry.', partitions: 1 }, data, undefined, now);
+      await store.writeBatches([{ hold: claim, lastSeq: 1, publishedSeq: 0, fixes, events: [] }]);
+      stored += fixes.length;
+    }), { numRuns: 150, seed: 16 });
+    // The property said something: hundreds of fixes, of every field, went to PostgreSQL.
+    expect(stored).toBeGreaterThan(300);
+  });
+
+  it('processor - fuzzed messages are each stored or dead-lettered with a code, and never stall a sentinel behind them', async () => {
+    const server = await startServer(world.config, silentLog);
+    try {
+      const now = Date.now();
+      const messages = fc.sample(fc.tuple(fc.array(anyReport(now), { minLength: 1, maxLength: 10 }), fc.boolean(), fc.integer({ min: 0, max: 4 })), { numRuns: 150, seed: 7 });
+      let expectedFixes = new Set<string>();
+      let expectedLetters = 0;
+      for (const [reports, asJson, device] of messages) {
+        const data = asJson ? jsonBytes(reports) : pack(reports);
+        const decoded = decodeTelemetryMessage(`telemetry.chaos.dev-${device}`, { prefix: 'telemetry.', partitions: 1 }, data, undefined, now);
+        expectedFixes = new Set([...expectedFixes, ...decoded.fixes.map((f) => `${f.deviceId}@${f.ts}`)]);
+        expectedLetters += decoded.rejected.length;
+        await world.publish('chaos', `dev-${device}`, data);
+      }
+      await world.publish('chaos', 'sentinel', pack({ ts: now, lat: 48, lon: 11 }));
+      await waitFor('the sentinel stored behind the fuzzed messages', async () => (await countPositions(world.db, "tenant_id = 'chaos' AND device_id = 'sentinel'")) === 1, 20_000);
+      expect(await countPositions(world.db, "tenant_id = 'chaos' AND device_id <> 'sentinel'")).toBe(expectedFixes.size);
+      const letters = async () => (await world.jsm.streams.info(world.topology.dlqStream, { subjects_filter: `${world.topology.dlqPrefix}chaos` })).state.subjects?.[`${world.topology.dlqPrefix}chaos`] ?? 0;
+      await waitFor('every refused report dead-lettered', async () => (await letters()) === expectedLetters, 10_000);
+      expect(expectedFixes.size).toBeGreaterThan(50);
+      expect(expectedLetters).toBeGreaterThan(20);
+    } finally {
+      await server.stop();
+    }
   });
 });
