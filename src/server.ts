@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { jetStreamApiBus } from './bus/api-bus.js';
 import { buildOperationsApp } from './http/operations.js';
 import { LiveStreams } from './http/live-stream.js';
+import { validKeyHashes } from './http/api-keys.js';
 import { natsLiveSource } from './bus/live-source.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from './bus/connection.js';
@@ -165,7 +166,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       geometry,
       quotas: config.quotas,
       bus: jetStreamApiBus(js, t, commandKey),
-      live: new LiveStreams(natsLiveSource(nc, t), metrics),
+      live: new LiveStreams(natsLiveSource(nc, t), metrics, (hashes) => validKeyHashes(pool, hashes)),
       mapTileUrl: config.mapTileUrl,
     });
   } else if (options.http !== false) {

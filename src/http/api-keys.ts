@@ -41,6 +41,13 @@ export async function tenantForKey(pool: pg.Pool, key: string): Promise<string |
   return result.rows[0]?.tenant_id ?? null;
 }
 
+/** Of these key hashes, the ones still valid (not revoked, not deleted). */
+export async function validKeyHashes(pool: pg.Pool, hashes: readonly string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const result = await pool.query<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE key_hash = ANY($1::text[]) AND revoked_at IS NULL', [hashes]);
+  return new Set(result.rows.map((row) => row.key_hash));
+}
+
 /** The key a request carries: `X-Integration-Key`, else `Authorization: Bearer`. */
 export function keyFromHeaders(headers: Record<string, string | string[] | undefined>): string | null {
   const direct = headers['x-integration-key'];

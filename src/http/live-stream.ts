@@ -39,7 +39,12 @@ const decoder = new TextDecoder();
 interface Client {
   readonly res: ServerResponse;
   readonly filter: LiveFilter;
+  /** The hash of the key the stream was opened with: revoking it ends the stream. */
+  readonly keyHash: string;
 }
+
+/** Of the key hashes given, those still valid. */
+export type KeyCheck = (keyHashes: readonly string[]) => Promise<ReadonlySet<string>>;
 
 interface TenantFeed {
   readonly clients: Set<Client>;
@@ -51,14 +56,23 @@ interface TenantFeed {
  * report as it arrives) and derived events (`event: event`, the envelope), for the live map.
  * One pair of bus subscriptions per tenant, shared by its clients and dropped with the last one.
  * A client that does not read is disconnected once `maxBufferedBytes` wait for it, so a slow
- * reader cannot grow the server's memory.
+ * reader cannot grow the server's memory. Every keep-alive the streams' keys are checked again:
+ * one revoked meanwhile ends its streams.
  */
 export class LiveStreams {
   private readonly feeds = new Map<string, TenantFeed>();
   private readonly keepAlive: NodeJS.Timeout;
 
-  constructor(private readonly source: LiveSource, private readonly metrics: Metrics, private readonly limits: LiveLimits = LIVE_LIMITS) {
-    this.keepAlive = setInterval(() => this.broadcast(() => true, ': keep-alive\n\n'), limits.keepAliveMs);
+  constructor(
+    private readonly source: LiveSource,
+    private readonly metrics: Metrics,
+    private readonly keyCheck: KeyCheck,
+    private readonly limits: LiveLimits = LIVE_LIMITS,
+  ) {
+    this.keepAlive = setInterval(() => {
+      this.broadcast(() => true, ': keep-alive\n\n');
+      void this.endRevoked();
+    }, limits.keepAliveMs);
     this.keepAlive.unref();
   }
 
@@ -80,11 +94,16 @@ export class LiveStreams {
     return this.feeds.size;
   }
 
-  /** Streams to `res` until the client goes away (or is cut off for reading too slowly). */
-  open(tenantId: string, res: ServerResponse, filter: LiveFilter): void {
+  /**
+   * Streams to `res` until the client goes away (or is cut off for reading too slowly, or its
+   * key is revoked). A client already gone (its connection reset while its key was looked up)
+   * takes no slot: its 'close' has fired, and nothing would free it.
+   */
+  open(tenantId: string, res: ServerResponse, filter: LiveFilter, keyHash: string): void {
+    if (res.destroyed || res.socket === null || res.socket.destroyed) return;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     res.write(': fencewire live stream\n\n');
-    const client: Client = { res, filter };
+    const client: Client = { res, filter, keyHash };
     this.feed(tenantId).clients.add(client);
     this.metrics.streamClients.inc();
     res.once('close', () => this.close(tenantId, client));
@@ -97,6 +116,19 @@ export class LiveStreams {
     if (feed.clients.size === 0) {
       feed.unsubscribe();
       this.feeds.delete(tenantId);
+    }
+  }
+
+  /** Ends the streams whose key is no longer valid; a failed check is tried at the next keep-alive. */
+  private async endRevoked(): Promise<void> {
+    const clients = [...this.feeds.entries()].flatMap(([tenantId, feed]) => [...feed.clients].map((client) => ({ tenantId, client })));
+    if (clients.length === 0) return;
+    const valid = await this.keyCheck([...new Set(clients.map(({ client }) => client.keyHash))]).catch(() => null);
+    if (valid === null) return;
+    for (const { tenantId, client } of clients) {
+      if (valid.has(client.keyHash)) continue;
+      client.res.end();
+      this.close(tenantId, client);
     }
   }
 

@@ -4,8 +4,12 @@ import { ApiError } from './api-error.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;
-/** Past this, a page is never there; and the value must stay inside PostgreSQL's bigint. */
-const MAX_OFFSET = 1_000_000_000;
+/**
+ * Rows a list counts, and the furthest offset it pages to: counting or skipping a whole large
+ * filter on every page was a full scan per request (offsets went to 1e9). Past it, a list is
+ * narrowed with its filters (from, to, type, device_id) rather than paged.
+ */
+export const MAX_COUNTED = 100_000;
 
 export interface Page {
   readonly limit: number;
@@ -14,15 +18,19 @@ export interface Page {
 
 /** `limit` (default 50, capped at 100) and `offset` from a query string. */
 export function parsePage(query: Record<string, unknown>): Page {
-  const read = (name: string, fallback: number): number => {
+  const read = (name: string, fallback: number, max: number, beyond: string): number => {
     const raw = query[name];
     if (raw === undefined) return fallback;
     if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new ApiError('invalid_request', `${name} must be a whole number >= 0, got ${excerpt(JSON.stringify(raw) ?? String(raw), 100)}`);
     const value = Number(raw);
-    if (value > MAX_OFFSET) throw new ApiError('invalid_request', `${name} must be at most ${MAX_OFFSET}, got ${excerpt(raw, 30)}`);
+    if (value > max) throw new ApiError('invalid_request', `${name} must be at most ${max}, got ${excerpt(raw, 30)}${beyond}`);
     return value;
   };
-  return { limit: Math.min(MAX_LIMIT, Math.max(1, read('limit', DEFAULT_LIMIT))), offset: read('offset', 0) };
+  return {
+    // A larger limit is taken as the largest (contract section 6); one past bigint is not a number.
+    limit: Math.min(MAX_LIMIT, Math.max(1, read('limit', DEFAULT_LIMIT, Number.MAX_SAFE_INTEGER, ''))),
+    offset: read('offset', 0, MAX_COUNTED, '; narrow the list with its filters (from, to, ...) instead'),
+  };
 }
 
 /** The list answer of contract section 6. */
@@ -58,14 +66,15 @@ export interface ListQuery {
 }
 
 /**
- * One page of a list route: the total count and the page's rows, queried side by side, as the
- * list answer of contract section 6. `map` turns a row into a result when the row is not one.
+ * One page of a list route: the count (exact up to MAX_COUNTED, which a larger list answers) and
+ * the page's rows, queried side by side, as the list answer of contract section 6. `map` turns a
+ * row into a result when the row is not one.
  */
 export async function listPage(
   db: pg.Pool, url: string, page: Page, query: ListQuery, params: unknown[], map: (row: Record<string, unknown>) => unknown = (row) => row,
 ): Promise<ListAnswer> {
   const [count, rows] = await Promise.all([
-    db.query<{ n: string }>(`SELECT count(*) AS n FROM ${query.from} WHERE ${query.where}`, params),
+    db.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${query.from} WHERE ${query.where} LIMIT ${MAX_COUNTED}) counted`, params),
     db.query(`SELECT ${query.select} FROM ${query.from} WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${page.limit} OFFSET ${page.offset}`, params),
   ]);
   return pageResponse(url, page, Number(count.rows[0]?.n), rows.rows.map(map));

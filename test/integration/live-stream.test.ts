@@ -5,7 +5,7 @@ import { envelope, derivedEvent } from '../../src/core/event.js';
 import { natsLiveSource } from '../../src/bus/live-source.js';
 import { telemetrySubject } from '../../src/bus/topology.js';
 import { buildApp } from '../../src/http/app.js';
-import { createApiKey } from '../../src/http/api-keys.js';
+import { createApiKey, revokeApiKey, validKeyHashes } from '../../src/http/api-keys.js';
 import { LiveStreams } from '../../src/http/live-stream.js';
 import { createMetrics } from '../../src/metrics.js';
 import { apiDeps, jsonBytes, setup, waitFor, type TestEnv } from './setup.js';
@@ -24,7 +24,7 @@ const T = Date.now() - 60_000;
 beforeAll(async () => {
   world = await setup();
   // A small buffer limit, so that the slow-reader test needs little traffic.
-  live = new LiveStreams(natsLiveSource(world.nc, world.topology), metrics, { maxBufferedBytes: 64 * 1024, maxClientsPerTenant: 3, keepAliveMs: 60_000 });
+  live = new LiveStreams(natsLiveSource(world.nc, world.topology), metrics, (hashes) => validKeyHashes(world.db, hashes), { maxBufferedBytes: 64 * 1024, maxClientsPerTenant: 3, keepAliveMs: 500 });
   app = buildApp(apiDeps(world, { live, metrics }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as AddressInfo).port;
@@ -131,5 +131,33 @@ describe('live stream - GET /v1/stream', () => {
     // Reading again, the client finds the stream ended after what was already sent.
     socket.resume();
     await waitFor('the slow client cut off', () => closed);
+  });
+
+  it('takes no place for a client whose connection resets while its key is looked up: 60 resets leave the tenant its streams', async () => {
+    await waitFor('earlier clients gone', () => live.tenantCount === 0);
+    for (let i = 0; i < 60; i++) {
+      const socket = connectTcp({ port, host: '127.0.0.1' });
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Integration-Key: ${keys.north}\r\n\r\n`);
+      socket.resetAndDestroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(live.clientCount('north')).toBe(0);
+    const stream = open('north');
+    expect((await stream.response).status).toBe(200);
+    stream.abort();
+  });
+
+  it('ends a stream within a keep-alive once its key is revoked', async () => {
+    const { id, key } = await createApiKey(world.db, 'east');
+    keys.east = key;
+    const stream = open('east');
+    const response = await stream.response;
+    expect(response.status).toBe(200);
+    await waitFor('the stream open', () => live.clientCount('east') === 1);
+    expect(await revokeApiKey(world.db, 'east', id)).toBe(true);
+    await waitFor('the stream ended', () => live.clientCount('east') === 0, 5000);
+    expect((await fetch(`${base}/v1/stream`, { headers: { 'x-integration-key': key } })).status).toBe(401);
   });
 });

@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { jetStreamApiBus } from '../../src/bus/api-bus.js';
 import { natsLiveSource } from '../../src/bus/live-source.js';
 import { LiveStreams } from '../../src/http/live-stream.js';
+import { validKeyHashes } from '../../src/http/api-keys.js';
 import type { AppDeps } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
@@ -101,7 +102,7 @@ export function apiDeps(world: TestEnv, overrides: Partial<AppDeps> = {}): AppDe
   return {
     version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
-    bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics()), mapTileUrl: null,
+    bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics(), (hashes) => validKeyHashes(world.db, hashes)), mapTileUrl: null,
     ...overrides,
   };
 }

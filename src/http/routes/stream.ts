@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { subscriptionPatternError } from '../../webhooks/subscription.js';
 import { ApiError } from '../api-error.js';
+import { hashKey, keyFromHeaders } from '../api-keys.js';
 import { answers } from '../answers.js';
 import type { LiveStreams } from '../live-stream.js';
 
@@ -29,6 +30,6 @@ export function streamRoutes(app: FastifyInstance, live: LiveStreams): void {
       throw new ApiError('rate_limited', `this tenant has ${live.maxClientsPerTenant} live streams open, its limit; close one first`, 5);
     }
     reply.hijack();
-    live.open(request.tenantId, reply.raw, { types, positions: query.positions !== 'false' });
+    live.open(request.tenantId, reply.raw, { types, positions: query.positions !== 'false' }, hashKey(keyFromHeaders(request.headers) ?? ''));
   });
 }
