@@ -14,6 +14,8 @@ export interface Config {
   readonly natsUser: string | null;
   readonly natsPassword: string | null;
   readonly databaseUrl: string;
+  /** A request to the HTTP API (headers and body) must have arrived within this many ms. */
+  readonly httpRequestTimeoutMs: number;
   /** How long `serve` and `migrate` wait for NATS and PostgreSQL to answer at start (ms), trying again with back-off. */
   readonly startupWaitMs: number;
   readonly httpPort: number;
@@ -162,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     natsPassword: env.NATS_PASSWORD || null,
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://127.0.0.1:5432/fencewire', ['postgres:', 'postgresql:']),
     startupWaitMs: integer(env, 'STARTUP_WAIT_MS', 60_000, 0, 3_600_000),
+    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     mapTileUrl: tileUrl(env),

@@ -168,6 +168,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       bus: jetStreamApiBus(js, t, commandKey),
       live: new LiveStreams(natsLiveSource(nc, t), metrics, (hashes) => validKeyHashes(pool, hashes)),
       mapTileUrl: config.mapTileUrl,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
     });
   } else if (options.http !== false) {
     // Every process answers health checks and Prometheus, whatever its roles.

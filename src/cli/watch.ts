@@ -12,17 +12,30 @@ interface Envelope {
   readonly data: Record<string, unknown>;
 }
 
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what follows.
+// eslint-disable-next-line no-control-regex -- the controls are what this looks for
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from an event (a tenant's geofence name, a device id) as a terminal may show it: a name
+ * holding escape sequences could otherwise move the cursor, rewrite earlier lines or retitle the
+ * window of whoever watches. Each such character is shown as its \u escape.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What an event says in one line: the time of its fix, the device, the type, and where. */
 export function eventLine(body: string): string {
   let e: Envelope;
   try {
     e = JSON.parse(body) as Envelope;
   } catch {
-    return `(not an event envelope: ${body.slice(0, 80)})`;
+    return printable(`(not an event envelope: ${body.slice(0, 80)})`);
   }
   const time = typeof e.occurred_at === 'string' ? e.occurred_at.slice(11, 19) : '--:--:--';
   const where = typeof e.data?.geofence_name === 'string' ? e.data.geofence_name : typeof e.data?.limit === 'number' ? `limit ${e.data.limit} km/h` : '';
-  return [time, (e.device_id ?? '-').padEnd(10), e.type.padEnd(18), where].join('  ').trimEnd();
+  return printable([time, (e.device_id ?? '-').padEnd(10), String(e.type).padEnd(18), where].join('  ').trimEnd());
 }
 
 /**

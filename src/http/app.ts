@@ -47,7 +47,11 @@ export interface AppDeps extends OperationsDeps {
   readonly live: LiveStreams;
   /** MAP_TILE_URL: the live map's raster background; null, a plain one. */
   readonly mapTileUrl: string | null;
+  /** HTTP_REQUEST_TIMEOUT_MS: a request (headers and body) must have arrived within this; default 30 s. */
+  readonly requestTimeoutMs?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Schema violations listed in one answer, and characters of a bad value echoed back. */
 const MAX_VIOLATIONS = 10;
@@ -92,9 +96,15 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** Builds the HTTP API (contract section 6). Tests drive it with `app.inject()`. */
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const requestTimeout = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
+    // A request whose body never comes is answered 408 and closed, not held for Node's 300 s.
+    // Given to Node's server itself too: only then are its headers timeout (at most this) and
+    // the check of its connections (every connectionsCheckingInterval) set to match.
+    requestTimeout,
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout, 30_000) / 2 },
     // Unknown fields are refused (schemas say additionalProperties: false), not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, allowUnionTypes: true } },
     schemaErrorFormatter: describeViolations,

@@ -100,7 +100,11 @@ describe('api - positions and the integration views', () => {
     expect(history.count).toBe(1);
     expect(history.results[0]).toMatchObject({ lat: 52.5, lon: 13.4, speed: 10, ignition: true });
     expect((await get('/v1/devices/truck-9/positions', acmeKey)).statusCode).toBe(404);
-    expect((await get('/api/integration/vehicles', globexKey)).json()).toMatchObject({ count: 1, results: [{ id: 'truck-9' }] });
+    // Active means seen within active_within_s (24 h by default): truck-9's fix is from T0, long ago.
+    await storeBatch(world.db, { fixes: [fix('globex', 'truck-now', Date.now() - 120_000)] });
+    expect((await get('/api/integration/vehicles', globexKey)).json()).toMatchObject({ count: 1, results: [{ id: 'truck-now' }] });
+    expect((await get('/api/integration/vehicles?active_within_s=60', globexKey)).json()).toEqual({ count: 0, results: [] });
+    expect((await get('/api/integration/vehicles?active_within_s=9999999', globexKey)).statusCode).toBe(400);
     expect((await get('/api/integration/vehicle-location?vehicle_id=veh-1', acmeKey)).json()).toMatchObject({ id: 'veh-1' });
     expect((await get('/api/integration/vehicle-location', acmeKey)).statusCode).toBe(400);
     expect((await get('/api/integration/vehicles')).statusCode).toBe(401);

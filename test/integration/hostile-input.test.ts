@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeometryThread } from '../../src/geofences/geometry-thread.js';
 import { createApiKey } from '../../src/http/api-keys.js';
@@ -150,6 +151,27 @@ describe('hostile input - inbound events are bounded before anything is kept', (
     expect(heavy.statusCode).toBe(429);
     expect(heavy.json().error.message).toMatch(/bytes of inbound events in the last minute and this one has \d+, past its limit \(TENANT_INBOUND_BYTES_PER_MINUTE is 4000\)/);
     expect(Number(heavy.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('hostile input - a request whose body never comes', () => {
+  it('is answered 408 and closed within HTTP_REQUEST_TIMEOUT_MS (Node would hold it 300 s)', async () => {
+    const slowApp = buildApp(apiDeps(world, { requestTimeoutMs: 1000 }));
+    await slowApp.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = slowApp.server.address() as AddressInfo;
+      const socket = connectTcp({ port, host: '127.0.0.1' });
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      const started = Date.now();
+      socket.write(`POST /v1/geofences HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Integration-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type"`);
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1.1 408/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await slowApp.close();
+    }
   });
 });
 

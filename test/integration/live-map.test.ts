@@ -49,8 +49,14 @@ afterAll(async () => {
   await world?.dispose();
 });
 
+/** Content security policy violations the pages reported: the map must need none. */
+const violations: string[] = [];
+
 async function openMap(tenant: string): Promise<Page> {
   const page = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage();
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
+  });
   await page.goto(`${base}/map`);
   await page.fill('#key', keys[tenant] as string);
   await page.click('button[type=submit]');
@@ -95,6 +101,16 @@ describe('live map - /map in Chromium', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await devicePosition(other, 'cab-7')).toBeNull();
     expect(await other.$$('#events li')).toHaveLength(0);
+  });
+
+  it('works under its content security policy, sent with nosniff on every file, and has no file named __proto__', async () => {
+    const page = await fetch(`${base}/map`);
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'self'; script-src 'self'; worker-src blob:/);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await fetch(`${base}/map/map.js`)).headers.get('x-content-type-options')).toBe('nosniff');
+    const proto = await fetch(`${base}/map/__proto__`);
+    expect(proto.status).toBe(404);
+    expect(violations).toEqual([]);
   });
 
   it('refuses an unknown key and says so', async () => {

@@ -9,6 +9,12 @@ import { idParams, pageQuery, timeRange } from '../schemas.js';
 
 const tags = ['devices'];
 
+/** The integration view of vehicles lists those seen lately, not every device the tenant ever had. */
+const DEFAULT_ACTIVE_S = 86_400;
+const MAX_ACTIVE_S = 30 * 86_400;
+/** A bound on one answer of a list without pages (GET /v1/devices pages through all of them). */
+const MAX_VEHICLES = 1000;
+
 const COLUMNS = `device_id AS id, first_seen_at, last_received_at,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;
 
@@ -67,11 +73,21 @@ export function deviceRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus): vo
 
   app.get('/api/integration/vehicles', {
     schema: {
-      tags, summary: 'Active devices with latest position and status', querystring: { type: 'object', additionalProperties: false, properties: {} },
+      tags, summary: `Active devices (a fix within active_within_s, 24 h by default) with latest position and status, the ${MAX_VEHICLES} most recently seen at most`,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { active_within_s: { type: 'string', pattern: '^[0-9]{1,7}$', description: 'seconds, 1 to 2592000 (30 days); default 86400' } },
+      },
       response: answers({ 200: answer.object({ count: { type: 'integer' }, results: { type: 'array', items: answer.device } }) }),
     },
   }, async (request) => {
-    const rows = await db.query(`SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 ORDER BY device_id`, [request.tenantId]);
+    const raw = (request.query as { active_within_s?: string }).active_within_s;
+    const withinS = raw === undefined ? DEFAULT_ACTIVE_S : Number(raw);
+    if (withinS < 1 || withinS > MAX_ACTIVE_S) throw new ApiError('invalid_request', `active_within_s must be between 1 and ${MAX_ACTIVE_S} seconds, got ${raw}`);
+    const rows = await db.query(
+      `SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 AND last_ts > now() - make_interval(secs => $2) ORDER BY last_ts DESC, device_id LIMIT ${MAX_VEHICLES}`,
+      [request.tenantId, withinS],
+    );
     return { count: rows.rowCount, results: rows.rows };
   });
 

@@ -14,4 +14,11 @@ describe('watch - one line per event', () => {
   it('says so when a message is not an envelope', () => {
     expect(eventLine('{oops')).toBe('(not an event envelope: {oops)');
   });
+
+  it('shows a geofence name\'s terminal escapes and direction overrides as \\u escapes, never raw', () => {
+    const hostile = JSON.stringify({ type: 'geofence.enter', device_id: 'veh\u001b[2J', occurred_at: '2026-12-01T10:15:42.120Z', data: { geofence_name: 'Depot\u001b]0;pwned\u0007\u202eevil\u009b' } });
+    const line = eventLine(hostile);
+    expect(line).toBe('10:15:42  veh\\u001b[2J     geofence.enter      Depot\\u001b]0;pwned\\u0007\\u202eevil\\u009b');
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+  });
 });
