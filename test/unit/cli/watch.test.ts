@@ -19,6 +19,7 @@ describe('watch - one line per event', () => {
     const hostile = JSON.stringify({ type: 'geofence.enter', device_id: 'veh\u001b[2J', occurred_at: '2026-12-01T10:15:42.120Z', data: { geofence_name: 'Depot\u001b]0;pwned\u0007\u202eevil\u009b' } });
     const line = eventLine(hostile);
     expect(line).toBe('10:15:42  veh\\u001b[2J     geofence.enter      Depot\\u001b]0;pwned\\u0007\\u202eevil\\u009b');
+    // eslint-disable-next-line no-control-regex -- the controls are what must not be there
     expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
   });
 });
