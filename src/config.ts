@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './bus/streams.js';
 import { ConfigError } from './errors.js';
 import type { GeofenceLimits } from './geofences/geofence-validation.js';
 import type { RetryPolicy } from './webhooks/retry-schedule.js';
@@ -16,6 +17,8 @@ export interface Config {
   readonly databaseUrl: string;
   /** A request to the HTTP API (headers and body) must have arrived within this many ms. */
   readonly httpRequestTimeoutMs: number;
+  /** Bytes the streams may hold; how long they keep messages stays as DEFAULT_STREAM_SETTINGS says. */
+  readonly streams: StreamSettings;
   /** How long `serve` and `migrate` wait for NATS and PostgreSQL to answer at start (ms), trying again with back-off. */
   readonly startupWaitMs: number;
   readonly httpPort: number;
@@ -165,6 +168,12 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://127.0.0.1:5432/fencewire', ['postgres:', 'postgresql:']),
     startupWaitMs: integer(env, 'STARTUP_WAIT_MS', 60_000, 0, 3_600_000),
     httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    streams: {
+      ...DEFAULT_STREAM_SETTINGS,
+      telemetryMaxBytes: integer(env, 'TELEMETRY_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.telemetryMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+      eventsMaxBytes: integer(env, 'EVENTS_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.eventsMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+      dlqMaxBytes: integer(env, 'DLQ_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.dlqMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+    },
     httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),
     mapTileUrl: tileUrl(env),

@@ -101,7 +101,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   let catalog: GeofenceCatalog | null = null;
   let webhooks: WebhookWorker | null = null;
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, t);
+  await ensureStreams(jsm, t, config.streams);
   if (roles.includes('webhooks')) {
     // Before ingest starts publishing, so that the new consumer sees its first events.
     await ensureWebhookConsumer(jsm, t);

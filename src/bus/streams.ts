@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { partitionConsumer, partitionFilter } from './partitions.js';
 import type { Topology } from './topology.js';
@@ -16,20 +16,33 @@ export interface StreamSettings {
   readonly telemetryMaxAgeMs: number;
   readonly dlqMaxAgeMs: number;
   readonly eventsMaxAgeMs: number;
+  /** Bytes each stream may hold (JetStream reserves them on the server). */
+  readonly telemetryMaxBytes: number;
+  readonly dlqMaxBytes: number;
+  readonly eventsMaxBytes: number;
 }
 
 export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
   telemetryMaxAgeMs: 7 * DAY_MS,
   dlqMaxAgeMs: 30 * DAY_MS,
   eventsMaxAgeMs: 30 * DAY_MS,
+  telemetryMaxBytes: 4 * 1024 ** 3,
+  dlqMaxBytes: 512 * 1024 ** 2,
+  eventsMaxBytes: 2 * 1024 ** 3,
 };
 
+/**
+ * The streams, each bounded in bytes as well as age, so that no publisher can fill the server's
+ * disk. A full TELEMETRY or EVENTS refuses new messages (publishers see the error and retry; the
+ * outbox keeps its events in the database meanwhile) rather than dropping ones not yet
+ * processed; a full DLQ drops its oldest dead letters, which are only diagnostics.
+ */
 function streamConfigs(t: Topology, settings: StreamSettings): (Partial<StreamConfig> & { name: string })[] {
   const common = { storage: StorageType.File, retention: RetentionPolicy.Limits };
   return [
-    { ...common, name: t.telemetryStream, subjects: [`${t.telemetryPrefix}>`], max_age: nanos(settings.telemetryMaxAgeMs) },
-    { ...common, name: t.dlqStream, subjects: [`${t.dlqPrefix}>`, `${t.eventsDlqPrefix}>`], max_age: nanos(settings.dlqMaxAgeMs) },
-    { ...common, name: t.eventsStream, subjects: [`${t.eventsPrefix}>`], max_age: nanos(settings.eventsMaxAgeMs) },
+    { ...common, name: t.telemetryStream, subjects: [`${t.telemetryPrefix}>`], max_age: nanos(settings.telemetryMaxAgeMs), max_bytes: settings.telemetryMaxBytes, discard: DiscardPolicy.New },
+    { ...common, name: t.dlqStream, subjects: [`${t.dlqPrefix}>`, `${t.eventsDlqPrefix}>`], max_age: nanos(settings.dlqMaxAgeMs), max_bytes: settings.dlqMaxBytes, discard: DiscardPolicy.Old },
+    { ...common, name: t.eventsStream, subjects: [`${t.eventsPrefix}>`], max_age: nanos(settings.eventsMaxAgeMs), max_bytes: settings.eventsMaxBytes, discard: DiscardPolicy.New },
   ];
 }
 

@@ -27,7 +27,7 @@ export async function migrateCommand(config: Config, log: Logger): Promise<void>
   try {
     const jsm = await jetstreamManager(nc);
     const t = topology(config.namespace);
-    const streams = await ensureStreams(jsm, t);
+    const streams = await ensureStreams(jsm, t, config.streams);
     await ensureWebhookConsumer(jsm, t);
     log.info({ createdStreams: streams }, 'NATS streams ready');
   } finally {

@@ -3,6 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Topology } from '../bus/topology.js';
 
 const PROCESSOR_PREFIX = 'processor.';
+/** Leases and heartbeats are a few hundred bytes each; the bound keeps a runaway writer off the disk. */
+const LEASE_BUCKET_MAX_BYTES = 16 * 1024 * 1024;
 
 function partitionKey(partition: number): string {
   return `partition.${partition}`;
@@ -22,7 +24,7 @@ export class LeaseTable {
     const kvm = new Kvm(nc);
     let kv: KV;
     try {
-      kv = await kvm.create(t.leaseBucket, { history: 1, ttl: leaseMs });
+      kv = await kvm.create(t.leaseBucket, { history: 1, ttl: leaseMs, max_bytes: LEASE_BUCKET_MAX_BYTES });
     } catch {
       // Made earlier with other settings (another lease time): use it as it is.
       kv = await kvm.open(t.leaseBucket);

@@ -18,6 +18,7 @@ const env = {
   DATABASE_URL: `${process.env.TEST_DATABASE_SERVER ?? 'postgres://127.0.0.1:5432'}/fw_${id}`,
   FENCEWIRE_NAMESPACE: id,
   LOG_LEVEL: 'info',
+  TELEMETRY_STREAM_MAX_BYTES: String(64 * 1024 * 1024),
 };
 
 function fencewire(args: string[], extraEnv: Record<string, string> = {}) {
@@ -53,6 +54,23 @@ describe('cli - the built fencewire binary', () => {
     const tables = await db.query(`SELECT to_regclass('positions') AS p, to_regclass('devices') AS d`);
     await db.end();
     expect(tables.rows[0]).toEqual({ p: 'positions', d: 'devices' });
+
+    // Every stream is bounded in bytes: a full TELEMETRY or EVENTS refuses, a full DLQ forgets its oldest.
+    const { connect } = await import('@nats-io/transport-node');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const limits = async (name: string) => {
+        const { config } = await jsm.streams.info(`${id.toUpperCase()}_${name}`);
+        return [config.max_bytes, config.discard];
+      };
+      expect(await limits('TELEMETRY')).toEqual([64 * 1024 * 1024, 'new']);
+      expect(await limits('EVENTS')).toEqual([2 * 1024 ** 3, 'new']);
+      expect(await limits('DLQ')).toEqual([512 * 1024 ** 2, 'old']);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('geofences import loads a FeatureCollection, and refuses a bad one whole, naming the feature', async () => {

@@ -61,6 +61,15 @@ describe('operations - compose, Prometheus and Grafana files validate with the t
     expect(config.services.timescaledb?.image).toMatch(/^timescale\/timescaledb:\d+\.\d+\.\d+-pg15$/);
   });
 
+  it('the image ships production dependencies only, no type packages, and no source maps pointing at sources it lacks', () => {
+    const pkg = JSON.parse(readFileSync(file('package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies).filter((name) => name.startsWith('@types/'))).toEqual([]);
+    const dockerfile = readFileSync(file('Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/RUN npm run build && find dist -name '\*\.map' -delete && npm prune --omit=dev/);
+    // The final stage copies no sources: a map left behind would point at nothing.
+    expect(dockerfile.split(/^FROM /m).at(-1)).not.toMatch(/\bsrc\b/);
+  });
+
   it('promtool checks the Prometheus configuration and the alert rules', () => {
     const configCheck = run(tool('promtool'), ['check', 'config', 'docs/prometheus.yml']);
     expect(configCheck.output).toMatch(/SUCCESS: docs\/prometheus.yml is valid/);

@@ -61,6 +61,10 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     INGEST_LEASE_MS: '2000',
     // Spawned processors are one process each: tests kill them and read their logs.
     INGEST_WORKERS: '1',
+    // Small streams: JetStream reserves their bytes on the shared server while the test runs.
+    TELEMETRY_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
+    EVENTS_STREAM_MAX_BYTES: String(128 * 1024 * 1024),
+    DLQ_STREAM_MAX_BYTES: String(64 * 1024 * 1024),
     ...overrides,
   };
   const config = loadConfig(env);
@@ -75,7 +79,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const t = topology(config.namespace);
   const nc = await connectNats(config, silentLog, 'fencewire-test');
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, t);
+  await ensureStreams(jsm, t, config.streams);
   const js = jetstream(nc);
 
   return {

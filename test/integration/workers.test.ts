@@ -27,7 +27,7 @@ const alive = (pid: number) => {
 };
 
 describe('serve --workers - ingest in several processes', () => {
-  it('runs two ingest workers that share the work, shows their metrics on the parent\'s /metrics, and stops them with it', async () => {
+  it('runs two ingest workers that share the work, shows their metrics on the parent\'s /metrics, restarts one that dies, and stops them with it', async () => {
     const proc = await spawnFencewire({ ...world.env, INGEST_WORKERS: '2' });
     await waitFor('both workers joined', () => childPids(proc.output()).length === 2);
     const port = Number(/"httpPort":(\d+)/.exec(proc.output())?.[1]);
@@ -38,10 +38,16 @@ describe('serve --workers - ingest in several processes', () => {
     await waitFor('the workers\' figures on /metrics', async () => /^fencewire_fixes_written_total 50$/m.test(await metrics()));
     expect(await metrics()).toMatch(/^fencewire_partitions_owned 1$/m);
     const pids = childPids(proc.output());
-    expect(pids.every(alive)).toBe(true);
+    // A worker killed is started again, and counted.
+    process.kill(pids[0] as number, 'SIGKILL');
+    await waitFor('the worker restarted', () => childPids(proc.output()).length === 3, 15_000);
+    await waitFor('the restart counted', async () => /^fencewire_ingest_worker_restarts_total\{worker="\d"\} 1$/m.test(await metrics()));
+    expect(proc.output()).toMatch(/"failuresInARow":1,"restartInMs":1000,"msg":"ingest worker died; starting another"/);
+    const running = childPids(proc.output()).slice(1);
+    expect(running.every(alive)).toBe(true);
     proc.child.kill('SIGTERM');
     expect(await proc.exited, proc.output()).toBe(0);
-    await waitFor('the workers gone', () => !pids.some(alive));
+    await waitFor('the workers gone', () => !running.some(alive));
   });
 
   it('workers do not outlive a parent killed with SIGKILL', async () => {
