@@ -6,11 +6,12 @@ import { publishDeadLetter } from '../ingest/dead-letter.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
+import { isDataError } from '../store/database.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { pruneEndpointSeries, setQueueAges } from './endpoint-metrics.js';
 import {
-  claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, pendingAges, releaseLeases, type Endpoint, type NewDelivery,
+  claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, pendingAges, releaseLeases, type Delivery, type Endpoint, type NewDelivery,
 } from './delivery-store.js';
 import { isRefusedEvent, readEventMessage, type EventHeader } from './event-message.js';
 import { HttpSender } from './http-sender.js';
@@ -168,10 +169,35 @@ export class WebhookWorker {
         deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body, leased });
       }
     }
-    const created = await insertDeliveries(this.deps.db, deliveries, this.leaseMs);
+    const created = await this.recordDeliveries(deliveries);
     for (const msg of batch) msg.ack();
     const refused = created.filter((delivery) => !this.dispatcher.enqueue(delivery));
     await releaseLeases(this.deps.db, refused.map((d) => d.id));
+  }
+
+  /**
+   * Records the deliveries; a batch PostgreSQL refuses for its data is recorded event by event,
+   * and an event refused alone is logged and counted, not retried forever (it would hold up every
+   * event after it, of every tenant).
+   */
+  private async recordDeliveries(deliveries: readonly NewDelivery[]): Promise<Delivery[]> {
+    try {
+      return await insertDeliveries(this.deps.db, deliveries, this.leaseMs);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+    }
+    const created: Delivery[] = [];
+    for (const eventId of new Set(deliveries.map((d) => d.eventId))) {
+      const ofEvent = deliveries.filter((d) => d.eventId === eventId);
+      try {
+        created.push(...await insertDeliveries(this.deps.db, ofEvent, this.leaseMs));
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        this.deps.log.error({ eventId, type: ofEvent[0]?.eventType, reason: (err as Error).message }, 'PostgreSQL refused an event\'s deliveries; it is not delivered');
+        this.deps.metrics.eventsRefused.inc({ code: 'unstorable' });
+      }
+    }
+    return created;
   }
 
   /** Takes the deliveries that are due (retries, replays, test events, and orphans of a dead worker). */

@@ -76,6 +76,21 @@ describe('webhook poison - an answer PostgreSQL cannot store stops nobody', () =
     expect(receiver.at('/nul').map((r) => JSON.parse(r.body).id)).not.toContain('evt_forged');
   });
 
+  it('an event whose deliveries PostgreSQL refuses (a NUL in its id) is counted and skipped; the events beside it are delivered', async () => {
+    const server = await startServer(world.config, silentLog);
+    try {
+      const before = receiver.at('/fine').length;
+      const poisoned = { id: 'evt_\u0000x', type: 'device.offline', tenant_id: 'fine', device_id: 'veh-1', occurred_at: new Date().toISOString(), data: {} };
+      await world.js.publish(`${world.topology.eventsPrefix}fine.device.offline`, new TextEncoder().encode(JSON.stringify(poisoned)), { msgID: poisoned.id });
+      await publishEvent('fine', 20);
+      await waitFor('the event beside it delivered', async () => receiver.at('/fine').length === before + 1, 10_000);
+      const metrics = await server.metrics.registry.getSingleMetricAsString('fencewire_events_refused_total');
+      expect(metrics).toMatch(/code="unstorable"} 1/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('the recorder writes an attempt whose texts PostgreSQL refuses without them, and the rest of its batch as it is', async () => {
     const ids = (await world.db.query<{ id: string }>("SELECT id FROM webhook_deliveries WHERE endpoint_id = 'whk_fine' ORDER BY id")).rows.map((r) => r.id);
     const metrics = createMetrics();
