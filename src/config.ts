@@ -44,6 +44,11 @@ export interface Config {
     readonly checkpointMs: number;
     /** Ingest processes `serve` runs (each leases its share of the partitions); 1 runs ingest in-process. */
     readonly workers: number;
+    /**
+     * Tests only: after this many rebalancing rounds, every further round hangs (as one did,
+     * stuck listing the lease bucket), to prove the others go on without it. Null in use.
+     */
+    readonly testHangRoundsAfter: number | null;
   };
   /** What one tenant may keep or do: limits against a tenant, hostile or careless, that would crowd out the others. */
   readonly quotas: {
@@ -186,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: integer(env, 'INGEST_LEASE_MS', 5000, 500, 300_000),
       checkpointMs: integer(env, 'INGEST_CHECKPOINT_MS', 5000, 100, 3_600_000),
       workers: integer(env, 'INGEST_WORKERS', availableParallelism(), 1, 64),
+      testHangRoundsAfter: env.FENCEWIRE_TEST_HANG_ROUNDS_AFTER ? integer(env, 'FENCEWIRE_TEST_HANG_ROUNDS_AFTER', 0, 0, 1_000_000) : null,
     },
     quotas: {
       geofences: {

@@ -43,7 +43,24 @@ export function partitionFilter(t: Topology, partition: number, partitions: numb
   return partitions > 1 ? `${t.telemetryPrefix}*.*.${partition}` : `${t.telemetryPrefix}>`;
 }
 
-/** The durable consumer of one partition (unpartitioned, the one ingest consumer). */
-export function partitionConsumer(t: Topology, partition: number, partitions: number): string {
+/** What the durable consumers of one partition are named before their epoch (unpartitioned, the one ingest consumer's). */
+export function partitionConsumerBase(t: Topology, partition: number, partitions: number): string {
   return partitions > 1 ? `${t.ingestConsumer}-${partition}` : t.ingestConsumer;
+}
+
+/**
+ * The durable consumer of one partition's owner at `epoch`. A name per epoch: an owner that lost
+ * the partition (paused, cut off) and comes back late can neither delete the new owner's
+ * consumer nor pull from it, since it knows only its own.
+ */
+export function partitionConsumer(t: Topology, partition: number, partitions: number, epoch: number): string {
+  return `${partitionConsumerBase(t, partition, partitions)}-e${epoch}`;
+}
+
+/** The epoch in a partition consumer's name; -1 for the one name before epochs, null for another partition's. */
+export function consumerEpoch(t: Topology, partition: number, partitions: number, name: string): number | null {
+  const base = partitionConsumerBase(t, partition, partitions);
+  if (name === base) return -1;
+  const match = /^-e(\d+)$/.exec(name.slice(base.length));
+  return name.startsWith(base) && match !== null ? Number(match[1]) : null;
 }

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { partitionConsumer, partitionFilter } from './partitions.js';
+import { consumerEpoch, partitionConsumer, partitionFilter } from './partitions.js';
 import type { Topology } from './topology.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -89,15 +89,24 @@ export function partitionInFlight(maxInFlight: number, partitions: number): numb
   return Math.max(100, Math.ceil(maxInFlight / partitions));
 }
 
+/** A partition consumer no one pulls from for this long (left by an owner that died) is removed by the server. */
+const ABANDONED_CONSUMER_MS = 10 * 60 * 1000;
+
 export async function startPartitionConsumer(
-  jsm: JetStreamManager, t: Topology, partition: number, partitions: number, settings: IngestConsumerSettings, startSeq: number,
+  jsm: JetStreamManager, t: Topology, partition: number, partitions: number, settings: IngestConsumerSettings, startSeq: number, epoch: number,
 ): Promise<string> {
-  const name = partitionConsumer(t, partition, partitions);
-  await jsm.consumers.delete(t.telemetryStream, name).catch((err: unknown) => {
-    if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
-  });
+  const name = partitionConsumer(t, partition, partitions, epoch);
+  // Earlier owners' consumers go (their pulls end with them); a later owner's is never touched.
+  for await (const info of await jsm.consumers.list(t.telemetryStream)) {
+    const earlier = consumerEpoch(t, partition, partitions, info.name);
+    if (earlier === null || earlier >= epoch) continue;
+    await jsm.consumers.delete(t.telemetryStream, info.name).catch((err: unknown) => {
+      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+    });
+  }
   await jsm.consumers.add(t.telemetryStream, {
     durable_name: name,
+    inactive_threshold: nanos(ABANDONED_CONSUMER_MS),
     filter_subject: partitionFilter(t, partition, partitions),
     // Messages of a partition are committed in stream order, so one ack covers a whole batch.
     ack_policy: AckPolicy.All,

@@ -26,6 +26,8 @@ export interface IngestSettings extends PipelineSettings {
   readonly ackWaitMs: number;
   /** A partition lease not renewed for this long expires, and another processor takes it. */
   readonly leaseMs: number;
+  /** Tests only (FENCEWIRE_TEST_HANG_ROUNDS_AFTER): rebalancing rounds after this many hang. */
+  readonly testHangRoundsAfter: number | null;
 }
 
 export interface IngestDeps {
@@ -103,6 +105,8 @@ export class IngestProcessor {
   private renewTimer: NodeJS.Timeout | null = null;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  /** Rebalancing rounds started, for the test hook that makes them hang. */
+  private rounds = 0;
 
   constructor(private readonly deps: IngestDeps) {
     this.writer = new GroupCommitter(deps.batches, deps.metrics);
@@ -111,7 +115,7 @@ export class IngestProcessor {
   async start(): Promise<void> {
     const { control, topology, settings, log } = this.deps;
     this.partitionCount = await discoverPartitions(control, topology);
-    this.leases = await LeaseTable.open(control, topology, this.owner, settings.leaseMs);
+    this.leases = await LeaseTable.open(control, topology, this.owner, settings.leaseMs, this.partitionCount, log);
     log.info({ owner: this.owner, partitions: this.partitionCount, leaseMs: settings.leaseMs }, 'ingest joining');
     const roundMs = Math.max(100, Math.floor(settings.leaseMs / 5));
     // Heartbeat first and give processors starting together a round to see each other, so
@@ -119,13 +123,13 @@ export class IngestProcessor {
     await this.leases.heartbeat();
     await sleep(roundMs);
     await this.balance();
-    // Renewing and rebalancing are rounds of their own: a slow rebalance (listing processors,
-    // trying free partitions) must never hold up the renewals that keep the leases.
+    // Renewing and rebalancing are rounds of their own: a slow rebalance (trying free
+    // partitions) must never hold up the renewals that keep the leases.
     this.renewTimer = setInterval(() => void this.renew(), roundMs);
     this.timers = [setInterval(() => void this.balance(), roundMs), setInterval(() => void this.pollPending(), PENDING_POLL_MS)];
   }
 
-  /** A renewal round (never two at once): the heartbeat and every lease held, all at once. */
+  /** A renewal round (never two at once): every lease held, all at once. */
   private readonly renew = singleFlight(() => this.renewHeld().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'lease renewal failed; retrying')));
 
   /** Partitions being handed over are renewed too, until their lease is given up. */
@@ -133,31 +137,49 @@ export class IngestProcessor {
     const leases = this.leases;
     if (leases === null) return;
     const sentAt = Date.now();
-    await Promise.all([leases.heartbeat(), ...[...this.held.values()].map(async (held) => {
+    await Promise.all([...this.held.values()].map(async (held) => {
       const revision = await leases.renew(held.partition, held.revision);
       if (revision === null) return this.lose(held, 'its lease was lost');
       held.revision = revision;
       held.validUntil = sentAt + this.deps.settings.leaseMs;
-    })]);
+    }));
   }
 
-  /** A rebalancing round (never two at once): take or hand over partitions towards a fair share. */
-  private readonly balance = singleFlight(() => this.rebalance().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'rebalancing failed; retrying')));
+  /**
+   * A rebalancing round (never two at once, and never longer than a lease: a round that hangs
+   * is left behind, and the next one starts).
+   */
+  private readonly balance = singleFlight(async () => {
+    if (!(await within(this.rebalance().then(() => true), this.deps.settings.leaseMs))) {
+      this.deps.log.warn({ limitMs: this.deps.settings.leaseMs }, 'a rebalancing round failed or did not finish in time; the next one starts');
+    }
+  });
 
+  /**
+   * Takes or hands over partitions towards a fair share, and takes every stranded partition (held
+   * by nobody for a lease time) whatever the share. The heartbeat that counts this processor
+   * among the live ones is written only when a round has run to its end: a processor whose
+   * rounds hang is not counted, so the others take more, instead of leaving partitions waiting
+   * for it.
+   */
   private async rebalance(): Promise<void> {
     const leases = this.leases;
     if (leases === null || this.stopping) return;
-    const live = await leases.liveProcessors();
-    const plan = planLeases(this.partitionCount, live, [...this.held.values()].filter((h) => !h.ending).map((h) => h.partition));
+    if (this.rounds++ >= (this.deps.settings.testHangRoundsAfter ?? Number.POSITIVE_INFINITY)) await new Promise(() => undefined);
+    const now = Date.now();
+    const { view } = leases;
+    const plan = planLeases(this.partitionCount, view.live(now), [...this.held.values()].filter((h) => !h.ending).map((h) => h.partition));
     for (const partition of plan.release) void this.handOver(partition);
+    const stranded = new Set(view.stranded(now));
     let wanted = plan.want;
     for (const partition of preferredOrder(this.owner, this.partitionCount)) {
-      if (wanted === 0 || this.stopping) break;
-      if (this.held.has(partition)) continue;
+      if (this.stopping) break;
+      if (this.held.has(partition) || plan.release.includes(partition)) continue;
+      if (!stranded.has(partition) && (wanted === 0 || view.holder(partition, now) !== null)) continue;
       const sentAt = Date.now();
       const revision = await leases.acquire(partition);
       if (revision === null) continue;
-      wanted--;
+      if (!stranded.has(partition)) wanted--;
       if (this.stopping) {
         await leases.release(partition, revision);
         break;
@@ -167,6 +189,7 @@ export class IngestProcessor {
       void this.take(held);
     }
     this.deps.metrics.partitionsOwned.set(this.held.size);
+    await leases.heartbeat();
   }
 
   /** Starts a partition just leased; on failure the lease is given back, to be tried again. */
@@ -187,7 +210,7 @@ export class IngestProcessor {
       });
       held.pipeline = pipeline;
       held.consumer = await PartitionConsumer.start(
-        { ...this.deps, settings }, partition, this.partitionCount, claim.checkpointSeq + 1, pipeline);
+        { ...this.deps, settings }, partition, this.partitionCount, claim.checkpointSeq + 1, claim.epoch, pipeline);
       held.timers = [setInterval(() => pipeline.sweep(), SWEEP_MS), setInterval(() => pipeline.tick(), TICK_MS)];
       metrics.partitionHeld.set({ partition: String(partition) }, 1);
       log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount }, 'partition taken');
@@ -299,6 +322,7 @@ export class IngestProcessor {
     if (!committed) for (const held of this.held.values()) held.pipeline?.abandon();
     if (this.renewTimer) clearInterval(this.renewTimer);
     await this.leases?.leave().catch(() => undefined);
+    this.leases?.close();
     return committed;
   }
 }

@@ -1,26 +1,31 @@
-import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import type { Topology } from '../bus/topology.js';
+import { LeaseView, partitionKey, PROCESSOR_PREFIX } from './lease-view.js';
 
-const PROCESSOR_PREFIX = 'processor.';
 /** Leases and heartbeats are a few hundred bytes each; the bound keeps a runaway writer off the disk. */
 const LEASE_BUCKET_MAX_BYTES = 16 * 1024 * 1024;
-
-function partitionKey(partition: number): string {
-  return `partition.${partition}`;
-}
+const WATCH_RETRY_MS = 1000;
+const decoder = new TextDecoder();
 
 /**
  * Partition leases and processor heartbeats in a NATS KV bucket whose entries expire after the
  * lease time (the bucket's max age): a lease is a key created only where none is, kept by
  * compare-and-set updates on its revision, and gone by itself when its holder stops renewing.
  * A processor's heartbeat key says it is alive, so that every processor can count the others
- * and take its fair share.
+ * and take its fair share. One long-lived watcher of the bucket keeps `view` up to date: counting
+ * by listing the keys could hang (nats-server before 2.9.15 never ends the listing when the
+ * newest key changes during it), counted keys twice, and left a consumer behind per call.
  */
 export class LeaseTable {
-  private constructor(private readonly kv: KV, readonly owner: string) {}
+  private watching: QueuedIterator<KvWatchEntry> | null = null;
+  private closed = false;
 
-  static async open(nc: NatsConnection, t: Topology, owner: string, leaseMs: number): Promise<LeaseTable> {
+  private constructor(private readonly kv: KV, readonly owner: string, readonly view: LeaseView, private readonly log: Logger) {}
+
+  static async open(nc: NatsConnection, t: Topology, owner: string, leaseMs: number, partitions: number, log: Logger): Promise<LeaseTable> {
     const kvm = new Kvm(nc);
     let kv: KV;
     try {
@@ -29,7 +34,30 @@ export class LeaseTable {
       // Made earlier with other settings (another lease time): use it as it is.
       kv = await kvm.open(t.leaseBucket);
     }
-    return new LeaseTable(kv, owner);
+    const table = new LeaseTable(kv, owner, new LeaseView(leaseMs, partitions, Date.now()), log);
+    void table.watch();
+    return table;
+  }
+
+  /** Feeds every change of the bucket to the view, watching again if the watch ends. */
+  private async watch(): Promise<void> {
+    while (!this.closed) {
+      try {
+        this.watching = await this.kv.watch({ key: '>' });
+        for await (const entry of this.watching) {
+          this.view.observe(entry.key, entry.operation !== 'PUT', decoder.decode(entry.value), Date.now());
+        }
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'watching the leases failed; watching again');
+      }
+      if (!this.closed) await sleep(WATCH_RETRY_MS);
+    }
+  }
+
+  /** Stops watching the bucket. */
+  close(): void {
+    this.closed = true;
+    this.watching?.stop();
   }
 
   /** Takes the partition's lease if nobody holds it; the revision to renew it with, or null. */
@@ -66,13 +94,6 @@ export class LeaseTable {
   /** Says this processor is gone, so that the others rebalance without waiting for expiry. */
   async leave(): Promise<void> {
     await this.kv.delete(`${PROCESSOR_PREFIX}${this.owner}`);
-  }
-
-  /** Processors whose heartbeat has not expired, this one included. */
-  async liveProcessors(): Promise<number> {
-    let live = 0;
-    for await (const _key of await this.kv.keys(`${PROCESSOR_PREFIX}*`)) live++;
-    return live;
   }
 }
 

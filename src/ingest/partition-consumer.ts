@@ -70,9 +70,9 @@ class JetStreamTelemetry implements TelemetryMessage {
 export class PartitionConsumer {
   private constructor(private readonly consumer: Consumer, private readonly messages: ConsumerMessages, private readonly loop: Promise<void>) {}
 
-  static async start(deps: PartitionConsumerDeps, partition: number, partitions: number, startSeq: number, pipeline: PartitionPipeline): Promise<PartitionConsumer> {
+  static async start(deps: PartitionConsumerDeps, partition: number, partitions: number, startSeq: number, epoch: number, pipeline: PartitionPipeline): Promise<PartitionConsumer> {
     const { js, jsm, topology, settings, log } = deps;
-    const name = await startPartitionConsumer(jsm, topology, partition, partitions, settings, startSeq);
+    const name = await startPartitionConsumer(jsm, topology, partition, partitions, settings, startSeq, epoch);
     const consumer = await js.consumers.get(topology.telemetryStream, name);
     // Deleted under us means a new owner took the partition: stop rather than wait for it to
     // return. The callback form hands messages over as they are parsed, with no promise each.

@@ -1,6 +1,6 @@
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countPositions, setup, waitFor, type TestEnv } from './setup.js';
+import { countPositions, ingestConsumerInfo, setup, waitFor, type TestEnv } from './setup.js';
 import { spawnFencewire } from './process.js';
 
 let world: TestEnv;
@@ -75,7 +75,7 @@ describe('crash safety - every fix published is stored exactly once', () => {
     // Everything committed was acknowledged, and exactly that is stored. (Messages the server
     // pushed after the pull stopped stay unacknowledged: the next owner starts after the
     // committed sequence, whatever the consumer says.)
-    const info = await world.jsm.consumers.info(world.topology.telemetryStream, world.topology.ingestConsumer);
+    const info = await ingestConsumerInfo(world);
     const committed = Number((await world.db.query('SELECT committed_seq FROM ingest_partitions')).rows[0].committed_seq);
     expect(info.ack_floor.stream_seq).toBe(committed);
     expect(await countPositions(world.db, `tenant_id = 'term'`)).toBe(10 * (committed - before));

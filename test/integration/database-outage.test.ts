@@ -2,7 +2,7 @@ import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { countPositions, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { countPositions, ingestConsumerInfo, setup, silentLog, waitFor, type TestEnv } from './setup.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 let world: TestEnv;
@@ -46,7 +46,7 @@ describe('database outage - nothing is lost and ingest recovers without a restar
     // Give the retry loop time to fail a few times while the fixes wait, unacknowledged.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await countPositions(world.db)).toBe(100);
-    const held = await world.jsm.consumers.info(world.topology.telemetryStream, world.topology.ingestConsumer);
+    const held = await ingestConsumerInfo(world);
     expect(held.num_ack_pending + held.num_pending).toBe(300);
 
     proxy.restore();

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { pino } from 'pino';
 import { connectNats } from '../../src/bus/connection.js';
+import { partitionConsumer } from '../../src/bus/partitions.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { telemetrySubject, topology, type Topology } from '../../src/bus/topology.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -176,6 +177,12 @@ export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]
   }]);
   await store.refreshDevices(latestPerDevice(contents.fixes ?? []));
   return outcome;
+}
+
+/** The unpartitioned ingest consumer of the partition's current owner (named by its epoch). */
+export async function ingestConsumerInfo(world: TestEnv): Promise<ConsumerInfo> {
+  const epoch = Number((await world.db.query('SELECT epoch FROM ingest_partitions WHERE partitions = 1')).rows[0]?.epoch);
+  return world.jsm.consumers.info(world.topology.telemetryStream, partitionConsumer(world.topology, 0, 1, epoch));
 }
 
 /** Events committed but not yet on EVENTS: past their partition's publish watermark. */
