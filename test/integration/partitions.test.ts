@@ -109,6 +109,47 @@ describe('partitions - three processors on a NATS server that maps telemetry int
   }, 150_000);
 });
 
+describe('partitions - a processor whose rebalancing rounds hang (injected) strands no partition', () => {
+  let nats: PrivateNats;
+  let world: TestEnv;
+  const procs: FencewireProcess[] = [];
+
+  beforeAll(async () => {
+    nats = await PrivateNats.start();
+    world = await setup({ ...nats.env, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: '2000', INGEST_CHECKPOINT_MS: '1000' });
+  });
+
+  afterAll(async () => {
+    for (const proc of procs) proc.child.kill('SIGKILL');
+    await world?.dispose();
+    await nats?.dispose();
+  });
+
+  it('the others take every partition, and all of them after one hands its share over on SIGTERM: every fix stored once, the events one processor\'s', async () => {
+    // Every round of `hung` hangs (as one once did, listing the lease bucket) while its renewal
+    // round goes on. Counted as alive, it would hold the others to a share of 8 / 3 and leave two
+    // partitions without an owner; it is not counted, since only a finished round beats its heart.
+    const hung = await spawnFencewire({ ...world.env, FENCEWIRE_TEST_HANG_ROUNDS_AFTER: '0' }, ['serve', '--role', 'ingest']);
+    const [b, c] = [await spawnFencewire(world.env, ['serve', '--role', 'ingest']), await spawnFencewire(world.env, ['serve', '--role', 'ingest'])];
+    procs.push(hung, b, c);
+    await waitFor('all 8 partitions held by the two others', async () => {
+      const held = await owners(world);
+      return [...held.values()].flat().length === 8 && !held.has(ownerOf(hung));
+    }, 30_000);
+    expect(hung.output()).toMatch(/did not finish in time/);
+    const reports = ignitionFleet(DEVICES, FIXES_PER_DEVICE, Date.now() - 3_600_000);
+    const publishing = publishFleet(world, 'hang', reports, 1500);
+    await waitFor('a third of the stream stored', async () => (await countPositions(world.db, `tenant_id = 'hang'`)) > reports.length / 3);
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+    await publishing;
+    await expectExactlyOneProcessorsResult(world, 'hang', reports, procs);
+    const after = await owners(world);
+    expect([...after.keys()]).toEqual([ownerOf(c)]);
+    expect(after.get(ownerOf(c))?.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  }, 150_000);
+});
+
 describe('partitions - without the mapping (one partition), a second processor is a standby', () => {
   let world: TestEnv;
   const procs: FencewireProcess[] = [];
