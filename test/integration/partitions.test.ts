@@ -1,53 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedEventIds, ignitionFleet, publishFleet, sorted, storedEventIds, streamEventIds } from './ignition-fleet.js';
+import { ignitionFleet, publishFleet } from './ignition-fleet.js';
+import { expectExactlyOneProcessorsResult, owners, ownerOf } from './partition-checks.js';
 import { PrivateNats } from './private-servers.js';
 import { spawnFencewire, type FencewireProcess } from './process.js';
-import { countPositions, countUnpublished, setup, waitFor, type TestEnv } from './setup.js';
+import { countPositions, setup, waitFor, type TestEnv } from './setup.js';
 
 const DEVICES = 200;
 const FIXES_PER_DEVICE = 40;
-
-/** The processor's name in its leases, from its log. */
-function ownerOf(proc: FencewireProcess): string {
-  const match = /"owner":"([^"]+)"/.exec(proc.output());
-  if (match?.[1] === undefined) throw new Error(`no owner in the processor's log:\n${proc.output()}`);
-  return match[1];
-}
-
-async function owners(world: TestEnv): Promise<Map<string, number[]>> {
-  const { rows } = await world.db.query<{ owner: string; partition: number }>('SELECT owner, partition FROM ingest_partitions ORDER BY partition');
-  const byOwner = new Map<string, number[]>();
-  for (const row of rows) byOwner.set(row.owner, [...(byOwner.get(row.owner) ?? []), row.partition]);
-  return byOwner;
-}
-
-/** Every fix stored once, and each device's events exactly the pure core's, in the table and on EVENTS. */
-/** The processors' warnings and errors, for a failure's message: what a stalled partition said. */
-function complaints(procs: readonly FencewireProcess[]): string {
-  return procs.map((proc, i) => {
-    const lines = proc.output().split('\n').filter((line) => /"level":(40|50|60)/.test(line) || /partition (taken|handed over|lost)/.test(line));
-    return `processor ${i} (exit ${proc.child.exitCode ?? 'running'}):\n  ${lines.slice(-25).join('\n  ')}`;
-  }).join('\n');
-}
-
-async function expectExactlyOneProcessorsResult(world: TestEnv, tenant: string, reports: ReturnType<typeof ignitionFleet>, procs: readonly FencewireProcess[]): Promise<void> {
-  try {
-    // A stalled partition is retaken by the watchdog after 15 s idle: allow for one.
-    await waitFor('every fix stored', async () => (await countPositions(world.db, `tenant_id = '${tenant}'`)) === reports.length, 60_000);
-  } catch (err) {
-    const stored = await countPositions(world.db, `tenant_id = '${tenant}'`);
-    throw new Error(`${(err as Error).message}: ${stored} of ${reports.length} stored\n${complaints(procs)}`, { cause: err });
-  }
-  await waitFor('every event published', async () => (await countUnpublished(world.db)) === 0, 30_000);
-  const check = await world.db.query(`SELECT count(*) AS n, count(DISTINCT (device_id, ts)) AS d FROM positions WHERE tenant_id = $1`, [tenant]);
-  expect(Number(check.rows[0].n)).toBe(reports.length);
-  expect(Number(check.rows[0].d)).toBe(reports.length);
-  const expected = sorted(expectedEventIds(tenant, reports));
-  // Ignition off at fix 10 and 30, on at 20: three events a device.
-  expect(Object.values(expected).flat().length).toBe(DEVICES * 3);
-  expect(sorted(await storedEventIds(world, tenant))).toEqual(expected);
-  expect(sorted(await streamEventIds(world, tenant))).toEqual(expected);
-}
 
 describe('partitions - three processors on a NATS server that maps telemetry into 8 partitions', () => {
   let nats: PrivateNats;

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ignitionFleet, publishFleet } from './ignition-fleet.js';
+import { complaints, expectExactlyOneProcessorsResult } from './partition-checks.js';
+import { PrivateNats } from './private-servers.js';
+import { spawnFencewire, type FencewireProcess } from './process.js';
+import { setup, type TestEnv } from './setup.js';
+
+const LEASE_MS = 2000;
+/** CHAOS_SEED replays a run; without it each run draws its own, printed with any failure. */
+const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** mulberry32: a small seeded generator, so that a seed gives the same actions again. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let nats: PrivateNats;
+let world: TestEnv;
+const everyProcess: FencewireProcess[] = [];
+
+beforeAll(async () => {
+  nats = await PrivateNats.start();
+  world = await setup({ ...nats.env, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: String(LEASE_MS), INGEST_CHECKPOINT_MS: '1000' });
+});
+
+afterAll(async () => {
+  for (const proc of everyProcess) proc.child.kill('SIGKILL');
+  await world?.dispose();
+  await nats?.dispose();
+});
+
+const spawnProcessor = async () => {
+  const proc = await spawnFencewire(world.env, ['serve', '--role', 'ingest']);
+  everyProcess.push(proc);
+  return proc;
+};
+
+/** The ownership lines of every process, oldest first: what to read when a seed fails. */
+function ownershipLog(): string {
+  return everyProcess.map((proc, i) => `process ${i}:\n  ${proc.output().split('\n').filter((l) => /partition (taken|handed over|lost)|rebalancing round/.test(l)).join('\n  ')}`).join('\n');
+}
+
+describe(`chaos - three processors under load, killed, paused and stopped at random (seed ${SEED})`, () => {
+  it('every fix stored once, every device\'s events the pure core\'s, every event on EVENTS once', async () => {
+    const random = seeded(SEED);
+    const slots = [await spawnProcessor(), await spawnProcessor(), await spawnProcessor()];
+    const reports = ignitionFleet(200, 80, Date.now() - 3_600_000);
+    let publishing = true;
+    const published = publishFleet(world, 'chaos', reports, 1200).finally(() => (publishing = false));
+    const actions: string[] = [];
+    const started = Date.now();
+    while (publishing) {
+      await sleep(1000 + random() * 2000);
+      const slot = Math.floor(random() * slots.length);
+      const proc = slots[slot] as FencewireProcess;
+      const pick = random();
+      const action = pick < 0.35 ? 'SIGKILL' : pick < 0.7 ? 'SIGSTOP' : 'SIGTERM';
+      actions.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${action} slot ${slot}`);
+      if (action === 'SIGSTOP') {
+        proc.child.kill('SIGSTOP');
+        await sleep(LEASE_MS + 500 + random() * 1500);
+        proc.child.kill('SIGCONT');
+        continue;
+      }
+      proc.child.kill(action);
+      await proc.exited;
+      slots[slot] = await spawnProcessor();
+    }
+    await published;
+    try {
+      await expectExactlyOneProcessorsResult(world, 'chaos', reports, everyProcess);
+    } catch (err) {
+      throw new Error(`chaos seed ${SEED} failed (CHAOS_SEED=${SEED} replays it)\nactions:\n  ${actions.join('\n  ')}\n${ownershipLog()}\n${complaints(everyProcess)}\n${(err as Error).message}`, { cause: err });
+    }
+    expect(actions.length).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+
+  it('a rolling restart under load (each processor SIGTERMed and started again in turn) leaves no partition idle for a lease', async () => {
+    for (const proc of everyProcess) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    const slots = [await spawnProcessor(), await spawnProcessor(), await spawnProcessor()];
+    const reports = ignitionFleet(200, 60, Date.now() - 3_000_000);
+    let publishing = true;
+    const published = publishFleet(world, 'rolling', reports, 1200).finally(() => (publishing = false));
+    // How long each partition went without a commit while the fleet was publishing.
+    const lastAdvance = new Map<number, { seq: number; at: number }>();
+    const longestIdle = new Map<number, number>();
+    const sampling = (async () => {
+      while (publishing) {
+        const { rows } = await world.db.query<{ partition: number; committed_seq: string }>('SELECT partition, committed_seq FROM ingest_partitions WHERE partitions = 8');
+        const now = Date.now();
+        for (const row of rows) {
+          const seq = Number(row.committed_seq);
+          const last = lastAdvance.get(row.partition);
+          if (last === undefined || seq > last.seq) {
+            if (last !== undefined) longestIdle.set(row.partition, Math.max(longestIdle.get(row.partition) ?? 0, now - last.at));
+            lastAdvance.set(row.partition, { seq, at: now });
+          }
+        }
+        await sleep(50);
+      }
+    })();
+    await sleep(1500);
+    for (let slot = 0; slot < slots.length; slot++) {
+      const proc = slots[slot] as FencewireProcess;
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      slots[slot] = await spawnProcessor();
+      await sleep(1000);
+    }
+    await published;
+    await sampling;
+    await expectExactlyOneProcessorsResult(world, 'rolling', reports, everyProcess);
+    expect(lastAdvance.size).toBe(8);
+    const idle = Object.fromEntries([...longestIdle.entries()].sort(([a], [b]) => a - b));
+    expect(Math.max(...Object.values(idle)), `longest idle per partition (ms): ${JSON.stringify(idle)}\n${ownershipLog()}`).toBeLessThan(LEASE_MS);
+  }, 240_000);
+});
