@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/simulate/random.js';
 import { ignitionFleet, publishFleet } from './ignition-fleet.js';
 import { complaints, expectExactlyOneProcessorsResult } from './partition-checks.js';
 import { PrivateNats } from './private-servers.js';
@@ -8,18 +9,6 @@ import { setup, type TestEnv } from './setup.js';
 const LEASE_MS = 2000;
 /** CHAOS_SEED replays a run; without it each run draws its own, printed with any failure. */
 const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: a small seeded generator, so that a seed gives the same actions again. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,7 +40,7 @@ function ownershipLog(): string {
 
 describe(`chaos - three processors under load, killed, paused and stopped at random (seed ${SEED})`, () => {
   it('every fix stored once, every device\'s events the pure core\'s, every event on EVENTS once', async () => {
-    const random = seeded(SEED);
+    const random = seededRandom(SEED);
     const slots = [await spawnProcessor(), await spawnProcessor(), await spawnProcessor()];
     const reports = ignitionFleet(200, 80, Date.now() - 3_600_000);
     let publishing = true;
