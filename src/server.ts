@@ -151,6 +151,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       const all = [await metrics.registry.getMetricsAsJSON(), ...(await options.moreMetrics?.() ?? [])];
       return AggregatorRegistry.aggregate(all).metrics();
     }),
+    readiness: ingest === null ? undefined : () => (ingest as IngestProcessor).readiness(),
     health: {
       nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
       database: () => withTimeout(pool.query('SELECT 1')),

@@ -62,7 +62,7 @@ const ECHOED_CHARACTERS = 100;
  * documentation, and the map's page (which asks for a key and sends it with its requests).
  */
 const isPublic = (url: string): boolean =>
-  url === '/api/integration/health' || url === '/metrics' || url === '/docs' || url.startsWith('/docs/') || url === '/map' || url.startsWith('/map/');
+  url === '/api/integration/health' || url === '/api/integration/ready' || url === '/metrics' || url === '/docs' || url.startsWith('/docs/') || url === '/map' || url.startsWith('/map/');
 
 /** One sentence per schema violation, naming the field (ajv's own text omits unknown property names). */
 function describeViolations(errors: FastifySchemaValidationError[], where: string): Error {

@@ -7,6 +7,13 @@ import { errorBody } from './api-error.js';
 /** A dependency the health endpoint probes; resolves true when it answers. */
 type HealthCheck = () => Promise<boolean>;
 
+/** Whether the process does its work now (readiness), beside being alive (health). */
+export interface Readiness {
+  readonly ready: boolean;
+  /** What the process is doing, in a few words: `owns 3 partitions`, `standby`, `starting partitions`. */
+  readonly state: string;
+}
+
 /** What the operations routes need: every role has them, whether it serves the API or not. */
 export interface OperationsDeps {
   readonly version: string;
@@ -14,9 +21,14 @@ export interface OperationsDeps {
   readonly health: { readonly nats: HealthCheck; readonly database: HealthCheck };
   /** The text of /metrics; by default this process's registry (serve with workers adds theirs). */
   readonly metricsText?: () => Promise<string>;
+  /** Readiness beyond health: an ingest processor's ownership; absent, ready when healthy. */
+  readonly readiness?: () => Readiness;
 }
 
-/** `GET /api/integration/health` and `GET /metrics` (contract section 6), no key needed. */
+/**
+ * `GET /api/integration/health` (liveness) and `GET /metrics` (contract section 6), and `GET
+ * /api/integration/ready` (readiness, ours), no key needed.
+ */
 export function operationsRoutes(api: FastifyInstance, deps: OperationsDeps): void {
   const health = answer.object({
     status: { type: 'string', enum: ['ok', 'unavailable'] }, product: { const: 'fencewire' }, version: answer.text,
@@ -33,6 +45,20 @@ export function operationsRoutes(api: FastifyInstance, deps: OperationsDeps): vo
       version: deps.version,
       checks: { nats: nats ? 'ok' : 'unreachable', database: database ? 'ok' : 'unreachable' },
     });
+  });
+
+  const ready = answer.object({ status: { type: 'string', enum: ['ready', 'not_ready'] }, state: answer.text });
+  api.get('/api/integration/ready', {
+    schema: {
+      tags: ['operations'], summary: 'Readiness: NATS and the database answer, and an ingest processor owns partitions it consumes or is a standby whose lease rounds run; no key needed',
+      security: [], response: answers({ 200: ready, 503: ready }, { public: true }),
+    },
+  }, async (_request, reply) => {
+    const [nats, database] = await Promise.all([deps.health.nats(), deps.health.database()]);
+    const own = deps.readiness?.() ?? { ready: true, state: 'serving' };
+    const state = !nats ? 'NATS unreachable' : !database ? 'database unreachable' : own.state;
+    const ok = nats && database && own.ready;
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', state });
   });
 
   api.get('/metrics', {

@@ -62,6 +62,8 @@ interface Held {
   timers: NodeJS.Timeout[];
   /** Set once the partition is being stopped or was lost. */
   ending: boolean;
+  /** When its lease was taken. */
+  readonly takenAt: number;
 }
 
 const SWEEP_MS = 10_000;
@@ -107,6 +109,8 @@ export class IngestProcessor {
   private stopping = false;
   /** Rebalancing rounds started, for the test hook that makes them hang. */
   private rounds = 0;
+  /** When a rebalancing round last ran to its end (0: none yet). */
+  private lastRoundAt = 0;
 
   constructor(private readonly deps: IngestDeps) {
     this.writer = new GroupCommitter(deps.batches, deps.metrics);
@@ -184,12 +188,25 @@ export class IngestProcessor {
         await leases.release(partition, revision);
         break;
       }
-      const held: Held = { partition, revision, validUntil: sentAt + this.deps.settings.leaseMs, pipeline: null, consumer: null, timers: [], ending: false };
+      const held: Held = { partition, revision, validUntil: sentAt + this.deps.settings.leaseMs, pipeline: null, consumer: null, timers: [], ending: false, takenAt: sentAt };
       this.held.set(partition, held);
       void this.take(held);
     }
     this.deps.metrics.partitionsOwned.set(this.held.size);
     await leases.heartbeat();
+    this.lastRoundAt = Date.now();
+  }
+
+  /**
+   * Ready when its rounds run (one finished within two lease times) and every partition it holds
+   * is being consumed: then it owns partitions, or it is a standby that would take one at once.
+   */
+  readiness(): { readonly ready: boolean; readonly state: string } {
+    if (this.stopping) return { ready: false, state: 'stopping' };
+    if (Date.now() - this.lastRoundAt > 2 * this.deps.settings.leaseMs) return { ready: false, state: 'lease rounds not running' };
+    const held = [...this.held.values()].filter((h) => !h.ending);
+    if (held.some((h) => h.consumer === null)) return { ready: false, state: 'starting partitions' };
+    return { ready: true, state: held.length === 0 ? 'standby' : `owns ${held.length} partition${held.length === 1 ? '' : 's'}` };
   }
 
   /** Starts a partition just leased; on failure the lease is given back, to be tried again. */
@@ -286,13 +303,22 @@ export class IngestProcessor {
   }
 
   /**
-   * Consumer lag per partition, and a watchdog: a partition whose consumer has messages waiting
-   * while its pipeline has taken none for STALLED_MS is handed over and taken afresh (its
-   * consumer recreated at the committed sequence). Seen twice on a saturated machine: a
-   * partition whose consumer held no pull with messages pending; the cause was not confirmed.
+   * Consumer lag per partition, and a watchdog on the ownership invariant: a partition held
+   * must be consumed. One whose consumer has messages waiting while its pipeline has taken none
+   * for STALLED_MS, whose consumer has closed, or that has not started within two lease times is
+   * handed over (the lease given back) and taken afresh, by whoever comes first. Seen twice on a
+   * saturated machine: a partition whose consumer held no pull with messages pending.
    */
   private async pollPending(): Promise<void> {
+    const now = Date.now();
     for (const held of [...this.held.values()]) {
+      if (held.ending) continue;
+      const why = held.consumer?.closed ? 'its consumer closed' : held.consumer === null && now - held.takenAt > 2 * this.deps.settings.leaseMs ? 'it did not start in time' : null;
+      if (why !== null) {
+        this.deps.log.warn({ partition: held.partition, why }, 'partition held but not consumed; handing it over to be taken afresh');
+        void this.handOver(held.partition);
+        continue;
+      }
       const pending = await held.consumer?.pending().catch(() => null);
       if (pending === null || pending === undefined) continue;
       this.deps.metrics.consumerPending.set({ partition: String(held.partition) }, pending);

@@ -68,7 +68,17 @@ class JetStreamTelemetry implements TelemetryMessage {
  * feeding the partition's pipeline message by message, in stream order.
  */
 export class PartitionConsumer {
-  private constructor(private readonly consumer: Consumer, private readonly messages: ConsumerMessages, private readonly loop: Promise<void>) {}
+  /** Set once its message loop has ended: it delivers nothing more. */
+  private ended = false;
+
+  private constructor(private readonly consumer: Consumer, private readonly messages: ConsumerMessages, private readonly loop: Promise<void>) {
+    void loop.finally(() => (this.ended = true));
+  }
+
+  /** True once the consumer delivers nothing more (closed, or deleted under it). */
+  get closed(): boolean {
+    return this.ended;
+  }
 
   static async start(deps: PartitionConsumerDeps, partition: number, partitions: number, startSeq: number, epoch: number, pipeline: PartitionPipeline): Promise<PartitionConsumer> {
     const { js, jsm, topology, settings, log } = deps;

@@ -19,6 +19,13 @@ export async function owners(world: TestEnv): Promise<Map<string, number[]>> {
   return byOwner;
 }
 
+/** A processor's answer to GET /api/integration/ready: the status code and its state. */
+export async function readiness(proc: FencewireProcess): Promise<{ code: number; state: string }> {
+  const port = Number(/"httpPort":(\d+)/.exec(proc.output())?.[1]);
+  const response = await fetch(`http://127.0.0.1:${port}/api/integration/ready`);
+  return { code: response.status, state: ((await response.json()) as { state: string }).state };
+}
+
 /** The processors' warnings and errors, for a failure's message: what a stalled partition said. */
 export function complaints(procs: readonly FencewireProcess[]): string {
   return procs.map((proc, i) => {

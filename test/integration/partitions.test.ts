@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ignitionFleet, publishFleet } from './ignition-fleet.js';
-import { expectExactlyOneProcessorsResult, owners, ownerOf } from './partition-checks.js';
+import { expectExactlyOneProcessorsResult, owners, ownerOf, readiness } from './partition-checks.js';
 import { PrivateNats } from './private-servers.js';
 import { spawnFencewire, type FencewireProcess } from './process.js';
 import { countPositions, setup, waitFor, type TestEnv } from './setup.js';
@@ -96,6 +96,9 @@ describe('partitions - a processor whose rebalancing rounds hang (injected) stra
       return [...held.values()].flat().length === 8 && !held.has(ownerOf(hung));
     }, 30_000);
     expect(hung.output()).toMatch(/did not finish in time/);
+    // Alive, but not ready: its lease rounds do not run. The others are, and say what they own.
+    expect(await readiness(hung)).toEqual({ code: 503, state: 'lease rounds not running' });
+    expect(await readiness(b)).toEqual({ code: 200, state: expect.stringMatching(/^owns [1-8] partitions?$/) });
     const reports = ignitionFleet(DEVICES, FIXES_PER_DEVICE, Date.now() - 3_600_000);
     const publishing = publishFleet(world, 'hang', reports, 1500);
     await waitFor('a third of the stream stored', async () => (await countPositions(world.db, `tenant_id = 'hang'`)) > reports.length / 3);
@@ -132,6 +135,8 @@ describe('partitions - without the mapping (one partition), a second processor i
     const publishing = publishFleet(world, 'standby', reports, 1500);
     await waitFor('a third of the stream stored', async () => (await countPositions(world.db, `tenant_id = 'standby'`)) > reports.length / 3);
     expect(standby.output()).not.toMatch(/partition taken/);
+    expect(await readiness(standby)).toEqual({ code: 200, state: 'standby' });
+    expect(await readiness(first)).toEqual({ code: 200, state: 'owns 1 partition' });
     first.child.kill('SIGKILL');
     await publishing;
     await expectExactlyOneProcessorsResult(world, 'standby', reports, procs);
