@@ -178,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
       telemetryMaxBytes: integer(env, 'TELEMETRY_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.telemetryMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
       eventsMaxBytes: integer(env, 'EVENTS_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.eventsMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
       dlqMaxBytes: integer(env, 'DLQ_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.dlqMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+      eventsDuplicateWindowMs: integer(env, 'EVENTS_DUPLICATE_WINDOW_MS', DEFAULT_STREAM_SETTINGS.eventsDuplicateWindowMs, 1000, 86_400_000),
     },
     httpPort: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     httpHost: text(env, 'HTTP_HOST', '127.0.0.1'),

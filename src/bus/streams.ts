@@ -20,6 +20,8 @@ export interface StreamSettings {
   readonly telemetryMaxBytes: number;
   readonly dlqMaxBytes: number;
   readonly eventsMaxBytes: number;
+  /** JetStream drops an event published again within this long (by its Nats-Msg-Id). */
+  readonly eventsDuplicateWindowMs: number;
 }
 
 export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
@@ -29,6 +31,7 @@ export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
   telemetryMaxBytes: 4 * 1024 ** 3,
   dlqMaxBytes: 512 * 1024 ** 2,
   eventsMaxBytes: 2 * 1024 ** 3,
+  eventsDuplicateWindowMs: 2 * 60 * 1000,
 };
 
 /**
@@ -42,7 +45,7 @@ function streamConfigs(t: Topology, settings: StreamSettings): (Partial<StreamCo
   return [
     { ...common, name: t.telemetryStream, subjects: [`${t.telemetryPrefix}>`], max_age: nanos(settings.telemetryMaxAgeMs), max_bytes: settings.telemetryMaxBytes, discard: DiscardPolicy.New },
     { ...common, name: t.dlqStream, subjects: [`${t.dlqPrefix}>`, `${t.eventsDlqPrefix}>`], max_age: nanos(settings.dlqMaxAgeMs), max_bytes: settings.dlqMaxBytes, discard: DiscardPolicy.Old },
-    { ...common, name: t.eventsStream, subjects: [`${t.eventsPrefix}>`], max_age: nanos(settings.eventsMaxAgeMs), max_bytes: settings.eventsMaxBytes, discard: DiscardPolicy.New },
+    { ...common, name: t.eventsStream, subjects: [`${t.eventsPrefix}>`], max_age: nanos(settings.eventsMaxAgeMs), max_bytes: settings.eventsMaxBytes, discard: DiscardPolicy.New, duplicate_window: nanos(settings.eventsDuplicateWindowMs) },
   ];
 }
 

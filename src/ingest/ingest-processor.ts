@@ -18,6 +18,7 @@ import { LeaseTable } from './leases.js';
 import { planLeases, preferredOrder } from './lease-plan.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { singleFlight } from '../single-flight.js';
+import { eventIdsSince, eventsDuplicateWindowMs } from '../bus/events-stream.js';
 
 export interface IngestSettings extends PipelineSettings {
   /** Unacknowledged messages the processor may hold over its partitions: the back-pressure bound on memory. */
@@ -71,6 +72,10 @@ const TICK_MS = 250;
 const PENDING_POLL_MS = 5000;
 const STALLED_MS = 15_000;
 const CONSUMER_STOP_MS = 2000;
+/** Republishing relies on the duplicate window only for events committed this well inside it. */
+const DUPLICATE_WINDOW_MARGIN_MS = 30_000;
+/** The database's clock (commit times) and NATS's (stored times) may differ by this much. */
+const CLOCK_SKEW_MS = 60_000;
 
 /** What `work` resolves to if it does within `ms`; false when it is late or fails. */
 async function within(work: Promise<boolean>, ms: number): Promise<boolean> {
@@ -240,9 +245,13 @@ export class IngestProcessor {
     }
   }
 
-  /** Publishes what the previous owner committed past its watermark, batch by batch in order. */
+  /**
+   * Publishes what the previous owner committed past its watermark, batch by batch in order,
+   * less what it had published already when that was longer ago than JetStream's duplicate
+   * window (which would otherwise drop the second copy): those ids are read back from EVENTS.
+   */
   private async republish(claim: PartitionClaim, publisher: PartitionPublisher): Promise<void> {
-    const rows = await this.deps.partitions.unpublished(claim);
+    const rows = await this.notOnEventsYet(await this.deps.partitions.unpublished(claim));
     // Rows come in sequence order, and a Map keeps the order its keys were first set in.
     const bySeq = new Map<number, DerivedEvent[]>();
     for (const row of rows) {
@@ -253,6 +262,18 @@ export class IngestProcessor {
     for (const [seq, events] of bySeq) publisher.enqueue(seq, events);
     publisher.enqueue(claim.committedSeq, []);
     if (rows.length > 0) this.deps.log.info({ partition: claim.partition, events: rows.length }, 'republishing events the previous owner left unpublished');
+  }
+
+  /** Of the committed events past a watermark, those not on EVENTS for certain. */
+  private async notOnEventsYet<T extends { readonly event: DerivedEvent; readonly committedAt: number }>(rows: T[]): Promise<T[]> {
+    if (rows.length === 0) return rows;
+    const { js, jsm, topology, log } = this.deps;
+    const oldest = Math.min(...rows.map((row) => row.committedAt));
+    if (Date.now() - oldest < (await eventsDuplicateWindowMs(jsm, topology)) - DUPLICATE_WINDOW_MARGIN_MS) return rows;
+    const published = await eventIdsSince(js, topology, new Date(oldest - CLOCK_SKEW_MS));
+    const rest = rows.filter((row) => !published.has(row.event.id));
+    if (rest.length < rows.length) log.info({ alreadyPublished: rows.length - rest.length }, 'events the previous owner published but had not recorded are not sent again');
+    return rest;
   }
 
   private async stopHeld(held: Held, graceful: boolean): Promise<boolean> {

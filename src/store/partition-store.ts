@@ -26,7 +26,7 @@ export interface PartitionStore {
    * Committed events of the partition past its publish watermark, oldest first: what the last
    * owner committed but may not have published (a batch or two, unless NATS was away).
    */
-  unpublished(claim: PartitionClaim): Promise<{ seq: number; event: DerivedEvent }[]>;
+  unpublished(claim: PartitionClaim): Promise<{ seq: number; event: DerivedEvent; committedAt: number }[]>;
 }
 
 const CLAIM = `
@@ -44,7 +44,7 @@ SELECT tenant_id, device_id, state, lane = $1 AS own FROM device_state
  WHERE lane = $1 OR lane IS NULL OR lane IN (SELECT id FROM ingest_partitions WHERE partitions <> $2)`;
 
 const UNPUBLISHED = `
-SELECT id, tenant_id, device_id, type, occurred_at, data, source_seq FROM events
+SELECT id, tenant_id, device_id, type, occurred_at, data, source_seq, created_at FROM events
  WHERE lane = $1 AND source_seq > $2 AND source_seq <= $3
  ORDER BY source_seq, seq`;
 
@@ -83,10 +83,11 @@ export class PgPartitionStore implements PartitionStore {
     return states;
   }
 
-  async unpublished(claim: PartitionClaim): Promise<{ seq: number; event: DerivedEvent }[]> {
-    const { rows } = await this.pool.query<EventRow>(UNPUBLISHED, [claim.lane, claim.publishedSeq, claim.committedSeq]);
+  async unpublished(claim: PartitionClaim): Promise<{ seq: number; event: DerivedEvent; committedAt: number }[]> {
+    const { rows } = await this.pool.query<EventRow & { created_at: Date }>(UNPUBLISHED, [claim.lane, claim.publishedSeq, claim.committedSeq]);
     return rows.map((r) => ({
       seq: Number(r.source_seq),
+      committedAt: r.created_at.getTime(),
       event: { id: r.id, tenantId: r.tenant_id, deviceId: r.device_id, type: r.type, occurredAt: r.occurred_at.getTime(), data: r.data },
     }));
   }
