@@ -25,6 +25,7 @@ import { countPositions, setup, type TestEnv } from '../test/integration/setup.j
 import { syntheticFeatures } from './geofence-fixtures.js';
 import { cpuSeconds, cpuSecondsOf, formatRate, machineBusySeconds, machineLine, peakRssMiB } from './machine.js';
 import { spawnBuilt } from './spawn-built.js';
+import { histogramPercentiles } from './stage-percentiles.js';
 
 const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' }, only: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } } });
 const ONLY = values.only;
@@ -205,7 +206,7 @@ const WARM_UP_SECONDS = 3;
  * that the publisher spends its time publishing. The baseline: the same publishes' arrival on a
  * core subscription to the telemetry subjects (what NATS and this process alone cost).
  */
-async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, devices: number): Promise<{ event: number[]; bare: number[]; sent: number; cpu: string }> {
+async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, devices: number): Promise<{ event: number[]; bare: number[]; sent: number; cpu: string; stages: string }> {
   const w = await world(nats);
   const base = Date.now() - 3_600_000;
   const total = rate * (seconds + WARM_UP_SECONDS);
@@ -264,7 +265,10 @@ async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, d
     sub.unsubscribe();
     probe.unsubscribe();
     if (event.length < sentAt.size * 0.99) throw new Error(`only ${event.length} of ${sentAt.size} events arrived`);
-    return { event: event.sort((a, b) => a - b), bare: bare.sort((a, b) => a - b), sent: sentAt.size, cpu };
+    // Where the time went, from the processor's own per-stage histograms (warm-up included).
+    const perStage = histogramPercentiles(await (await fetch(`http://127.0.0.1:${proc.httpPort}/metrics`)).text(), 'fencewire_stage_seconds', 'stage', [50, 99]);
+    const stages = [...perStage].map(([stage, [p50, p99]]) => `${stage} p50 <= ${((p50 ?? 0) * 1000).toFixed(1)} ms, p99 <= ${((p99 ?? 0) * 1000).toFixed(1)} ms`).join('; ');
+    return { event: event.sort((a, b) => a - b), bare: bare.sort((a, b) => a - b), sent: sentAt.size, cpu, stages };
   } finally {
     await proc.stop();
     await w.dispose();
@@ -298,11 +302,12 @@ async function main(): Promise<void> {
       console.log(`fenced       the same with 10 000 geofences, overspeed at 90 km/h: ${formatRate(fenced.perSecond)}, one event per ${(FIXES / Math.max(1, fenced.events)).toFixed(0)} fixes (target >= 25,000/s at <= 1 per 50: ${fenced.perSecond >= 25_000 ? 'met' : 'not met'}; ${fenced.cpu})`);
     }
     if (run('latency')) {
-      const { event, bare, sent, cpu } = await steadyLatency(nats, STEADY_RATE, STEADY_SECONDS, 2000);
+      const { event, bare, sent, cpu, stages } = await steadyLatency(nats, STEADY_RATE, STEADY_SECONDS, 2000);
       const p50 = percentile(event, 50);
       const p99 = percentile(event, 99);
       console.log(`latency      steady ${formatRate(STEADY_RATE)} for ${STEADY_SECONDS} s after ${WARM_UP_SECONDS} s of warm-up, 2 000 devices, ${sent} events: publish -> event p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${event[event.length - 1]?.toFixed(1)} ms (targets p50 <= 15, p99 <= 50: ${p50 <= 15 && p99 <= 50 ? 'met' : 'not met'}; ${cpu})`);
       console.log(`baseline     publish -> the fix itself on a core subscription: p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms`);
+      console.log(`stages       (bucket bounds) ${stages}`);
     }
     if (run('scale')) {
       for (const processors of [1, 2, 3]) {

@@ -9,7 +9,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * With BENCH_CPU_PROF=<dir> it writes a V8 CPU profile there when it stops (`node --cpu-prof`);
  * with BENCH_LOG_DIR=<dir>, its log.
  */
-export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): Promise<{ pid: number; stop(): Promise<void> }> {
+export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): Promise<{ pid: number; httpPort: number; stop(): Promise<void> }> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(`${process.env.BENCH_LOG_DIR}/processor-${Date.now()}.log`) : null;
   const child = spawn(process.execPath, [...profile, 'bin/fencewire.js', 'serve', '--role', role], {
@@ -18,8 +18,8 @@ export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): 
     env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let output = '';
   await new Promise<void>((resolve, reject) => {
-    let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       logFile?.write(chunk);
       output += chunk.toString();
@@ -32,6 +32,7 @@ export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): 
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     pid: child.pid as number,
+    httpPort: Number(/"httpPort":(\d+)/.exec(output)?.[1]),
     async stop() {
       child.kill('SIGTERM');
       await exited;

@@ -51,6 +51,13 @@ export function createMetrics() {
       labelNames: ['partition'] as const,
       registers,
     }),
+    stageLatency: new Histogram({
+      name: 'fencewire_stage_seconds',
+      help: 'Where a fix\'s time goes, by stage: consume_wait (stored on TELEMETRY to taken by its pipeline), rules (decode and rules, per message), commit (a batch cut to committed, group commit included), publish (a committed batch\'s events queued to on EVENTS)',
+      labelNames: ['stage'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
     eventLatency: new Histogram({
       name: 'fencewire_event_latency_seconds',
       help: 'From a fix stored on the TELEMETRY stream to the events it caused stored on EVENTS',

@@ -36,7 +36,7 @@ const WINDOW_BATCHES = 64;
  * drops the ones it already has) until it goes through.
  */
 export class PartitionPublisher {
-  private readonly queue: { seq: number; events: readonly DerivedEvent[]; causedAt: ReadonlyMap<string, number> | undefined }[] = [];
+  private readonly queue: { seq: number; events: readonly DerivedEvent[]; causedAt: ReadonlyMap<string, number> | undefined; queuedAt: number }[] = [];
   /** Publishes the queue, window by window, until it is empty; one run at a time. */
   private readonly drain = singleFlight(() => this.run());
   private closed = false;
@@ -62,7 +62,7 @@ export class PartitionPublisher {
    */
   enqueue(seq: number, events: readonly DerivedEvent[], causedAt?: ReadonlyMap<string, number>): void {
     if (this.closed) return;
-    this.queue.push({ seq, events, causedAt });
+    this.queue.push({ seq, events, causedAt, queuedAt: performance.now() });
     this.metrics.outboxBacklog.inc(events.length);
     void this.drain();
   }
@@ -109,7 +109,9 @@ export class PartitionPublisher {
       this.metrics.eventsPublished.inc(published);
       this.metrics.outboxBacklog.dec(published);
       const now = Date.now();
+      const publishedAt = performance.now();
       for (const batch of window) {
+        if (batch.events.length > 0) this.metrics.stageLatency.observe({ stage: 'publish' }, (publishedAt - batch.queuedAt) / 1000);
         for (const event of batch.events) {
           const at = batch.causedAt?.get(event.id);
           if (at !== undefined) this.metrics.eventLatency.observe(Math.max(0, now - at) / 1000);

@@ -176,6 +176,7 @@ export class PartitionPipeline {
     if (this.lost || this.finishing) return;
     if (!this.deps.held()) return this.lose('the lease lapsed');
     const { layout, metrics, claim } = this.deps;
+    const startedAt = performance.now();
     const replay = msg.seq <= claim.committedSeq;
     const command = msg.command === undefined ? undefined : { ...msg.command, key: this.deps.commandKey };
     const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, command);
@@ -197,6 +198,8 @@ export class PartitionPipeline {
       return;
     }
     metrics.inFlight.inc();
+    metrics.stageLatency.observe({ stage: 'consume_wait' }, Math.max(0, this.clock() - msg.storedAt) / 1000);
+    metrics.stageLatency.observe({ stage: 'rules' }, (performance.now() - startedAt) / 1000);
     const batch = this.filling;
     batch.messages.push(msg);
     batch.lastSeq = msg.seq;
@@ -318,12 +321,14 @@ export class PartitionPipeline {
     for (const event of summaries) metrics.eventsDerived.inc({ type: event.type });
     const events = summaries.length === 0 ? batch.events : [...batch.events, ...summaries];
     let contents: PartitionBatch = { hold: claim, lastSeq: batch.lastSeq, publishedSeq: publisher.published, fixes: batch.fixes, events };
+    const cutAt = performance.now();
     for (let attempt = 1; ; attempt++) {
       if (this.lost) return;
       if (!this.deps.held()) return this.lose('the lease lapsed');
       try {
         const newEvents = await writer.write(contents);
         if (attempt > 1) log.info({ attempts: attempt, partition: claim.partition }, 'database write succeeded again');
+        metrics.stageLatency.observe({ stage: 'commit' }, (performance.now() - cutAt) / 1000);
         await Promise.all(batch.deadLetters);
         if (this.lost) return;
         batch.messages[batch.messages.length - 1]?.ack();
