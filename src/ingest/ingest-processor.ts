@@ -127,10 +127,13 @@ export class IngestProcessor {
     this.leases = await LeaseTable.open(control, topology, this.owner, settings.leaseMs, this.partitionCount, log);
     log.info({ owner: this.owner, partitions: this.partitionCount, leaseMs: settings.leaseMs }, 'ingest joining');
     const roundMs = Math.max(100, Math.floor(settings.leaseMs / 5));
-    // Heartbeat first and give processors starting together a round to see each other, so
-    // that each takes its share at once instead of one taking all and handing most back.
+    // Heartbeat first. Once the watcher has delivered it (and so everything before it), a
+    // processor alone takes its partitions at once; one that sees others waits a round, so
+    // that processors starting together each take their share instead of one taking all.
     await this.leases.heartbeat();
-    await sleep(roundMs);
+    const leases = this.leases;
+    for (const deadline = Date.now() + roundMs; !leases.view.heard(this.owner) && Date.now() < deadline;) await sleep(10);
+    if (leases.view.live(Date.now()) > 1) await sleep(roundMs);
     await this.balance();
     // Renewing and rebalancing are rounds of their own: a slow rebalance (trying free
     // partitions) must never hold up the renewals that keep the leases.

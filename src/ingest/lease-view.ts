@@ -30,6 +30,11 @@ export class LeaseView {
     }
   }
 
+  /** True once a heartbeat of `processor` was heard (the watcher has caught up to it). */
+  heard(processor: string): boolean {
+    return this.processors.has(processor);
+  }
+
   /** Processors whose heartbeat was heard within the lease time (at least one: the caller). */
   live(now: number): number {
     let live = 0;

@@ -21,6 +21,13 @@ describe('lease view - who is alive, who holds what, what nobody holds', () => {
     expect(new LeaseView(LEASE, 8, T0).live(T0)).toBe(1);
   });
 
+  it('says when a processor\'s heartbeat has been heard: a starting processor knows the watcher caught up to its own', () => {
+    const view = viewAfter([[0, 'processor.b', '1']]);
+    expect(view.heard('a')).toBe(false);
+    view.observe('processor.a', false, '1', T0 + 5);
+    expect(view.heard('a')).toBe(true);
+  });
+
   it('forgets a processor that said goodbye at once', () => {
     expect(viewAfter([[0, 'processor.a', '1'], [0, 'processor.b', '1'], [100, 'processor.b', null]]).live(T0 + 200)).toBe(1);
   });
