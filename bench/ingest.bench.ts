@@ -294,7 +294,7 @@ async function main(): Promise<void> {
         const verdict = (rate: number) => `${formatRate(rate)}, ratio ${(rate / bare).toFixed(2)} (targets >= 40,000/s: ${rate >= 40_000 ? 'met' : 'not met'}, >= 0.5: ${rate / bare >= 0.5 ? 'met' : 'not met'})`;
         console.log(`drain #${round}     ${FIXES} fixes of ${DEVICES} devices, 8 partitions; bare consume+ack of the same backlog ${formatRate(bare)}`);
         console.log(`             1 worker:  ${verdict(one.perSecond)}; ${one.cpu}; ${one.events} events`);
-        console.log(`             --workers 2 (the default here): ${verdict(two.perSecond)}; ${two.cpu}`);
+        console.log(`             --workers 2: ${verdict(two.perSecond)}; ${two.cpu}`);
       }
     }
     if (run('fenced')) {

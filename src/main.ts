@@ -17,7 +17,7 @@ const USAGE = `usage: fencewire <command> [options]
 commands:
   serve [--role ingest|webhooks|api] [--workers N]
                               run fencewire (all roles by default) until SIGTERM; ingest
-                              in N processes (default INGEST_WORKERS, the core count)
+                              in N processes (default INGEST_WORKERS, a quarter of the cores)
   migrate                     create or upgrade the database and the NATS streams, then exit
   simulate [--devices N] [--rate FIXES_PER_S] [--duration S] [--tenant ID] [--seed N]
            [--area munich|san-francisco]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { defaultIngestWorkers, loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('config - environment, then defaults, validated and frozen', () => {
@@ -14,6 +14,10 @@ describe('config - environment, then defaults, validated and frozen', () => {
       namespace: '',
     });
     expect(Object.isFrozen(config.ingest)).toBe(true);
+  });
+
+  it('runs a quarter of the cores as ingest workers by default, at least one', () => {
+    expect([1, 2, 4, 7, 8, 16, 64].map(defaultIngestWorkers)).toEqual([1, 1, 1, 1, 2, 4, 16]);
   });
 
   it('reads values from the environment', () => {
