@@ -1,3 +1,5 @@
+import { FencewireError } from '../errors.js';
+
 /**
  * API errors: a stable code and a message saying what was wrong. Every code maps to one HTTP
  * status in this one table (a test checks that all are mapped), and every error answers
@@ -21,10 +23,13 @@ export const API_ERROR_STATUS = {
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 
-export class ApiError extends Error {
+/** An error the API answers with: one of the error family, its code one of the table's. */
+export class ApiError extends FencewireError {
+  declare readonly code: ApiErrorCode;
+
   /** `retryAfterS`: for a rate limit, the seconds after which the request would be accepted (Retry-After). */
-  constructor(readonly code: ApiErrorCode, message: string, readonly retryAfterS?: number) {
-    super(message);
+  constructor(code: ApiErrorCode, message: string, readonly retryAfterS?: number) {
+    super(code, message);
     this.name = 'ApiError';
   }
 
