@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { geofenceFromFeature, isGeofenceError, type Geofence } from '../src/core/geometry/geofence.js';
 import { type Random } from '../src/simulate/random.js';
-import { FIXTURES } from '../test/integration/recorded-drive.js';
+import { FIXTURES } from '../test/support/recorded-drive.js';
 
 interface Ring {
   readonly points: [number, number][];

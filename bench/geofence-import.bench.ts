@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GeometryThread } from '../src/geofences/geometry-thread.js';
 import { createApiKey } from '../src/http/api-keys.js';
 import { buildApp } from '../src/http/app.js';
-import { apiDeps, setup } from '../test/integration/setup.js';
+import { apiDeps, setup } from '../test/support/setup.js';
 import { adversarialShapes } from './adversarial-shapes.js';
 import { machineLine } from './machine.js';
 

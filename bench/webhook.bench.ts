@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateSecret } from '../src/webhooks/signature.js';
-import { setup, type TestEnv } from '../test/integration/setup.js';
+import { setup, type TestEnv } from '../test/support/setup.js';
 import { formatRate, machineLine } from './machine.js';
 import { spawnBuilt } from './spawn-built.js';
 

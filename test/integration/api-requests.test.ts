@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { createPool } from '../../src/store/database.js';
-import { apiDeps, setup, silentLog, type TestEnv } from './setup.js';
+import { apiDeps, setup, silentLog, type TestEnv } from '../support/setup.js';
 import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';
 
 let world: TestEnv;

@@ -4,7 +4,7 @@ import { API_ERROR_STATUS, ApiError } from '../../src/http/api-error.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Fix } from '../../src/core/fix.js';
-import { apiDeps, setup, storeBatch, type TestEnv } from './setup.js';
+import { apiDeps, setup, storeBatch, type TestEnv } from '../support/setup.js';
 import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';
 
 let world: TestEnv;

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/simulate/random.js';
 import { ignitionFleet, publishFleet } from './ignition-fleet.js';
 import { complaints, expectExactlyOneProcessorsResult } from './partition-checks.js';
-import { PrivateNats } from './private-servers.js';
+import { PrivateNats } from '../support/private-servers.js';
 import { spawnFencewire, type FencewireProcess } from './process.js';
-import { setup, type TestEnv } from './setup.js';
+import { setup, type TestEnv } from '../support/setup.js';
 
 const LEASE_MS = 2000;
 /** CHAOS_SEED replays a run; without it each run draws its own, printed with any failure. */

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionConfig, dropDatabase } from '../../src/store/database.js';
 import { loadMigrations } from '../../src/store/migrate.js';
-import { PrivateNats } from './private-servers.js';
+import { PrivateNats } from '../support/private-servers.js';
 
 // The compiled package as an operator runs it; the test command builds it first.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,6 +1,6 @@
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countPositions, ingestConsumerInfo, setup, waitFor, type TestEnv } from './setup.js';
+import { countPositions, ingestConsumerInfo, setup, waitFor, type TestEnv } from '../support/setup.js';
 import { spawnFencewire } from './process.js';
 
 let world: TestEnv;

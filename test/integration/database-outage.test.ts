@@ -2,7 +2,7 @@ import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { countPositions, ingestConsumerInfo, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { countPositions, ingestConsumerInfo, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 let world: TestEnv;

@@ -3,7 +3,7 @@ import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FUTURE_MS } from '../../src/decode/report.js';
 import type { RunningServer } from '../../src/server.js';
-import { countPositions, disposeWithServer, jsonBytes, setupWithServer, waitFor, type TestEnv } from './setup.js';
+import { countPositions, disposeWithServer, jsonBytes, setupWithServer, waitFor, type TestEnv } from '../support/setup.js';
 
 let world: TestEnv;
 let server: RunningServer;

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './private-servers.js';
-import { setup, type TestEnv } from './setup.js';
+import { freePort } from '../support/private-servers.js';
+import { setup, type TestEnv } from '../support/setup.js';
 
 // scripts/demo.sh as a newcomer runs it, on this test's database and namespace: one command,
 // real geofences, events printed as they happen, the map's URL, and an end by itself.

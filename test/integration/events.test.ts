@@ -5,9 +5,9 @@ import { pythonJson } from '../../src/core/python-json.js';
 import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { driveThrough, loadDrive, loadFeatureCollection, type DriveFix } from './recorded-drive.js';
+import { driveThrough, loadDrive, loadFeatureCollection, type DriveFix } from '../support/recorded-drive.js';
 import { spawnFencewire } from './process.js';
-import { countPositions, countUnpublished, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { countPositions, countUnpublished, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 const SF = { lat: 37.765, lon: -122.445 };
 const munich = loadDrive('munich-car-1hz.json');

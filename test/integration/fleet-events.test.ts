@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { streamEnvelopes, type EventEnvelope } from './ignition-fleet.js';
-import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 // The event types of the fleet platforms (contract section 3), end to end: reports published on
 // NATS, or requests to the HTTP API, in; envelopes on EVENTS out.

@@ -8,8 +8,8 @@ import { seededRandom } from '../../src/simulate/random.js';
 import { adversarialShapes } from '../../bench/adversarial-shapes.js';
 import { ringCrossing } from '../../src/core/geometry/ring-crossing.js';
 import { PreparedPolygon } from '../../src/core/geometry/prepared-polygon.js';
-import { loadFeatureCollection } from './recorded-drive.js';
-import { setup, type TestEnv } from './setup.js';
+import { loadFeatureCollection } from '../support/recorded-drive.js';
+import { setup, type TestEnv } from '../support/setup.js';
 
 interface Feature {
   readonly type: 'Feature';

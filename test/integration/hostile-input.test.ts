@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeometryThread } from '../../src/geofences/geometry-thread.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
-import { apiDeps, setup, type TestEnv } from './setup.js';
+import { apiDeps, setup, type TestEnv } from '../support/setup.js';
 import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';
 
 /** Every input the security review answered with a 500, and the per-tenant limits, on a small-quota app. */

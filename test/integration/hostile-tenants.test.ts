@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 import { startReceiver, type Receiver } from './webhook-receiver.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Fix } from '../../src/core/fix.js';
 import { GeofenceIndex } from '../../src/core/geometry/geofence-index.js';
 import { processFix } from '../../src/core/process-fix.js';
 import { DEFAULT_RULES } from '../../src/core/rule-config.js';
-import type { TestEnv } from './setup.js';
+import type { TestEnv } from '../support/setup.js';
 
 /** One device's report, as published. */
 export interface FleetReport {

@@ -1,7 +1,7 @@
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { countPositions, disposeWithServer, jsonBytes, setupWithServer, waitFor, type TestEnv } from './setup.js';
+import { countPositions, disposeWithServer, jsonBytes, setupWithServer, waitFor, type TestEnv } from '../support/setup.js';
 
 let world: TestEnv;
 let server: RunningServer;

@@ -5,7 +5,7 @@ import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js'
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 // The live map in Debian's Chromium (installed by scripts/services.sh --with-tools), driven by
 // playwright-core: one tenant's key shows its geofences, its devices moving and its events.

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/http/app.js';
 import { createApiKey, revokeApiKey, validKeyHashes } from '../../src/http/api-keys.js';
 import { LiveStreams } from '../../src/http/live-stream.js';
 import { createMetrics } from '../../src/metrics.js';
-import { apiDeps, jsonBytes, setup, waitFor, type TestEnv } from './setup.js';
+import { apiDeps, jsonBytes, setup, waitFor, type TestEnv } from '../support/setup.js';
 
 // GET /v1/stream on a real NATS: what one tenant's client gets, and what happens to clients
 // that go away or stop reading.

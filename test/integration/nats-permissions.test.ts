@@ -7,8 +7,8 @@ import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantCredentials } from '../../src/bus/tenant-credentials.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { NATS_CONFIG, PrivateNats } from './private-servers.js';
-import { countPositions, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { NATS_CONFIG, PrivateNats } from '../support/private-servers.js';
+import { countPositions, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 // The shipped NATS configuration (docs/nats-server.conf) with one tenant's entry added where it
 // says, as `fencewire nats credentials` prints it: fencewire runs with its own user, a gateway

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { setup, silentLog, type TestEnv } from './setup.js';
+import { setup, silentLog, type TestEnv } from '../support/setup.js';
 
 // What an operator deploys, checked with the tools they would use (installed by
 // `scripts/services.sh --with-tools`): Debian's docker-compose, Prometheus's promtool.

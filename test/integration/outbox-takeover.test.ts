@@ -5,7 +5,7 @@ import { startServer } from '../../src/server.js';
 import { PgBatchStore } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
 import { streamEventIds } from './ignition-fleet.js';
-import { countUnpublished, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { countUnpublished, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 // The events stream drops a resend within its duplicate window, shortened here to 2 s.
 const WINDOW_MS = 2000;

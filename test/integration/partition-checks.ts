@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { expectedEventIds, type FleetReport, sorted, storedEventIds, streamEventIds } from './ignition-fleet.js';
 import type { FencewireProcess } from './process.js';
-import { countPositions, countUnpublished, waitFor, type TestEnv } from './setup.js';
+import { countPositions, countUnpublished, waitFor, type TestEnv } from '../support/setup.js';
 
 // What the partition tests check after processors were killed, paused, stopped and restarted.
 

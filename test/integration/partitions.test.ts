@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ignitionFleet, publishFleet } from './ignition-fleet.js';
 import { expectExactlyOneProcessorsResult, owners, ownerOf, readiness } from './partition-checks.js';
-import { PrivateNats } from './private-servers.js';
+import { PrivateNats } from '../support/private-servers.js';
 import { spawnFencewire, type FencewireProcess } from './process.js';
-import { countPositions, setup, waitFor, type TestEnv } from './setup.js';
+import { countPositions, setup, waitFor, type TestEnv } from '../support/setup.js';
 
 const DEVICES = 200;
 const FIXES_PER_DEVICE = 40;

@@ -9,7 +9,7 @@ import { PgBatchStore } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
 import { spawnFencewire } from './process.js';
 import { anyReport } from '../support/report-arbitrary.js';
-import { countPositions, jsonBytes, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { countPositions, jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 let world: TestEnv;
 

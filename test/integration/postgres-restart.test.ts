@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedEventIds, ignitionFleet, publishFleet, sorted, storedEventIds, streamEventIds } from './ignition-fleet.js';
-import { PrivatePostgres } from './private-servers.js';
+import { PrivatePostgres } from '../support/private-servers.js';
 import { spawnFencewire, type FencewireProcess } from './process.js';
-import { countPositions, countUnpublished, setup, waitFor, type TestEnv } from './setup.js';
+import { countPositions, countUnpublished, setup, waitFor, type TestEnv } from '../support/setup.js';
 
 let postgres: PrivatePostgres;
 let world: TestEnv;

@@ -6,7 +6,7 @@ import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 // FleetIT's documented verification, as its customers copy it: parse the body, re-serialise it
 // with json.dumps(separators=(',', ':')), HMAC-SHA256 of "<timestamp>.<serialised>". The same

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertPositionsToHypertable, isHypertable, loadMigrations, migrate } from '../../src/store/migrate.js';
 import { applyStoragePolicy, partitionName, timescaleJobStats } from '../../src/store/storage-policies.js';
 import type { Fix } from '../../src/core/fix.js';
-import { countPositions, setup, storeBatch, timescaleEnabled, type TestEnv } from './setup.js';
+import { countPositions, setup, storeBatch, timescaleEnabled, type TestEnv } from '../support/setup.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 let world: TestEnv;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/webhooks/signature.js';
 import { spawnFencewire } from './process.js';
-import { setup, waitFor, type TestEnv } from './setup.js';
+import { setup, waitFor, type TestEnv } from '../support/setup.js';
 import { startReceiver, type Answer, type Receiver } from './webhook-receiver.js';
 
 let world: TestEnv;

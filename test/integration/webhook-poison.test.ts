@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { AttemptRecorder } from '../../src/webhooks/attempt-recorder.js';
-import { setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 import { startReceiver, type Receiver } from './webhook-receiver.js';
 
 const SETTINGS = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_POLL_MS: '50' };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from './setup.js';
+import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 import { startReceiver, type Answer, type Receiver, type ReceivedRequest } from './webhook-receiver.js';
 
 /** Fast retries so that a delivery's whole life fits in a test: 300 ms, 600 ms, 1.2 s (±20%). */

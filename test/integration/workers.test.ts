@@ -1,7 +1,7 @@
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnFencewire } from './process.js';
-import { countPositions, setup, waitFor, type TestEnv } from './setup.js';
+import { countPositions, setup, waitFor, type TestEnv } from '../support/setup.js';
 
 let world: TestEnv;
 

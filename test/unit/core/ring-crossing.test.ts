@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { geofenceFromFeature, isGeofenceError } from '../../../src/core/geometry/geofence.js';
 import { ringCrossing } from '../../../src/core/geometry/ring-crossing.js';
-import { loadFeatureCollection } from '../../integration/recorded-drive.js';
+import { loadFeatureCollection } from '../../support/recorded-drive.js';
 
 const square = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]];
 const hole = [[0.2, 0.2], [0.2, 0.8], [0.8, 0.8], [0.8, 0.2], [0.2, 0.2]];
