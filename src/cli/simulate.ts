@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { connectNats } from '../bus/connection.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
-import { isValidToken } from '../decode/subject.js';
+import { isValidToken } from '../core/token.js';
 import { UsageError } from '../errors.js';
 import { simulateFleet } from '../simulate/simulator.js';
 import { CITIES } from '../simulate/vehicle.js';

@@ -1,4 +1,4 @@
-import { isValidToken } from '../decode/subject.js';
+import { isValidToken } from '../core/token.js';
 import { UsageError } from '../errors.js';
 
 /** The `--tenant <id>` a command cannot run without, checked as subjects check tenant tokens. */

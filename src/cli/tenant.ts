@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { resolveRules } from '../core/rule-config.js';
-import { isValidToken } from '../decode/subject.js';
+import { isValidToken } from '../core/token.js';
 import { UsageError } from '../errors.js';
 import { announceTenantChange } from './announce-change.js';
 import { withPool } from '../store/database.js';

@@ -3,7 +3,8 @@ import { commandSigned } from '../core/command-signature.js';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection, type RejectionCode } from './rejection.js';
-import { isValidToken, parseTelemetrySubject, type SubjectLayout } from './subject.js';
+import { isValidToken } from '../core/token.js';
+import { parseTelemetrySubject, type SubjectLayout } from './subject.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_REPORTS_PER_MESSAGE = 1000;

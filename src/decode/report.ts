@@ -1,7 +1,7 @@
 import type { Fix } from '../core/fix.js';
 import { storableText, unstorableText } from '../core/storable-text.js';
 import { isRejection, reject, type Rejection } from './rejection.js';
-import { isValidToken } from './subject.js';
+import { isValidToken } from '../core/token.js';
 
 /** A fix may lie at most this far ahead of the receiver's clock (device clocks drift). */
 export const MAX_FUTURE_MS = 5 * 60 * 1000;

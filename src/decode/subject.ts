@@ -1,8 +1,7 @@
 import { partitionOf } from '../core/partition.js';
+import { isValidToken } from '../core/token.js';
 import { reject, type Rejection } from './rejection.js';
 
-/** A subject token (contract section 1): tenants, devices, and driver ids too (the API's schemas use its source). */
-export const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface TelemetrySubject {
   readonly tenantId: string;
@@ -19,10 +18,6 @@ export interface SubjectLayout {
   readonly partitions: number;
 }
 
-/** True when `token` is a valid tenant or device token (contract section 1). */
-export function isValidToken(token: string): boolean {
-  return TOKEN.test(token);
-}
 
 /**
  * Splits a stored telemetry subject into its tenant and device. Devices publish to

@@ -1,4 +1,4 @@
-import { isValidToken } from '../../decode/subject.js';
+import { isValidToken } from '../token.js';
 import type { Rings } from './prepared-polygon.js';
 import { ringCrossing } from './ring-crossing.js';
 import { CircleShape, PolygonShape, type Shape } from './shape.js';

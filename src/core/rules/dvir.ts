@@ -1,4 +1,4 @@
-import { isValidToken } from '../../decode/subject.js';
+import { isValidToken } from '../token.js';
 import { derivedEvent, eventId, type DerivedEvent } from '../event.js';
 
 const DVIR_TYPE = /^dvir\./;

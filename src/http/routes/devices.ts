@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ApiBus } from '../../bus/api-bus.js';
-import { TOKEN } from '../../decode/subject.js';
+import { TOKEN } from '../../core/token.js';
 import { ApiError } from '../api-error.js';
 import { listPage, parsePage, timeParameter } from '../pagination.js';
 import { answer, answers } from '../answers.js';
