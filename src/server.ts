@@ -20,7 +20,7 @@ import { createPool, waitForDatabaseServer } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { loadCommandKey } from './store/command-key.js';
 import { PgPartitionStore } from './store/partition-store.js';
-import { jetStreamEventSink } from './events/event-publisher.js';
+import { jetStreamEventSink } from './bus/event-sink.js';
 import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
 import { GeometryThread } from './geofences/geometry-thread.js';
 import { applyStoragePolicy, timescaleJobStats } from './store/storage-policies.js';

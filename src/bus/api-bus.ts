@@ -3,7 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DerivedEvent } from '../core/event.js';
 import { signCommand } from '../core/command-signature.js';
 import { ASSIGN_DRIVER, COMMAND_HEADER, COMMAND_SIGNATURE_HEADER } from '../decode/message.js';
-import { jetStreamEventSink } from '../events/event-publisher.js';
+import { jetStreamEventSink } from './event-sink.js';
 import { telemetrySubject, type Topology } from './topology.js';
 
 const encoder = new TextEncoder();

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { LiveSource } from '../http/live-stream.js';
+import type { LiveSource } from '../core/live-source.js';
 import type { Topology } from './topology.js';
 
 /** The live stream's subscriptions as core NATS subscriptions (they see what JetStream stores). */

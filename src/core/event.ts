@@ -57,3 +57,9 @@ export function envelope(event: DerivedEvent): string {
     data: event.data,
   });
 }
+
+/**
+ * Where events go out (the outbox's port): puts one event on `events.<tenant>.<type>` and
+ * resolves once it is stored there; an UnstorableError when it can never be (too large).
+ */
+export type EventSink = (event: DerivedEvent) => Promise<unknown>;

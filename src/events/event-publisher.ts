@@ -1,28 +1,10 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { envelope, type DerivedEvent } from '../core/event.js';
-import type { Topology } from '../bus/topology.js';
+import type { DerivedEvent, EventSink } from '../core/event.js';
 import type { Metrics } from '../metrics.js';
 import { UnstorableError } from '../errors.js';
-import { messageRefused } from '../bus/message-refused.js';
 import { retryDelayMs } from '../retry.js';
 import { singleFlight } from '../single-flight.js';
-
-const encoder = new TextEncoder();
-
-/** Puts one event on `events.<tenant>.<type>`; resolves once JetStream has stored it. */
-export type EventSink = (event: DerivedEvent) => Promise<unknown>;
-
-/**
- * The JetStream sink: `Nats-Msg-Id` is the event id, so JetStream drops a resend within its
- * window. An envelope NATS refuses for what it is (over max_payload) is an UnstorableError.
- */
-export function jetStreamEventSink(js: JetStreamClient, t: Topology): EventSink {
-  return (event) => js.publish(`${t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id }).catch((err: Error) => {
-    throw messageRefused(err) ? new UnstorableError(`NATS refuses the event: ${err.message}`, { cause: err }) : err;
-  });
-}
 
 /** Batches of committed events whose publishes are sent at once, then awaited together. */
 const WINDOW_BATCHES = 64;

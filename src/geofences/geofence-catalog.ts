@@ -5,7 +5,7 @@ import type { Geofence } from '../core/geometry/geofence.js';
 import { GeofenceIndex } from '../core/geometry/geofence-index.js';
 import { DEFAULT_RULES, resolveRules, type RuleConfig } from '../core/rule-config.js';
 import type { Topology } from '../bus/topology.js';
-import type { RuleSource, TenantRules } from '../pipeline/rule-engine.js';
+import type { RuleSource, TenantRules } from '../core/rule-source.js';
 import { storedGeofences, type StoredGeofence } from '../store/geofence-store.js';
 import { fromTransfer } from './geofence-transfer.js';
 import { prepareStored } from './geofence-validation.js';

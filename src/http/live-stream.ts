@@ -2,22 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Metrics } from '../metrics.js';
 import { decodeTelemetryMessage } from '../decode/message.js';
 import { matchesSubscription } from '../webhooks/subscription.js';
-
-/** A message from the bus as the live stream needs it. */
-export interface LiveMessage {
-  readonly subject: string;
-  readonly data: Uint8Array;
-  /** A header's value, for the content type and to skip commands. */
-  header(name: string): string | undefined;
-}
-
-/** Core subscriptions on the bus (no JetStream consumer: a live view keeps nothing). */
-export interface LiveSource {
-  /** Subjects of a tenant's reports and events. */
-  readonly telemetryPrefix: string;
-  readonly eventsPrefix: string;
-  subscribe(subject: string, onMessage: (msg: LiveMessage) => void): () => void;
-}
+import type { LiveMessage, LiveSource } from '../core/live-source.js';
 
 export interface LiveFilter {
   /** Event types or prefixes such as `geofence.*` (as webhook subscriptions); empty: all. */

@@ -5,7 +5,7 @@ import { dlqSubject, type Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
 import { messageRefused } from '../bus/message-refused.js';
-import { publishDeadLetter } from './dead-letter.js';
+import { publishDeadLetter } from '../bus/dead-letter.js';
 import { UnstorableError } from '../errors.js';
 
 export interface PartitionConsumerDeps {

@@ -1,24 +1,12 @@
 import { INITIAL_STATE, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import type { GeofenceIndex } from '../core/geometry/geofence-index.js';
 import { sweepOffline } from '../core/offline-sweep.js';
 import { processFix, type RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
+import type { RuleSource } from '../core/rule-source.js';
 import { deviceKey, type Fix } from '../core/fix.js';
 import { driverChange } from '../core/rules/driver.js';
 import type { DriverAssignment } from '../decode/message.js';
-
-/** A tenant's geofences and rule thresholds, as the engine needs them for one fix. */
-export interface TenantRules {
-  readonly index: GeofenceIndex;
-  readonly rules: RuleConfig;
-}
-
-export interface RuleSource {
-  forTenant(tenantId: string): TenantRules;
-  /** Every tenant with devices known or rules set, for the offline sweep. */
-  rulesFor(tenantId: string): RuleConfig;
-}
 
 export interface EngineOutcome {
   readonly events: DerivedEvent[];

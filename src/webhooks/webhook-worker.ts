@@ -2,7 +2,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { eventsDlqSubject, type Topology } from '../bus/topology.js';
-import { publishDeadLetter } from '../ingest/dead-letter.js';
+import { publishDeadLetter } from '../bus/dead-letter.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivedEvent } from '../../src/core/event.js';
-import { jetStreamEventSink } from '../../src/events/event-publisher.js';
+import { jetStreamEventSink } from '../../src/bus/event-sink.js';
 import { startServer } from '../../src/server.js';
 import { PgBatchStore } from '../../src/store/batch-store.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { deadLetter, headerBytes } from '../../../src/ingest/dead-letter.js';
+import { deadLetter, headerBytes } from '../../../src/bus/dead-letter.js';
 import { reject } from '../../../src/decode/rejection.js';
 
 const MAX_PAYLOAD = 1024 * 1024;
