@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './bus/streams.js';
 import { ConfigError } from './errors.js';
-import type { GeofenceLimits } from './geofences/geofence-validation.js';
-import type { RetryPolicy } from './webhooks/retry-schedule.js';
+import type { GeofenceLimits } from './core/geofence-limits.js';
+import type { WebhookSettings } from './webhooks/webhook-worker.js';
 
 /**
  * fencewire's configuration: environment variables, then defaults. Validated once at start and
@@ -81,17 +81,7 @@ export interface Config {
     /** TimescaleDB only: the time a chunk of positions covers (docs/configuration.md sizes it). */
     readonly chunkIntervalHours: number;
   };
-  readonly webhooks: {
-    /** Lets endpoints target loopback, private and link-local addresses (tests, local demos). */
-    readonly allowPrivate: boolean;
-    /** An attempt without a complete answer within this many ms has failed. */
-    readonly timeoutMs: number;
-    readonly retry: RetryPolicy;
-    /** Attempts in progress at once per endpoint: a slow endpoint holds only its own slots. */
-    readonly endpointConcurrency: number;
-    /** How often the worker looks for retries that are due, replays and test events. */
-    readonly pollMs: number;
-  };
+  readonly webhooks: WebhookSettings;
   readonly shutdownTimeoutMs: number;
 }
 

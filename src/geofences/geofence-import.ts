@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { upsertGeofences } from '../store/geofence-store.js';
 import type { GeometryThread } from './geometry-thread.js';
-import { validateCollection, type GeofenceLimits } from './geofence-validation.js';
+import type { GeofenceLimits } from '../core/geofence-limits.js';
+import { validateCollection } from './geofence-validation.js';
 
 export interface ImportResult {
   readonly imported: number;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { GeofenceLimits, GeofenceRow } from '../geofences/geofence-validation.js';
+import type { GeofenceLimits, GeofenceRow } from '../core/geofence-limits.js';
 import { inLockedTransaction } from './database.js';
 
 /** A stored geofence: its id and GeoJSON Feature. */

@@ -3,7 +3,6 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { eventsDlqSubject, type Topology } from '../bus/topology.js';
 import { publishDeadLetter } from '../bus/dead-letter.js';
-import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
 import { isDataError } from '../store/database.js';
@@ -15,13 +14,27 @@ import {
 } from './delivery-store.js';
 import { isRefusedEvent, readEventMessage, type EventHeader } from './event-message.js';
 import { HttpSender } from './http-sender.js';
+import type { RetryPolicy } from './retry-schedule.js';
 import { matchesSubscription } from './subscription.js';
+
+/** The webhook worker's settings (WEBHOOK_* in docs/configuration.md). */
+export interface WebhookSettings {
+  /** Lets endpoints target loopback, private and link-local addresses (tests, local demos). */
+  readonly allowPrivate: boolean;
+  /** An attempt without a complete answer within this many ms has failed. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  /** Attempts in progress at once per endpoint: a slow endpoint holds only its own slots. */
+  readonly endpointConcurrency: number;
+  /** How often the worker looks for retries that are due, replays and test events. */
+  readonly pollMs: number;
+}
 
 export interface WebhookWorkerDeps {
   readonly js: JetStreamClient;
   readonly topology: Topology;
   readonly db: pg.Pool;
-  readonly settings: Config['webhooks'];
+  readonly settings: WebhookSettings;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** The NATS server's max_payload: a dead letter must fit in it. */
