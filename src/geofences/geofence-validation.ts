@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GeofenceLimits, GeofenceRow } from '../core/geofence-limits.js';
+import type { GeofenceRow } from '../core/geofence-limits.js';
 import { geofenceFromFeature, isGeofenceError, type Geofence } from '../core/geometry/geofence.js';
 
 /** What validating a collection found: the rows to store, or why not. */
