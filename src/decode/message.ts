@@ -174,9 +174,11 @@ export function refuseDecodedFixes(
     if (reason !== undefined) refused.push({ index: null, rejection: reject(code, reason), report: null });
     return { fixes: 1, refused, tenantId, encoding };
   }
+  // The decoder refused these reports already; every other one became a fix, in order.
+  const refusedAt = new Set(decoded.rejected.map((r) => r.index));
   let position = 0;
   payload.forEach((report: unknown, index) => {
-    if (isRejection(decodeReport(report, decoded.tenantId as string, decoded.fixes[0]?.deviceId as string, nowMs))) return;
+    if (refusedAt.has(index)) return;
     const reason = reasonAt(position++);
     if (reason !== undefined) refused.push({ index, rejection: reject(code, reason), report });
   });

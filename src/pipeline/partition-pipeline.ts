@@ -370,10 +370,14 @@ export class PartitionPipeline {
     const { store, metrics, log, layout, claim } = this.deps;
     const refused = await store.unstorable(contents.fixes, contents.events);
     if (refused.fixes.length === 0 && refused.events.length === 0) return null;
-    const fixReasons = new Map(refused.fixes.map((row) => [row.index, `PostgreSQL refused to store this report: ${row.reason}`]));
+    // By the fix's place in the batch as its messages gave it: `contents` may be a retry's, with
+    // rows left out by an earlier pass.
+    const inBatch = new Map(batch.fixes.map((fix, i) => [fix, i]));
+    const fixReasons = new Map(refused.fixes.map((row) => [inBatch.get(contents.fixes[row.index] as Fix), `PostgreSQL refused to store this report: ${row.reason}`]));
     let offset = 0;
     for (const msg of batch.messages) {
-      if (msg.command !== undefined || fixReasons.size === 0) continue;
+      if (fixReasons.size === 0) break;
+      if (msg.command !== undefined) continue;
       const first = offset;
       const found = refuseDecodedFixes(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, 'unstorable', (position) => fixReasons.get(first + position));
       offset += found.fixes;

@@ -47,7 +47,15 @@ class MemoryWriter implements BatchWriter {
   }
 }
 
-function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: DeviceStateRow[] = []) {
+/** The probe of the store's double: every poisoned fix, or (`firstOnly`) the first of them, as a probe that found one at a time would. */
+function probe(firstOnly: boolean) {
+  return async (fixes: readonly Fix[]) => {
+    const found = fixes.flatMap((fix, index) => (isPoison(fix) ? [{ index, reason: 'unsupported Unicode escape sequence' }] : []));
+    return { fixes: firstOnly ? found.slice(0, 1) : found, events: [] };
+  };
+}
+
+function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: DeviceStateRow[] = [], probeFirstOnly = false) {
   const published: string[] = [];
   const checkpoints: { seq: number; states: number }[] = [];
   let lost: string | null = null;
@@ -63,10 +71,7 @@ function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: D
         return true;
       },
       refreshDevices: async (_latest: readonly Fix[]) => undefined,
-      unstorable: async (fixes) => ({
-        fixes: fixes.flatMap((fix, index) => (isPoison(fix) ? [{ index, reason: 'unsupported Unicode escape sequence' }] : [])),
-        events: [],
-      }),
+      unstorable: probe(probeFirstOnly),
     },
     publisher: new PartitionPublisher(async (e) => void published.push(e.type), claimed.publishedSeq, log, metrics),
     metrics, log, settings: { batchSize: 2000, checkpointMs: 60_000 },
@@ -160,6 +165,20 @@ describe('partition pipeline - a batch PostgreSQL refuses', () => {
     await settle();
     expect(acked).toEqual([1, 2]);
     expect(await metrics.registry.getSingleMetricAsString('fencewire_unstorable_total')).toMatch(/kind="dead_letter"} 1/);
+  });
+
+  it('dead-letters the right reports when the refused rows are found over several passes', async () => {
+    const writer = new MemoryWriter();
+    const acked: number[] = [];
+    const deadLetters: RejectedReport[] = [];
+    const { p } = pipeline({}, writer, [], true);
+    const reports = [0, 1, 2, 3, 4].map((i) => ({ ts: T0 + i * 1000, lat: 48, lon: 11, ignition: true, attributes: { poison: i === 1 || i === 3 } }));
+    p.accept({ ...message(1, true, acked), data: pack(reports), deadLetter: async (_tenant, refused) => void deadLetters.push(refused) });
+    await settle();
+    expect(writer.refusals).toBe(2);
+    expect(writer.batches.flatMap((b) => b.fixes.map((f) => f.ts))).toEqual([T0, T0 + 2000, T0 + 4000]);
+    expect(deadLetters.map((d) => d.index)).toEqual([1, 3]);
+    expect(acked).toEqual([1]);
   });
 
   it('refuses a single-report message whole', async () => {
