@@ -3,6 +3,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
 import type { Encoding, RejectedReport } from '../decode/message.js';
+import { refusedAsUnstorable } from './message-refused.js';
 
 const packr = new Packr({ useRecords: false });
 const utf8 = new TextEncoder();
@@ -62,7 +63,8 @@ export function deadLetter(message: RefusedMessage, refused: RejectedReport, enc
 
 /**
  * Copies a refused message or report to `subject` (`dlq.telemetry.<tenant>` or
- * `dlq.events.<tenant>`; see `deadLetter`) and waits for JetStream to have stored it.
+ * `dlq.events.<tenant>`; see `deadLetter`) and waits for JetStream to have stored it; an
+ * UnstorableError when NATS refuses the dead letter for what it is.
  */
 export async function publishDeadLetter(
   js: JetStreamClient,
@@ -74,5 +76,5 @@ export async function publishDeadLetter(
   msgId?: string,
 ): Promise<void> {
   const letter = deadLetter(message, refused, encoding, maxPayload, msgId);
-  await js.publish(subject, letter.payload, { headers: letter.headers });
+  await js.publish(subject, letter.payload, { headers: letter.headers }).catch(refusedAsUnstorable('the dead letter'));
 }

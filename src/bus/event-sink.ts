@@ -1,7 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { envelope, type EventSink } from '../core/event.js';
-import { UnstorableError } from '../errors.js';
-import { messageRefused } from './message-refused.js';
+import { refusedAsUnstorable } from './message-refused.js';
 import type { Topology } from './topology.js';
 
 const encoder = new TextEncoder();
@@ -11,7 +10,5 @@ const encoder = new TextEncoder();
  * window. An envelope NATS refuses for what it is (over max_payload) is an UnstorableError.
  */
 export function jetStreamEventSink(js: JetStreamClient, t: Topology): EventSink {
-  return (event) => js.publish(`${t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id }).catch((err: Error) => {
-    throw messageRefused(err) ? new UnstorableError(`NATS refuses the event: ${err.message}`, { cause: err }) : err;
-  });
+  return (event) => js.publish(`${t.eventsPrefix}${event.tenantId}.${event.type}`, encoder.encode(envelope(event)), { msgID: event.id }).catch(refusedAsUnstorable('the event'));
 }

@@ -272,7 +272,8 @@ export class IngestProcessor {
   private async notOnEventsYet<T extends { readonly event: DerivedEvent; readonly committedAt: number }>(rows: T[]): Promise<T[]> {
     if (rows.length === 0) return rows;
     const { js, jsm, topology, log } = this.deps;
-    const oldest = Math.min(...rows.map((row) => row.committedAt));
+    // A loop, not Math.min(...): after a long NATS outage the rows may be more than a call's arguments.
+    const oldest = rows.reduce((min, row) => Math.min(min, row.committedAt), Number.POSITIVE_INFINITY);
     if (Date.now() - oldest < (await eventsDuplicateWindowMs(jsm, topology)) - DUPLICATE_WINDOW_MARGIN_MS) return rows;
     const published = await eventIdsSince(js, topology, new Date(oldest - CLOCK_SKEW_MS));
     const rest = rows.filter((row) => !published.has(row.event.id));

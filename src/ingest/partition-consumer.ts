@@ -4,9 +4,7 @@ import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings 
 import { dlqSubject, type Topology } from '../bus/topology.js';
 import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
-import { messageRefused } from '../bus/message-refused.js';
 import { publishDeadLetter } from '../bus/dead-letter.js';
-import { UnstorableError } from '../errors.js';
 
 export interface PartitionConsumerDeps {
   readonly js: JetStreamClient;
@@ -57,9 +55,7 @@ class JetStreamTelemetry implements TelemetryMessage {
   deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
     // The id makes the dead letter of a replayed message a duplicate that JetStream drops.
     const { js, topology, maxPayload } = this.deps;
-    return publishDeadLetter(js, dlqSubject(topology, tenantId), this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`).catch((err: Error) => {
-      throw messageRefused(err) ? new UnstorableError(`NATS refuses the dead letter: ${err.message}`, { cause: err }) : err;
-    });
+    return publishDeadLetter(js, dlqSubject(topology, tenantId), this.msg, refused, encoding, maxPayload, `${this.seq}-${refused.index ?? 'all'}`);
   }
 }
 
