@@ -99,17 +99,18 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 }
 
 /**
- * Runs `work` in a transaction on a pooled connection: committed when it resolves, rolled back
- * when it throws. A connection that failed mid-transaction may be broken, so it is destroyed
- * rather than returned to the pool.
+ * Runs `work` in a transaction on a pooled connection: committed when it resolves (or, with
+ * `end` ROLLBACK, rolled back all the same: a probe that must write nothing), rolled back when it
+ * throws. A connection that failed mid-transaction may be broken, so it is destroyed rather than
+ * returned to the pool.
  */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, end: 'COMMIT' | 'ROLLBACK' = 'COMMIT'): Promise<T> {
   const client = await checkOut(pool);
   let failure: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await work(client);
-    await client.query('COMMIT');
+    await client.query(end);
     return result;
   } catch (err) {
     failure = err as Error;
@@ -185,34 +186,25 @@ export interface RefusedRow {
  * Nothing is written. Another kind of error (the connection lost) is thrown.
  */
 export async function refusedRows(pool: pg.Pool, count: number, write: (client: pg.PoolClient, from: number, to: number) => Promise<unknown>): Promise<RefusedRow[]> {
-  const refused: RefusedRow[] = [];
-  const client = await checkOut(pool);
-  let failure: Error | undefined;
-  const visit = async (from: number, to: number): Promise<void> => {
-    if (from >= to) return;
-    await client.query('SAVEPOINT probe');
-    try {
-      await write(client, from, to);
-      await client.query('RELEASE SAVEPOINT probe');
-      return;
-    } catch (err) {
-      await client.query('ROLLBACK TO SAVEPOINT probe');
-      if (!isDataError(err)) throw err;
-      if (to - from === 1) return void refused.push({ index: from, reason: (err as Error).message });
-    }
-    const middle = from + Math.floor((to - from) / 2);
-    await visit(from, middle);
-    await visit(middle, to);
-  };
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
+    const refused: RefusedRow[] = [];
+    const visit = async (from: number, to: number): Promise<void> => {
+      if (from >= to) return;
+      await client.query('SAVEPOINT probe');
+      try {
+        await write(client, from, to);
+        await client.query('RELEASE SAVEPOINT probe');
+        return;
+      } catch (err) {
+        await client.query('ROLLBACK TO SAVEPOINT probe');
+        if (!isDataError(err)) throw err;
+        if (to - from === 1) return void refused.push({ index: from, reason: (err as Error).message });
+      }
+      const middle = from + Math.floor((to - from) / 2);
+      await visit(from, middle);
+      await visit(middle, to);
+    };
     await visit(0, count);
     return refused;
-  } catch (err) {
-    failure = err as Error;
-    throw err;
-  } finally {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release(failure);
-  }
+  }, 'ROLLBACK');
 }
