@@ -173,6 +173,31 @@ export function classifyWriteError(err: unknown): unknown {
   return new UnstorableError(`PostgreSQL refused the data (SQLSTATE ${code}): ${message}`, { cause: err });
 }
 
+/**
+ * `write(items)`; when PostgreSQL refuses that for its data, `write` of each item alone, in
+ * order, and an item refused alone goes to `refused` (which may store it otherwise): one bad row
+ * never holds up the rest of its batch. Any other error is thrown. The results are concatenated.
+ */
+export async function writeApartOnDataError<T, R>(
+  items: readonly T[], write: (items: readonly T[]) => Promise<R[]>, refused: (item: T, err: Error) => Promise<R[]>,
+): Promise<R[]> {
+  try {
+    return await write(items);
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+  }
+  const results: R[] = [];
+  for (const item of items) {
+    try {
+      results.push(...await write([item]));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      results.push(...await refused(item, err as Error));
+    }
+  }
+  return results;
+}
+
 /** A row PostgreSQL refuses to store: its index among those probed, and why. */
 export interface RefusedRow {
   readonly index: number;

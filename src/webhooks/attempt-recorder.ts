@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
 import { storableText } from '../core/storable-text.js';
-import { isDataError } from '../store/database.js';
+import { writeApartOnDataError } from '../store/database.js';
 import { recordAttempts, type AttemptRecord } from './delivery-store.js';
 
 /**
@@ -46,21 +46,15 @@ export class AttemptRecorder {
   }
 
   private async write(records: readonly AttemptRecord[]): Promise<void> {
-    try {
-      return await recordAttempts(this.db, records);
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-    }
-    for (const record of records) {
-      try {
-        await recordAttempts(this.db, [record]);
-      } catch (err) {
-        if (!isDataError(err)) throw err;
-        const reason = storableText((err as Error).message);
-        this.log.error({ deliveryId: record.deliveryId, attempt: record.attempt, reason }, 'PostgreSQL refused an attempt\'s texts; recorded without them');
-        this.metrics.unstorable.inc({ kind: 'attempt' });
-        await recordAttempts(this.db, [{ ...record, outcome: { ...record.outcome, error: `not stored: PostgreSQL refused the texts of this attempt (${reason})`, responseBody: null } }]);
-      }
-    }
+    const stored = async (batch: readonly AttemptRecord[]) => {
+      await recordAttempts(this.db, batch);
+      return [];
+    };
+    await writeApartOnDataError(records, stored, async (record, err) => {
+      const reason = storableText(err.message);
+      this.log.error({ deliveryId: record.deliveryId, attempt: record.attempt, reason }, 'PostgreSQL refused an attempt\'s texts; recorded without them');
+      this.metrics.unstorable.inc({ kind: 'attempt' });
+      return stored([{ ...record, outcome: { ...record.outcome, error: `not stored: PostgreSQL refused the texts of this attempt (${reason})`, responseBody: null } }]);
+    });
   }
 }

@@ -5,7 +5,7 @@ import { eventsDlqSubject, type Topology } from '../bus/topology.js';
 import { publishDeadLetter } from '../bus/dead-letter.js';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
-import { isDataError } from '../store/database.js';
+import { writeApartOnDataError } from '../store/database.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { pruneEndpointSeries, setQueueAges } from './endpoint-metrics.js';
@@ -194,23 +194,13 @@ export class WebhookWorker {
    * event after it, of every tenant).
    */
   private async recordDeliveries(deliveries: readonly NewDelivery[]): Promise<Delivery[]> {
-    try {
-      return await insertDeliveries(this.deps.db, deliveries, this.leaseMs);
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-    }
-    const created: Delivery[] = [];
-    for (const eventId of new Set(deliveries.map((d) => d.eventId))) {
-      const ofEvent = deliveries.filter((d) => d.eventId === eventId);
-      try {
-        created.push(...await insertDeliveries(this.deps.db, ofEvent, this.leaseMs));
-      } catch (err) {
-        if (!isDataError(err)) throw err;
-        this.deps.log.error({ eventId, type: ofEvent[0]?.eventType, reason: (err as Error).message }, 'PostgreSQL refused an event\'s deliveries; it is not delivered');
-        this.deps.metrics.eventsRefused.inc({ code: 'unstorable' });
-      }
-    }
-    return created;
+    const byEvent = new Map<string, NewDelivery[]>();
+    for (const delivery of deliveries) byEvent.set(delivery.eventId, [...(byEvent.get(delivery.eventId) ?? []), delivery]);
+    return writeApartOnDataError([...byEvent.values()], (events) => insertDeliveries(this.deps.db, events.flat(), this.leaseMs), async (ofEvent, err) => {
+      this.deps.log.error({ eventId: ofEvent[0]?.eventId, type: ofEvent[0]?.eventType, reason: err.message }, 'PostgreSQL refused an event\'s deliveries; it is not delivered');
+      this.deps.metrics.eventsRefused.inc({ code: 'unstorable' });
+      return [];
+    });
   }
 
   /** Takes the deliveries that are due (retries, replays, test events, and orphans of a dead worker). */
