@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/simulate/random.js';
 import { ignitionFleet, publishFleet } from './ignition-fleet.js';
-import { complaints, expectExactlyOneProcessorsResult } from './partition-checks.js';
-import { PrivateNats } from '../support/private-servers.js';
-import { spawnFencewire, type FencewireProcess } from './process.js';
-import { setup, type TestEnv } from '../support/setup.js';
+import { complaints, expectExactlyOneProcessorsResult, partitionedWorld, Processors, type PartitionedWorld } from './partition-checks.js';
+import type { FencewireProcess } from './process.js';
+import type { TestEnv } from '../support/setup.js';
 
 const LEASE_MS = 2000;
 /** CHAOS_SEED replays a run; without it each run draws its own, printed with any failure. */
@@ -12,36 +11,29 @@ const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let nats: PrivateNats;
+let partitioned: PartitionedWorld;
 let world: TestEnv;
-const everyProcess: FencewireProcess[] = [];
+const procs = new Processors(() => world);
 
 beforeAll(async () => {
-  nats = await PrivateNats.start();
-  world = await setup({ ...nats.env, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: String(LEASE_MS), INGEST_CHECKPOINT_MS: '1000' });
+  partitioned = await partitionedWorld(LEASE_MS);
+  world = partitioned.world;
 });
 
 afterAll(async () => {
-  for (const proc of everyProcess) proc.child.kill('SIGKILL');
-  await world?.dispose();
-  await nats?.dispose();
+  procs.killAll();
+  await partitioned?.dispose();
 });
-
-const spawnProcessor = async () => {
-  const proc = await spawnFencewire(world.env, ['serve', '--role', 'ingest']);
-  everyProcess.push(proc);
-  return proc;
-};
 
 /** The ownership lines of every process, oldest first: what to read when a seed fails. */
 function ownershipLog(): string {
-  return everyProcess.map((proc, i) => `process ${i}:\n  ${proc.output().split('\n').filter((l) => /partition (taken|handed over|lost)|rebalancing round/.test(l)).join('\n  ')}`).join('\n');
+  return procs.all.map((proc, i) => `process ${i}:\n  ${proc.output().split('\n').filter((l) => /partition (taken|handed over|lost)|rebalancing round/.test(l)).join('\n  ')}`).join('\n');
 }
 
 describe(`chaos - three processors under load, killed, paused and stopped at random (seed ${SEED})`, () => {
   it('every fix stored once, every device\'s events the pure core\'s, every event on EVENTS once', async () => {
     const random = seededRandom(SEED);
-    const slots = [await spawnProcessor(), await spawnProcessor(), await spawnProcessor()];
+    const slots = [await procs.start(), await procs.start(), await procs.start()];
     const reports = ignitionFleet(200, 80, Date.now() - 3_600_000);
     let publishing = true;
     const published = publishFleet(world, 'chaos', reports, 1200).finally(() => (publishing = false));
@@ -62,20 +54,20 @@ describe(`chaos - three processors under load, killed, paused and stopped at ran
       }
       proc.child.kill(action);
       await proc.exited;
-      slots[slot] = await spawnProcessor();
+      slots[slot] = await procs.start();
     }
     await published;
     try {
-      await expectExactlyOneProcessorsResult(world, 'chaos', reports, everyProcess);
+      await expectExactlyOneProcessorsResult(world, 'chaos', reports, procs.all);
     } catch (err) {
-      throw new Error(`chaos seed ${SEED} failed (CHAOS_SEED=${SEED} replays it)\nactions:\n  ${actions.join('\n  ')}\n${ownershipLog()}\n${complaints(everyProcess)}\n${(err as Error).message}`, { cause: err });
+      throw new Error(`chaos seed ${SEED} failed (CHAOS_SEED=${SEED} replays it)\nactions:\n  ${actions.join('\n  ')}\n${ownershipLog()}\n${complaints(procs.all)}\n${(err as Error).message}`, { cause: err });
     }
     expect(actions.length).toBeGreaterThanOrEqual(3);
   }, 240_000);
 
   it('a rolling restart under load (each processor SIGTERMed and started again in turn) leaves no partition idle for a lease', async () => {
-    for (const proc of everyProcess) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
-    const slots = [await spawnProcessor(), await spawnProcessor(), await spawnProcessor()];
+    for (const proc of procs.all) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    const slots = [await procs.start(), await procs.start(), await procs.start()];
     const reports = ignitionFleet(200, 60, Date.now() - 3_000_000);
     let publishing = true;
     const published = publishFleet(world, 'rolling', reports, 1200).finally(() => (publishing = false));
@@ -102,12 +94,12 @@ describe(`chaos - three processors under load, killed, paused and stopped at ran
       const proc = slots[slot] as FencewireProcess;
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
-      slots[slot] = await spawnProcessor();
+      slots[slot] = await procs.start();
       await sleep(1000);
     }
     await published;
     await sampling;
-    await expectExactlyOneProcessorsResult(world, 'rolling', reports, everyProcess);
+    await expectExactlyOneProcessorsResult(world, 'rolling', reports, procs.all);
     expect(lastAdvance.size).toBe(8);
     const idle = Object.fromEntries([...longestIdle.entries()].sort(([a], [b]) => a - b));
     expect(Math.max(...Object.values(idle)), `longest idle per partition (ms): ${JSON.stringify(idle)}\n${ownershipLog()}`).toBeLessThan(LEASE_MS);

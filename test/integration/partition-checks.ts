@@ -1,9 +1,46 @@
 import { expect } from 'vitest';
 import { expectedEventIds, type FleetReport, sorted, storedEventIds, streamEventIds } from './ignition-fleet.js';
-import type { FencewireProcess } from './process.js';
-import { countPositions, countUnpublished, waitFor, type TestEnv } from '../support/setup.js';
+import { PrivateNats } from '../support/private-servers.js';
+import { spawnFencewire, type FencewireProcess } from './process.js';
+import { countPositions, countUnpublished, setup, waitFor, type TestEnv } from '../support/setup.js';
 
 // What the partition tests check after processors were killed, paused, stopped and restarted.
+
+/** The ingest processors a test starts on its world, each remembered so that none outlives it. */
+export class Processors {
+  readonly all: FencewireProcess[] = [];
+
+  constructor(private readonly world: () => TestEnv) {}
+
+  /** `fencewire serve --role ingest` on the world, with `env` added. */
+  async start(env: Record<string, string> = {}): Promise<FencewireProcess> {
+    const proc = await spawnFencewire({ ...this.world().env, ...env }, ['serve', '--role', 'ingest']);
+    this.all.push(proc);
+    return proc;
+  }
+
+  killAll(): void {
+    for (const proc of this.all) proc.child.kill('SIGKILL');
+  }
+}
+
+export interface PartitionedWorld {
+  readonly world: TestEnv;
+  dispose(): Promise<void>;
+}
+
+/** A private nats-server with the project's configuration (8 partitions) and a world on it. */
+export async function partitionedWorld(leaseMs = 2000): Promise<PartitionedWorld> {
+  const nats = await PrivateNats.start();
+  const world = await setup({ ...nats.env, FENCEWIRE_NAMESPACE: '', INGEST_LEASE_MS: String(leaseMs), INGEST_CHECKPOINT_MS: '1000' });
+  return {
+    world,
+    async dispose() {
+      await world.dispose();
+      await nats.dispose();
+    },
+  };
+}
 
 /** The processor's name in its leases, from its log. */
 export function ownerOf(proc: FencewireProcess): string {
