@@ -163,8 +163,12 @@ export class IngestProcessor {
    * is left behind, and the next one starts).
    */
   private readonly balance = singleFlight(async () => {
-    if (!(await within(this.rebalance().then(() => true), this.deps.settings.leaseMs))) {
-      this.deps.log.warn({ limitMs: this.deps.settings.leaseMs }, 'a rebalancing round failed or did not finish in time; the next one starts');
+    const round = this.rebalance().then(() => true, (err: Error) => {
+      this.deps.log.warn({ err: err.message }, 'rebalancing failed; retrying');
+      return true;
+    });
+    if (!(await within(round, this.deps.settings.leaseMs))) {
+      this.deps.log.warn({ limitMs: this.deps.settings.leaseMs }, 'a rebalancing round did not finish in time; the next one starts');
     }
   });
 
