@@ -12,7 +12,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export async function spawnBuilt(env: Record<string, string>, role = 'ingest'): Promise<{ pid: number; httpPort: number; stop(): Promise<void> }> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(`${process.env.BENCH_LOG_DIR}/processor-${Date.now()}.log`) : null;
-  const child = spawn(process.execPath, [...profile, 'bin/fencewire.js', 'serve', '--role', role], {
+  // BENCH_NODE_ARGS: V8 flags NODE_OPTIONS does not take (e.g. --heap-growing-percent=30).
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, 'bin/fencewire.js', 'serve', '--role', role], {
     cwd: ROOT,
     // BENCH_NODE_OPTIONS: Node.js flags for the processor alone (e.g. --max-old-space-size).
     env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '' },

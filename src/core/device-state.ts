@@ -3,6 +3,9 @@ export interface LastFix {
   readonly lat: number;
   readonly lon: number;
   readonly speed: number | null;
+  /** Degrees from north, as the fix reported it (absent in checkpoints written before it was kept). */
+  readonly heading?: number | null;
+  /** The latest reported, carried over fixes that do not report it. */
   readonly ignition: boolean | null;
   /** km, the latest reported (carried over fixes that do not report it). */
   readonly odometer?: number | null;

@@ -25,6 +25,9 @@ export interface Fix {
   readonly postedSpeedLimit?: number | null;
 }
 
+/** A device's latest position, as the devices table holds it. */
+export type DevicePosition = Pick<Fix, 'tenantId' | 'deviceId' | 'ts' | 'lat' | 'lon' | 'speed' | 'heading' | 'ignition'>;
+
 /** A key naming one device across tenants, for maps and for sorting rows in a stable order. */
 export function deviceKey(tenantId: string, deviceId: string): string {
   return `${tenantId}\u0000${deviceId}`;

@@ -74,7 +74,7 @@ export function processFix(state: DeviceState, fix: Fix, ctx: ProcessContext, ru
     }
   }
   next.lastFix = {
-    ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed,
+    ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading,
     ignition: fix.ignition ?? state.lastFix?.ignition ?? null, odometer: fix.odometer ?? state.lastFix?.odometer ?? null,
   };
   next.lastReceivedAt = ctx.receivedAt;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import { deviceKey, type Fix } from '../core/fix.js';
+import type { DevicePosition, Fix } from '../core/fix.js';
 import { batchSummaries } from '../core/rules/positions-batch.js';
 import { decodeTelemetryMessage, refuseDecodedFixes, type Encoding, type RejectedReport } from '../decode/message.js';
 import type { SubjectLayout } from '../decode/subject.js';
@@ -82,8 +82,8 @@ interface Batch {
 
 /** A checkpoint and a devices refresh, taken with a batch and written after it. */
 interface Upkeep {
-  readonly checkpoint: { readonly seq: number; readonly states: DeviceStateRow[] } | null;
-  readonly latest: Fix[] | null;
+  readonly checkpoint: { readonly seq: number; readonly slots: Set<number>; readonly states: DeviceStateRow[] } | null;
+  readonly latest: { readonly slots: Set<number>; readonly positions: DevicePosition[] } | null;
 }
 
 function emptyBatch(): Batch {
@@ -125,10 +125,10 @@ export class PartitionPipeline {
   /** Stream sequence the last batch cut for commit reaches. */
   private lastCutSeq = 0;
   private committing: Promise<void> | null = null;
-  /** Device states changed since the last checkpoint. */
-  private dirty = new Map<string, DeviceStateRow>();
-  /** The newest fix of each device since the devices table was last refreshed. */
-  private latest = new Map<string, Fix>();
+  /** The engine's slots of the device states changed since the last checkpoint. */
+  private dirty = new Set<number>();
+  /** The slots of the devices with a newer fix than the devices table was last refreshed with. */
+  private latest = new Set<number>();
   private lastDevicesRefreshAt = 0;
   private checkpointing: Promise<void> | null = null;
   private refreshing: Promise<void> | null = null;
@@ -227,13 +227,13 @@ export class PartitionPipeline {
     const { engine, metrics, log } = this.deps;
     if (!replay) this.filling.fixes.push(fix);
     const outcome = engine.process(fix, receivedAt);
-    if (outcome.state === null) {
+    if (outcome.slot === null) {
       if (replay) return;
       metrics.fixesStale.inc();
       return this.addEvents(outcome.events, receivedAt);
     }
     // Replayed fixes too: the previous owner may have stored them without refreshing the devices.
-    this.latest.set(deviceKey(fix.tenantId, fix.deviceId), fix);
+    this.latest.add(outcome.slot);
     this.keep(outcome, replay, receivedAt);
     if (replay) return;
     for (const failure of outcome.failures) {
@@ -244,8 +244,8 @@ export class PartitionPipeline {
 
   /** A device's changed state, to checkpoint, and its events unless replayed. */
   private keep(outcome: EngineOutcome, replay: boolean, storedAt: number): void {
-    if (outcome.state === null) return;
-    this.dirty.set(deviceKey(outcome.state.tenantId, outcome.state.deviceId), outcome.state);
+    if (outcome.slot === null) return;
+    this.dirty.add(outcome.slot);
     if (!replay) this.addEvents(outcome.events, storedAt);
   }
 
@@ -269,7 +269,7 @@ export class PartitionPipeline {
     const now = this.clock();
     if (now - this.lastAcceptedAt < CAUGHT_UP_MS && this.lastAcceptedAt - this.lastStoredAt > CAUGHT_UP_MS) return;
     const swept = this.deps.engine.sweep(now);
-    for (const row of swept.states) this.dirty.set(deviceKey(row.tenantId, row.deviceId), row);
+    for (const slot of swept.slots) this.dirty.add(slot);
     this.addEvents(swept.events);
     this.commitSoon();
   }
@@ -385,8 +385,8 @@ export class PartitionPipeline {
     }
     for (const row of refused.fixes) {
       const fix = contents.fixes[row.index] as Fix;
-      const key = deviceKey(fix.tenantId, fix.deviceId);
-      if (this.latest.get(key) === fix) this.latest.delete(key);
+      const slot = this.deps.engine.slotWithLatest(fix);
+      if (slot !== undefined) this.latest.delete(slot);
       metrics.unstorable.inc({ kind: 'fix' });
     }
     for (const row of refused.events) {
@@ -419,14 +419,15 @@ export class PartitionPipeline {
   private takeUpkeep(batch: Batch, now: boolean): Upkeep {
     const at = this.clock();
     const checkpoint = (now || this.checkpointDue(at)) && this.checkpointing === null && this.processedSeq === batch.lastSeq
-      ? { seq: batch.lastSeq, states: [...this.dirty.values()] } : null;
+      ? { seq: batch.lastSeq, slots: this.dirty, states: this.deps.engine.rows(this.dirty) } : null;
     if (checkpoint !== null) {
-      this.dirty = new Map();
+      this.dirty = new Set();
       this.lastCheckpointAt = at;
     }
-    const latest = (now || this.devicesDue(at)) && this.refreshing === null && this.latest.size > 0 ? [...this.latest.values()] : null;
+    const latest = (now || this.devicesDue(at)) && this.refreshing === null && this.latest.size > 0
+      ? { slots: this.latest, positions: this.deps.engine.positions(this.latest) } : null;
     if (latest !== null) {
-      this.latest = new Map();
+      this.latest = new Set();
       this.lastDevicesRefreshAt = at;
     }
     return { checkpoint, latest };
@@ -440,22 +441,17 @@ export class PartitionPipeline {
         () => undefined,
         (err: Error) => {
           log.warn({ err: err.message, partition: claim.partition }, 'checkpoint failed; the next one takes its states');
-          for (const row of checkpoint.states) {
-            const key = deviceKey(row.tenantId, row.deviceId);
-            if (!this.dirty.has(key)) this.dirty.set(key, row);
-          }
+          // The next checkpoint takes these devices' states as they stand then.
+          for (const slot of checkpoint.slots) this.dirty.add(slot);
         },
       ).finally(() => {
         this.checkpointing = null;
       });
     }
     if (latest !== null) {
-      this.refreshing = store.refreshDevices(latest).catch((err: Error) => {
+      this.refreshing = store.refreshDevices(latest.positions).catch((err: Error) => {
         log.warn({ err: err.message, partition: claim.partition }, 'refreshing the devices table failed; will retry');
-        for (const fix of latest) {
-          const key = deviceKey(fix.tenantId, fix.deviceId);
-          if (!this.latest.has(key)) this.latest.set(key, fix);
-        }
+        for (const slot of latest.slots) this.latest.add(slot);
       }).finally(() => {
         this.refreshing = null;
       });

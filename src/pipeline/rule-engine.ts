@@ -4,72 +4,100 @@ import { sweepOffline } from '../core/offline-sweep.js';
 import { processFix, type RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';
-import { deviceKey, type Fix } from '../core/fix.js';
+import type { DevicePosition, Fix } from '../core/fix.js';
 import { driverChange } from '../core/rules/driver.js';
 import type { DriverAssignment } from '../decode/message.js';
+import { DeviceTable } from './device-table.js';
 
 export interface EngineOutcome {
   readonly events: DerivedEvent[];
-  /** The device's new state, or null when the fix was stale and changed nothing (its events: position.recorded at most). */
-  readonly state: DeviceStateRow | null;
+  /** The slot of the device's new state, or null when the fix was stale and changed nothing (its events: position.recorded at most). */
+  readonly slot: number | null;
   readonly failures: RuleFailure[];
 }
 
+const UNCHANGED: Omit<EngineOutcome, 'events'> = { slot: null, failures: [] };
+
 /**
- * Holds every known device's rule state in memory and runs fixes through the pure core. Fixes
- * must come in stream order; the caller commits the returned events with the batch and
- * checkpoints the states. One engine per partition, held by the partition's one owner.
+ * Holds every known device's rule state in memory (packed, in a DeviceTable) and runs fixes
+ * through the pure core. Fixes must come in stream order; the caller commits the returned events
+ * with the batch and checkpoints the states of the slots that changed. One engine per partition,
+ * held by the partition's one owner.
  */
 export class RuleEngine {
-  private readonly states: Map<string, DeviceStateRow>;
+  private readonly table: DeviceTable;
 
   constructor(private readonly source: RuleSource, initial: Iterable<DeviceStateRow> = []) {
-    this.states = new Map([...initial].map((row) => [deviceKey(row.tenantId, row.deviceId), row]));
+    this.table = new DeviceTable(initial);
   }
 
   get deviceCount(): number {
-    return this.states.size;
+    return this.table.size;
   }
 
   /** A dispatcher's driver assignment, at the time the stream stored it. */
   assignDriver(assignment: DriverAssignment, at: number): EngineOutcome {
     const { tenantId, deviceId, driverId } = assignment;
-    const key = deviceKey(tenantId, deviceId);
-    const before = this.states.get(key)?.state ?? INITIAL_STATE;
+    const before = this.stateOf(tenantId, deviceId);
     const change = driverChange(tenantId, deviceId, before, driverId, at, 'api');
-    if (change.events.length === 0) return { events: [], state: null, failures: [] };
-    const row = { tenantId, deviceId, state: { ...before, ...change.state } };
-    this.states.set(key, row);
-    return { events: [...change.events], state: row, failures: [] };
+    if (change.events.length === 0) return { events: [], ...UNCHANGED };
+    const slot = this.table.set({ tenantId, deviceId, state: { ...before, ...change.state } });
+    return { events: [...change.events], slot, failures: [] };
   }
 
   process(fix: Fix, receivedAt: number): EngineOutcome {
-    const key = deviceKey(fix.tenantId, fix.deviceId);
-    const before = this.states.get(key)?.state ?? INITIAL_STATE;
+    const before = this.stateOf(fix.tenantId, fix.deviceId);
     const { index, rules } = this.source.forTenant(fix.tenantId);
     const result = processFix(before, fix, { index, rules, receivedAt });
-    if (result.stale) return { events: result.events, state: null, failures: [] };
-    const row = { tenantId: fix.tenantId, deviceId: fix.deviceId, state: result.state };
-    this.states.set(key, row);
-    return { events: result.events, state: row, failures: result.failures };
+    if (result.stale) return { events: result.events, ...UNCHANGED };
+    const slot = this.table.set({ tenantId: fix.tenantId, deviceId: fix.deviceId, state: result.state });
+    return { events: result.events, slot, failures: result.failures };
   }
 
   rulesFor(tenantId: string): RuleConfig {
     return this.source.rulesFor(tenantId);
   }
 
-  /** device.offline for every device silent past its tenant's timeout. */
-  sweep(nowMs: number): { events: DerivedEvent[]; states: DeviceStateRow[] } {
+  /** The states in these slots, as rows to checkpoint. */
+  rows(slots: Iterable<number>): DeviceStateRow[] {
+    return Array.from(slots, (slot) => this.table.row(slot));
+  }
+
+  /** The latest positions of the devices in these slots (each has had a fix). */
+  positions(slots: Iterable<number>): DevicePosition[] {
+    const positions: DevicePosition[] = [];
+    for (const slot of slots) {
+      const { tenantId, deviceId, state } = this.table.row(slot);
+      const fix = state.lastFix;
+      if (fix === null) continue;
+      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition });
+    }
+    return positions;
+  }
+
+  /** The slot of the fix's device when that fix is the newest its state holds. */
+  slotWithLatest(fix: Fix): number | undefined {
+    const slot = this.table.slotOf(fix.tenantId, fix.deviceId);
+    return slot !== undefined && this.table.state(slot).lastFix?.ts === fix.ts ? slot : undefined;
+  }
+
+  /** device.offline for every device silent past its tenant's timeout; the slots it changed. */
+  sweep(nowMs: number): { events: DerivedEvent[]; slots: number[] } {
     const events: DerivedEvent[] = [];
-    const states: DeviceStateRow[] = [];
-    for (const [key, row] of this.states) {
+    const slots: number[] = [];
+    for (const slot of this.table.slotsInUse()) {
+      const row = this.table.row(slot);
       const swept = sweepOffline(row.tenantId, row.deviceId, row.state, nowMs, this.source.rulesFor(row.tenantId));
       if (swept.events.length === 0) continue;
-      const updated = { ...row, state: swept.state };
-      this.states.set(key, updated);
+      this.table.set({ ...row, state: swept.state });
       events.push(...swept.events);
-      states.push(updated);
+      slots.push(slot);
     }
-    return { events, states };
+    return { events, slots };
+  }
+
+  private stateOf(tenantId: string, deviceId: string) {
+    const slot = this.table.slotOf(tenantId, deviceId);
+    return slot === undefined ? INITIAL_STATE : this.table.state(slot);
   }
 }

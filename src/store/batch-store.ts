@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import { deviceKey, type Fix } from '../core/fix.js';
+import { deviceKey, type DevicePosition, type Fix } from '../core/fix.js';
 import { classifyWriteError, inTransaction, refusedRows, type RefusedRow } from './database.js';
 
 /** The owner's hold on a partition, as `PartitionStore.claim` granted it. */
@@ -57,7 +57,7 @@ export interface BatchStore {
    */
   checkpoint(hold: PartitionHold, seq: number, states: readonly DeviceStateRow[]): Promise<boolean>;
   /** The devices table: the newest of these fixes per device, never moving a device back. */
-  refreshDevices(latest: readonly Fix[]): Promise<void>;
+  refreshDevices(latest: readonly DevicePosition[]): Promise<void>;
 }
 
 // A group of batches in one statement (one round trip, its own transaction). Each partition's
@@ -210,7 +210,7 @@ const POSITION_COLUMNS: Column<Fix>[] = [
   bool((f) => f.ignition), num((f) => f.odometer), json((f) => f.attributes),
 ];
 
-const DEVICE_COLUMNS: Column<Fix>[] = [
+const DEVICE_COLUMNS: Column<DevicePosition>[] = [
   token((f) => f.tenantId), token((f) => f.deviceId), num((f) => f.ts), num((f) => f.lat), num((f) => f.lon),
   num((f) => f.speed), num((f) => f.heading), bool((f) => f.ignition),
 ];
@@ -340,7 +340,7 @@ export class PgBatchStore implements BatchStore {
     }
   }
 
-  async refreshDevices(latest: readonly Fix[]): Promise<void> {
+  async refreshDevices(latest: readonly DevicePosition[]): Promise<void> {
     if (latest.length === 0) return;
     // Sorted by device: refreshes of processors sharing devices (a hand-over) lock in one order.
     await this.upkeep.query({ name: 'upsert_devices', text: UPSERT_DEVICES, values: columnArrays([...latest].sort(byDevice), DEVICE_COLUMNS) });
