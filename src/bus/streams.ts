@@ -1,15 +1,10 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { isJetStreamError } from './api-errors.js';
 import { consumerEpoch, partitionConsumer, partitionFilter } from './partitions.js';
 import type { Topology } from './topology.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const STREAM_NOT_FOUND = 10059;
-const CONSUMER_NOT_FOUND = 10014;
-
-function isApiError(err: unknown, code: number): boolean {
-  return err instanceof JetStreamApiError && err.code === code;
-}
 
 export interface StreamSettings {
   /** How long raw telemetry stays in its stream after it is stored in the database. */
@@ -62,7 +57,7 @@ export async function ensureStreams(jsm: JetStreamManager, t: Topology, settings
       const missing = (config.subjects ?? []).filter((subject) => !existing.subjects.includes(subject));
       if (missing.length > 0) await jsm.streams.update(config.name, { ...existing, subjects: [...existing.subjects, ...missing] });
     } catch (err) {
-      if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+      if (!isJetStreamError(err, JetStreamApiCodes.StreamNotFound)) throw err;
       await jsm.streams.add(config);
       created.push(config.name);
     }
@@ -104,7 +99,7 @@ export async function startPartitionConsumer(
     const earlier = consumerEpoch(t, partition, partitions, info.name);
     if (earlier === null || earlier >= epoch) continue;
     await jsm.consumers.delete(t.telemetryStream, info.name).catch((err: unknown) => {
-      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+      if (!isJetStreamError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
     });
   }
   await jsm.consumers.add(t.telemetryStream, {
@@ -132,7 +127,7 @@ export async function ensureWebhookConsumer(jsm: JetStreamManager, t: Topology):
   try {
     await jsm.consumers.info(t.eventsStream, t.webhookConsumer);
   } catch (err) {
-    if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+    if (!isJetStreamError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
     await jsm.consumers.add(t.eventsStream, {
       durable_name: t.webhookConsumer,
       ack_policy: AckPolicy.Explicit,

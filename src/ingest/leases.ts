@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { JetStreamApiCodes } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { isJetStreamError } from '../bus/api-errors.js';
 import type { Topology } from '../bus/topology.js';
 import { LeaseView, partitionKey, PROCESSOR_PREFIX } from './lease-view.js';
 
@@ -99,5 +101,5 @@ export class LeaseTable {
 
 /** The server refused a compare-and-set: the key is not at the revision we held. */
 function isHeldElsewhere(err: unknown): boolean {
-  return err instanceof Error && /wrong last sequence/i.test(err.message);
+  return isJetStreamError(err, JetStreamApiCodes.StreamWrongLastSequence, JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
