@@ -1,3 +1,4 @@
+import { keyStore } from '../src/store/key-store.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GeometryThread } from '../src/geofences/geometry-thread.js';
 import { createApiKey } from '../src/http/api-keys.js';
@@ -12,7 +13,7 @@ import { machineLine } from './machine.js';
  * run. A health request is timed alongside each import.
  */
 const world = await setup();
-const key = (await createApiKey(world.db, 'bench')).key;
+const key = (await createApiKey(keyStore(world.db), 'bench')).key;
 const shapes = adversarialShapes([99_000]).filter((s) => s.valid);
 
 async function run(label: string, geometry: GeometryThread | null): Promise<void> {

@@ -13,6 +13,7 @@
  *
  *   npm run build && npx tsx bench/ingest.bench.ts [--fixes N] [--devices N] [--only NAME] [--rate R,R] [--seconds S]
  */
+import { geofenceStore } from '../src/store/geofence-store.js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -194,7 +195,7 @@ async function loadGeofences(w: TestEnv, count: number): Promise<void> {
   const height = FLEET_AREA.maxLat - FLEET_AREA.minLat;
   const region = { minLon: FLEET_AREA.minLon - 1.5 * width, maxLon: FLEET_AREA.maxLon + 1.5 * width, minLat: FLEET_AREA.minLat - 1.5 * height, maxLat: FLEET_AREA.maxLat + 1.5 * height };
   const features = syntheticFeatures(count, region, 0.0015, seededRandom(99));
-  const result = await importGeofences(w.db, TENANT, { type: 'FeatureCollection', features }, { limits: w.config.quotas.geofences, geometry: null });
+  const result = await importGeofences(geofenceStore(w.db), TENANT, { type: 'FeatureCollection', features }, { limits: w.config.quotas.geofences, geometry: null });
   if (result.errors.length > 0) throw new Error(result.errors[0]);
   await w.db.query(`INSERT INTO tenants (id, rules) VALUES ($1, '{"overspeedLimitKmh": 90}')`, [TENANT]);
 }

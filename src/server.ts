@@ -2,7 +2,6 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { jetStreamApiBus } from './bus/api-bus.js';
 import { buildOperationsApp } from './http/operations.js';
 import { LiveStreams } from './http/live-stream.js';
-import { validKeyHashes } from './http/api-keys.js';
 import { natsLiveSource } from './bus/live-source.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from './bus/connection.js';
@@ -16,12 +15,16 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { IngestProcessor } from './ingest/ingest-processor.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createPool, waitForDatabaseServer } from './store/database.js';
+import { createPool, ping, waitForDatabaseServer } from './store/database.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { loadCommandKey } from './store/command-key.js';
 import { PgPartitionStore } from './store/partition-store.js';
 import { jetStreamEventSink } from './bus/event-sink.js';
-import { GeofenceCatalog, notifyGeofencesChanged } from './geofences/geofence-catalog.js';
+import { GeofenceCatalog } from './geofences/geofence-catalog.js';
+import { followGeofenceChanges, notifyGeofencesChanged } from './bus/geofence-changes.js';
+import { apiStore } from './store/api-store.js';
+import { geofenceStore } from './store/geofence-store.js';
+import { tenantStore } from './store/tenant-store.js';
 import { GeometryThread } from './geofences/geometry-thread.js';
 import { applyStoragePolicy, timescaleJobStats } from './store/storage-policies.js';
 import { catchUnhandledRejections } from './unhandled-rejections.js';
@@ -109,8 +112,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     await webhooks.start();
   }
   if (roles.includes('ingest')) {
-    catalog = new GeofenceCatalog(pool, log, geometry);
-    await catalog.start(nc, t);
+    catalog = new GeofenceCatalog({ ...geofenceStore(pool), rules: tenantStore(pool).rules }, log, geometry);
+    await catalog.start((onChange) => followGeofenceChanges(nc, t, onChange));
     // Batches have a pool of their own, so that API load cannot starve them. A processor paused
     // in the middle of a batch's transaction holds its partition's row, which the next owner's
     // claim waits for: the server ends such a session once it has idled for the lease time.
@@ -154,20 +157,21 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     readiness: ingest === null ? undefined : () => (ingest as IngestProcessor).readiness(),
     health: {
       nats: () => withTimeout(nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
-      database: () => withTimeout(pool.query('SELECT 1')),
+      database: () => withTimeout(ping(pool)),
     },
   };
   if (roles.includes('api')) {
+    const store = apiStore(pool);
     app = buildApp({
       ...operations,
-      db: pool,
+      store,
       log,
       geofencesChanged: (tenantId, geofenceIds) => notifyGeofencesChanged(nc, t, tenantId, geofenceIds),
       webhookAllowPrivate: config.webhooks.allowPrivate,
       geometry,
       quotas: config.quotas,
       bus: jetStreamApiBus(js, t, commandKey),
-      live: new LiveStreams(natsLiveSource(nc, t), metrics, (hashes) => validKeyHashes(pool, hashes)),
+      live: new LiveStreams(natsLiveSource(nc, t), metrics, (hashes) => store.keys.valid(hashes)),
       mapTileUrl: config.mapTileUrl,
       requestTimeoutMs: config.httpRequestTimeoutMs,
     });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { connectNats } from '../bus/connection.js';
 import { topology } from '../bus/topology.js';
 import type { Config } from '../config.js';
-import { notifyGeofencesChanged } from '../geofences/geofence-catalog.js';
+import { notifyGeofencesChanged } from '../bus/geofence-changes.js';
 
 /** From a one-shot command: tells running processors to reload a tenant's rules and geofences (those named, or all). */
 export async function announceTenantChange(config: Config, log: Logger, tenantId: string, geofenceIds: readonly string[] | null = null): Promise<void> {

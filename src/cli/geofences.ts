@@ -6,6 +6,7 @@ import { announceTenantChange } from './announce-change.js';
 import { requiredTenant } from './tenant-option.js';
 import { importGeofences } from '../geofences/geofence-import.js';
 import { withPool } from '../store/database.js';
+import { geofenceStore } from '../store/geofence-store.js';
 
 /**
  * `fencewire geofences import <file.geojson> --tenant <id>`: loads a FeatureCollection (all or
@@ -21,7 +22,7 @@ export async function geofencesCommand(config: Config, log: Logger, args: string
   } catch (err) {
     throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
   }
-  const result = await withPool(config.databaseUrl, log, (pool) => importGeofences(pool, tenant, collection, { limits: config.quotas.geofences, geometry: null }));
+  const result = await withPool(config.databaseUrl, log, (pool) => importGeofences(geofenceStore(pool), tenant, collection, { limits: config.quotas.geofences, geometry: null }));
   if (result.errors.length > 0) {
     throw new UsageError(`nothing imported:\n  ${result.errors.join('\n  ')}`);
   }

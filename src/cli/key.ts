@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../http/api-keys.js';
+import { createApiKey } from '../http/api-keys.js';
 import { withPool } from '../store/database.js';
+import { keyStore } from '../store/key-store.js';
 import { requiredTenant } from './tenant-option.js';
 
 const USAGE = 'usage: fencewire key create|list --tenant <id> | fencewire key revoke <key-id> --tenant <id>';
@@ -17,15 +18,16 @@ export async function keyCommand(config: Config, log: Logger, args: string[], te
   if (action === 'revoke' && keyId === undefined) throw new UsageError(USAGE);
   const tenant = requiredTenant(tenantOption);
   await withPool(config.databaseUrl, log, async (pool) => {
+    const keys = keyStore(pool);
     if (action === 'create') {
-      const { id, key } = await createApiKey(pool, tenant);
+      const { id, key } = await createApiKey(keys, tenant);
       console.log(`${key}\n(key ${id} for tenant ${tenant}; it is not stored and cannot be shown again)`);
     } else if (action === 'list') {
-      for (const k of await listApiKeys(pool, tenant)) {
+      for (const k of await keys.list(tenant)) {
         console.log(`${k.id}\tcreated ${k.created_at.toISOString()}\t${k.revoked_at === null ? 'active' : `revoked ${k.revoked_at.toISOString()}`}`);
       }
     } else {
-      if (!(await revokeApiKey(pool, tenant, keyId as string))) throw new UsageError(`tenant ${tenant} has no key "${keyId}"; see fencewire key list --tenant ${tenant}`);
+      if (!(await keys.revoke(tenant, keyId as string))) throw new UsageError(`tenant ${tenant} has no key "${keyId}"; see fencewire key list --tenant ${tenant}`);
       console.log(`key ${keyId} of tenant ${tenant} is revoked`);
     }
   });

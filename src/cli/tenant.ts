@@ -5,6 +5,7 @@ import { isValidToken } from '../core/token.js';
 import { UsageError } from '../errors.js';
 import { announceTenantChange } from './announce-change.js';
 import { withPool } from '../store/database.js';
+import { tenantStore } from '../store/tenant-store.js';
 
 /**
  * `fencewire tenant create <id> [--rules JSON]`: creates a tenant, or replaces its rule
@@ -26,11 +27,7 @@ export async function tenantCommand(config: Config, log: Logger, args: string[],
       throw new UsageError(`--rules must be an object of rule settings: ${problems.join('; ') || 'not an object'}`);
     }
   }
-  await withPool(config.databaseUrl, log, (pool) => pool.query(
-    `INSERT INTO tenants (id, rules) VALUES ($1, $2::jsonb)
-     ON CONFLICT (id) DO UPDATE SET rules = CASE WHEN $3 THEN excluded.rules ELSE tenants.rules END`,
-    [tenantId, JSON.stringify(rules), rulesJson !== undefined],
-  ));
+  await withPool(config.databaseUrl, log, (pool) => tenantStore(pool).create(tenantId, rulesJson === undefined ? undefined : rules));
   await announceTenantChange(config, log, tenantId);
   console.log(`tenant ${tenantId} ready${rulesJson === undefined ? '' : ' with its rules set'}`);
 }

@@ -13,3 +13,9 @@ export interface RuleSource {
   /** Every tenant with devices known or rules set, for the offline sweep. */
   rulesFor(tenantId: string): RuleConfig;
 }
+
+/** What changed: a tenant's rules or everything (no ids), or the geofences named. */
+export interface GeofenceChange {
+  readonly tenantId: string;
+  readonly geofenceIds: readonly string[] | null;
+}

@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { upsertGeofences } from '../store/geofence-store.js';
+import type { GeofenceStore } from '../store/geofence-store.js';
 import type { GeometryThread } from './geometry-thread.js';
 import type { GeofenceLimits } from '../core/geofence-limits.js';
 import { validateCollection } from './geofence-validation.js';
@@ -25,13 +24,13 @@ export interface ImportOptions {
  * limits allow, upserts them in one transaction (all or nothing, so a typo in feature 812 does
  * not leave half an import).
  */
-export async function importGeofences(pool: pg.Pool, tenantId: string, collection: unknown, options: ImportOptions): Promise<ImportResult> {
+export async function importGeofences(store: Pick<GeofenceStore, 'upsert'>, tenantId: string, collection: unknown, options: ImportOptions): Promise<ImportResult> {
   const { maxVertices } = options.limits;
   const validation = options.geometry
     ? await options.geometry.validate(tenantId, collection, maxVertices)
     : validateCollection(tenantId, collection, maxVertices);
   if (validation.errors.length > 0) return { imported: 0, ids: [], errors: validation.errors, code: 'invalid_geofence' };
-  const { quotaError } = await upsertGeofences(pool, tenantId, validation.rows, options.limits);
+  const { quotaError } = await store.upsert(tenantId, validation.rows, options.limits);
   if (quotaError !== null) return { imported: 0, ids: [], errors: [quotaError], code: 'quota_exceeded' };
   return { imported: validation.rows.length, ids: validation.rows.map((r) => r.id), errors: [], code: null };
 }

@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchemaValidationError } from 'fastify';
-import type pg from 'pg';
+import type { ApiStore } from '../store/api-store.js';
 import type { Logger } from 'pino';
 import type { ApiBus } from '../bus/api-bus.js';
 import type { Config } from '../config.js';
@@ -31,7 +31,8 @@ declare module 'fastify' {
 }
 
 export interface AppDeps extends OperationsDeps {
-  readonly db: pg.Pool;
+  /** Where the API's rows are. */
+  readonly store: ApiStore;
   /** Where the errors behind 500 answers are logged. */
   readonly log: Logger;
   /** Called after a geofence change, so that running processors reload the tenant. */
@@ -140,7 +141,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (isPublic(request.routeOptions.url ?? request.url)) return;
     const key = keyFromHeaders(request.headers);
     if (key === null) throw new ApiError('unauthorized', 'send an integration key in X-Integration-Key or Authorization: Bearer');
-    const tenantId = await tenantForKey(deps.db, key);
+    const tenantId = await tenantForKey(deps.store.keys, key);
     if (tenantId === null) throw new ApiError('unauthorized', 'the integration key is unknown or revoked');
     request.tenantId = tenantId;
   });
@@ -181,11 +182,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(async (api) => {
     addAnswerSchemas(api);
     operationsRoutes(api, deps);
-    eventRoutes(api, deps.db);
-    deviceRoutes(api, deps.db, deps.bus);
-    geofenceRoutes(api, { db: deps.db, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
-    inboundRoutes(api, deps.db, deps.bus, deps.quotas);
-    webhookRoutes(api, deps.db, deps.webhookAllowPrivate, deps.quotas);
+    eventRoutes(api, deps.store.events);
+    deviceRoutes(api, deps.store.devices, deps.bus);
+    geofenceRoutes(api, { store: deps.store.geofences, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
+    inboundRoutes(api, deps.store.events, deps.bus, deps.quotas);
+    webhookRoutes(api, deps.store.webhooks, deps.webhookAllowPrivate, deps.quotas);
     streamRoutes(api, deps.live);
     mapRoutes(api, deps.mapTileUrl);
   });

@@ -1,20 +1,10 @@
-import type pg from 'pg';
+import type { CountedRows, Page } from '../core/page.js';
 import { excerpt } from '../errors.js';
+import { MAX_COUNTED } from '../store/list-rows.js';
 import { ApiError } from './api-error.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;
-/**
- * Rows a list counts, and the furthest offset it pages to: counting or skipping a whole large
- * filter on every page was a full scan per request (offsets went to 1e9). Past it, a list is
- * narrowed with its filters (from, to, type, device_id) rather than paged.
- */
-export const MAX_COUNTED = 100_000;
-
-export interface Page {
-  readonly limit: number;
-  readonly offset: number;
-}
 
 /** `limit` (default 50, capped at 100) and `offset` from a query string. */
 export function parsePage(query: Record<string, unknown>): Page {
@@ -41,43 +31,24 @@ export interface ListAnswer {
   readonly results: unknown[];
 }
 
-/** The list answer, with `next`/`previous` URLs keeping the other parameters. */
-function pageResponse(url: string, page: Page, count: number, results: unknown[]): ListAnswer {
+/**
+ * The list answer of a page of rows, with `next`/`previous` URLs keeping the request's other
+ * parameters; `map` turns a row into a result when the row is not one.
+ */
+export function listAnswer<T>(url: string, page: Page, counted: CountedRows<T>, map: (row: T) => unknown = (row) => row): ListAnswer {
   const link = (offset: number) => {
     const u = new URL(url, 'http://localhost');
     u.searchParams.set('limit', String(page.limit));
     u.searchParams.set('offset', String(offset));
     return `${u.pathname}${u.search}`;
   };
+  const { count } = counted;
   return {
     count,
     next: page.offset + page.limit < count ? link(page.offset + page.limit) : null,
     previous: page.offset > 0 ? link(Math.max(0, page.offset - page.limit)) : null,
-    results,
+    results: counted.rows.map(map),
   };
-}
-
-/** What a list route reads: `SELECT <select> FROM <from> WHERE <where> ORDER BY <orderBy>`. */
-export interface ListQuery {
-  readonly select: string;
-  readonly from: string;
-  readonly where: string;
-  readonly orderBy: string;
-}
-
-/**
- * One page of a list route: the count (exact up to MAX_COUNTED, which a larger list answers) and
- * the page's rows, queried side by side, as the list answer of contract section 6. `map` turns a
- * row into a result when the row is not one.
- */
-export async function listPage(
-  db: pg.Pool, url: string, page: Page, query: ListQuery, params: unknown[], map: (row: Record<string, unknown>) => unknown = (row) => row,
-): Promise<ListAnswer> {
-  const [count, rows] = await Promise.all([
-    db.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${query.from} WHERE ${query.where} LIMIT ${MAX_COUNTED}) counted`, params),
-    db.query(`SELECT ${query.select} FROM ${query.from} WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${page.limit} OFFSET ${page.offset}`, params),
-  ]);
-  return pageResponse(url, page, Number(count.rows[0]?.n), rows.rows.map(map));
 }
 
 /** An optional RFC 3339 query parameter (`from`, `to`), as an ISO string, or null when absent. */

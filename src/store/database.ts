@@ -98,6 +98,11 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/** Resolves once the database answers a trivial query: the health check. */
+export async function ping(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}
+
 /**
  * Runs `work` in a transaction on a pooled connection: committed when it resolves (or, with
  * `end` ROLLBACK, rolled back all the same: a probe that must write nothing), rolled back when it

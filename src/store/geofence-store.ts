@@ -1,11 +1,60 @@
 import type pg from 'pg';
 import type { GeofenceLimits, GeofenceRow } from '../core/geofence-limits.js';
+import type { CountedRows, Page } from '../core/page.js';
 import { inLockedTransaction } from './database.js';
+import { countedRows } from './list-rows.js';
 
 /** A stored geofence: its id and GeoJSON Feature. */
 export interface StoredGeofence {
   readonly id: string;
   readonly feature: unknown;
+}
+
+/** What the API, the importer and the catalog read and write of the geofences table. */
+export interface GeofenceStore {
+  /** Creates or replaces geofences all or nothing, unless the tenant's limits would be exceeded. */
+  upsert(tenantId: string, rows: readonly GeofenceRow[], limits: GeofenceLimits): Promise<{ quotaError: string | null }>;
+  /** A tenant's stored geofences, or only those of `ids`. */
+  stored(tenantId: string, ids?: readonly string[] | null): Promise<StoredGeofence[]>;
+  /** One geofence's Feature, or null when the tenant has none by that id. */
+  feature(tenantId: string, id: string): Promise<unknown>;
+  /** A page of a tenant's Features, by id. */
+  features(tenantId: string, page: Page): Promise<CountedRows<{ feature: unknown }>>;
+  /** Deletes a geofence; false when there was none. */
+  remove(tenantId: string, id: string): Promise<boolean>;
+  /**
+   * Per tenant (or only `tenantId`): a digest of its rules, its geofence count and latest
+   * change, which moves whenever either changes.
+   */
+  signatures(tenantId: string | null): Promise<Map<string, string>>;
+}
+
+export function geofenceStore(pool: pg.Pool): GeofenceStore {
+  return {
+    upsert: (tenantId, rows, limits) => upsertGeofences(pool, tenantId, rows, limits),
+    stored: (tenantId, ids = null) => storedGeofences(pool, tenantId, ids),
+    async feature(tenantId, id) {
+      const result = await pool.query<{ feature: unknown }>('SELECT feature FROM geofences WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return result.rows[0]?.feature ?? null;
+    },
+    features: (tenantId, page) => countedRows(pool, { select: 'feature', from: 'geofences', where: 'tenant_id = $1', orderBy: 'id' }, [tenantId], page),
+    async remove(tenantId, id) {
+      const result = await pool.query('DELETE FROM geofences WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return result.rowCount === 1;
+    },
+    async signatures(tenantId) {
+      const rows = await pool.query<{ tenant_id: string; signature: string }>(
+        `SELECT coalesce(t.id, g.tenant_id) AS tenant_id,
+                concat_ws('/', md5(t.rules::text), g.n, g.latest) AS signature
+           FROM (SELECT * FROM tenants WHERE $1::text IS NULL OR id = $1) t
+           FULL JOIN (SELECT tenant_id, count(*) AS n, max(updated_at) AS latest FROM geofences
+                       WHERE $1::text IS NULL OR tenant_id = $1 GROUP BY tenant_id) g
+             ON g.tenant_id = t.id`,
+        [tenantId],
+      );
+      return new Map(rows.rows.map((r) => [r.tenant_id, r.signature]));
+    },
+  };
 }
 
 /** Why a tenant's geofences would exceed a limit, or null when they fit. */
@@ -20,7 +69,7 @@ function quotaError(count: number, vertices: number, limits: GeofenceLimits): st
  * total positions would exceed its limits. The tenant's rows are locked for the check (an
  * advisory lock per tenant), so two processors importing at once cannot both squeeze in.
  */
-export async function upsertGeofences(pool: pg.Pool, tenantId: string, rows: readonly GeofenceRow[], limits: GeofenceLimits): Promise<{ quotaError: string | null }> {
+async function upsertGeofences(pool: pg.Pool, tenantId: string, rows: readonly GeofenceRow[], limits: GeofenceLimits): Promise<{ quotaError: string | null }> {
   return inLockedTransaction(pool, `geofences:${tenantId}`, async (client) => {
     const others = await client.query<{ n: number; vertices: string }>(
       'SELECT count(*)::int AS n, coalesce(sum(vertices), 0)::bigint AS vertices FROM geofences WHERE tenant_id = $1 AND NOT (id = ANY($2))',
@@ -40,7 +89,7 @@ export async function upsertGeofences(pool: pg.Pool, tenantId: string, rows: rea
 }
 
 /** A tenant's stored geofences, or only those of `ids` (the ones a change notice names). */
-export async function storedGeofences(pool: pg.Pool, tenantId: string, ids: readonly string[] | null = null): Promise<StoredGeofence[]> {
+async function storedGeofences(pool: pg.Pool, tenantId: string, ids: readonly string[] | null = null): Promise<StoredGeofence[]> {
   const result = await pool.query<StoredGeofence>(
     'SELECT id, feature FROM geofences WHERE tenant_id = $1 AND ($2::text[] IS NULL OR id = ANY($2))', [tenantId, ids],
   );

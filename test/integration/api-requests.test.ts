@@ -1,3 +1,5 @@
+import { apiStore } from '../../src/store/api-store.js';
+import { keyStore } from '../../src/store/key-store.js';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,8 +20,8 @@ beforeAll(async () => {
   // Private addresses are refused here, as in production.
   app = buildApp(apiDeps(world));
   answers = new DocumentedAnswers(app);
-  acmeKey = (await createApiKey(world.db, 'acme')).key;
-  globexKey = (await createApiKey(world.db, 'globex')).key;
+  acmeKey = (await createApiKey(keyStore(world.db), 'acme')).key;
+  globexKey = (await createApiKey(keyStore(world.db), 'globex')).key;
   expect((await call('POST', '/v1/geofences', { type: 'Feature', properties: { id: 'zone' }, geometry: square })).statusCode).toBe(201);
 });
 
@@ -152,7 +154,7 @@ describe('api - failures', () => {
     const broken = createPool(world.config.databaseUrl, silentLog);
     await broken.end();
     const failing = buildApp(apiDeps(world, {
-      db: broken, health: { nats: async () => true, database: async () => false }, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
+      store: apiStore(broken), health: { nats: async () => true, database: async () => false }, log: pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }),
     }));
     const response = await failing.inject({ method: 'GET', url: '/v1/events', headers: { 'x-integration-key': acmeKey } });
     expect(response.statusCode).toBe(500);

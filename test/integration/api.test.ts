@@ -1,3 +1,4 @@
+import { keyStore } from '../../src/store/key-store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivedEvent } from '../../src/core/event.js';
 import { API_ERROR_STATUS, ApiError } from '../../src/http/api-error.js';
@@ -23,8 +24,8 @@ beforeAll(async () => {
   world = await setup();
   app = buildApp(apiDeps(world, { geofencesChanged: async (tenantId) => void changes.push(tenantId) }));
   answers = new DocumentedAnswers(app);
-  acmeKey = (await createApiKey(world.db, 'acme')).key;
-  globexKey = (await createApiKey(world.db, 'globex')).key;
+  acmeKey = (await createApiKey(keyStore(world.db), 'acme')).key;
+  globexKey = (await createApiKey(keyStore(world.db), 'globex')).key;
   const events = Array.from({ length: 120 }, (_, i) => derivedEvent('acme', `veh-${i % 3}`, i % 2 ? 'ignition.on' : 'ignition.off', T0 + i * 1000, { lat: 1, lon: 2 }));
   await storeBatch(world.db, {
     fixes: [fix('acme', 'veh-0', T0), fix('acme', 'veh-1', T0), fix('globex', 'truck-9', T0)],

@@ -1,8 +1,9 @@
+import { geofenceStore } from '../../src/store/geofence-store.js';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope } from '../../src/core/event.js';
 import { pythonJson } from '../../src/core/python-json.js';
-import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
+import { notifyGeofencesChanged } from '../../src/bus/geofence-changes.js';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { driveThrough, loadDrive, loadFeatureCollection, type DriveFix } from '../support/recorded-drive.js';
@@ -70,7 +71,7 @@ function transitionsOf(stored: StoredEvent[]): string[] {
 
 beforeAll(async () => {
   world = await setup();
-  const result = await importGeofences(world.db, 'sf', neighbourhoods, { limits: world.config.quotas.geofences, geometry: null });
+  const result = await importGeofences(geofenceStore(world.db), 'sf', neighbourhoods, { limits: world.config.quotas.geofences, geometry: null });
   expect(result.errors).toEqual([]);
   const available = await world.db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'`);
   postgis = available.rowCount === 1;
@@ -167,7 +168,7 @@ describe('geofences - changes reach the running processor', () => {
     try {
       const depot = { type: 'Feature', properties: { id: 'depot', name: 'Depot' }, geometry: { type: 'Point', coordinates: [-122.3, 37.8] } };
       await world.publish('late', 'van', pack({ ts: Date.now() - 5000, lat: 37.8, lon: -122.3 }));
-      expect((await importGeofences(world.db, 'late', { type: 'FeatureCollection', features: [{ ...depot, properties: { ...depot.properties, radius_m: 200 } }] }, { limits: world.config.quotas.geofences, geometry: null })).errors).toEqual([]);
+      expect((await importGeofences(geofenceStore(world.db), 'late', { type: 'FeatureCollection', features: [{ ...depot, properties: { ...depot.properties, radius_m: 200 } }] }, { limits: world.config.quotas.geofences, geometry: null })).errors).toEqual([]);
       await notifyGeofencesChanged(world.nc, world.topology, 'late');
       await new Promise((resolve) => setTimeout(resolve, 1000));
       await world.publish('late', 'van', pack({ ts: Date.now() - 4000, lat: 37.8001, lon: -122.3 }));

@@ -1,3 +1,4 @@
+import { keyStore } from '../../src/store/key-store.js';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   world = await setup();
   await world.db.query('INSERT INTO tenants (id, rules) VALUES ($1, $2)', ['cold', JSON.stringify(RULES)]);
   server = await startServer(world.config, silentLog);
-  key = (await createApiKey(world.db, 'cold')).key;
+  key = (await createApiKey(keyStore(world.db), 'cold')).key;
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { keyStore } from '../../src/store/key-store.js';
 import type { FastifyInstance } from 'fastify';
 import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,7 @@ beforeAll(async () => {
     },
   }));
   answers = new DocumentedAnswers(app);
-  key = (await createApiKey(world.db, 'mallory')).key;
+  key = (await createApiKey(keyStore(world.db), 'mallory')).key;
 });
 
 afterAll(async () => {
@@ -118,7 +119,7 @@ describe('hostile input - per-tenant limits', () => {
 describe('hostile input - inbound events are bounded before anything is kept', () => {
   let bulkyKey: string;
   beforeAll(async () => {
-    bulkyKey = (await createApiKey(world.db, 'bulky')).key;
+    bulkyKey = (await createApiKey(keyStore(world.db), 'bulky')).key;
   });
   const post = (payload: object) => app.inject({ method: 'POST', url: '/api/integration/webhook', headers: { 'x-integration-key': bulkyKey }, payload });
   const kept = async () => {

@@ -1,3 +1,4 @@
+import { keyStore } from '../../src/store/key-store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -19,7 +20,7 @@ let key: string;
 beforeAll(async () => {
   world = await setup(SETTINGS);
   server = await startServer(world.config, silentLog);
-  key = (await createApiKey(world.db, 'mallory')).key;
+  key = (await createApiKey(keyStore(world.db), 'mallory')).key;
   receiver = await startReceiver(() => ({ status: 200, body: 'internal secret' }), () => 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
 });
 

@@ -1,7 +1,9 @@
+import { geofenceStore } from '../../src/store/geofence-store.js';
+import { keyStore } from '../../src/store/key-store.js';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
+import { notifyGeofencesChanged } from '../../src/bus/geofence-changes.js';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -31,8 +33,8 @@ beforeAll(async () => {
   server = await startServer(world.config, silentLog);
   base = `http://127.0.0.1:${server.httpPort}`;
   for (const [tenant, features] of Object.entries(FENCES)) {
-    keys[tenant] = (await createApiKey(world.db, tenant)).key;
-    const result = await importGeofences(world.db, tenant, { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null });
+    keys[tenant] = (await createApiKey(keyStore(world.db), tenant)).key;
+    const result = await importGeofences(geofenceStore(world.db), tenant, { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null });
     expect(result.errors).toEqual([]);
     await notifyGeofencesChanged(world.nc, world.topology, tenant);
   }

@@ -1,3 +1,4 @@
+import { keyStore } from '../../src/store/key-store.js';
 import { connect as connectTcp } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { envelope, derivedEvent } from '../../src/core/event.js';
 import { natsLiveSource } from '../../src/bus/live-source.js';
 import { telemetrySubject } from '../../src/bus/topology.js';
 import { buildApp } from '../../src/http/app.js';
-import { createApiKey, revokeApiKey, validKeyHashes } from '../../src/http/api-keys.js';
+import { createApiKey } from '../../src/http/api-keys.js';
 import { LiveStreams } from '../../src/http/live-stream.js';
 import { createMetrics } from '../../src/metrics.js';
 import { apiDeps, jsonBytes, setup, waitFor, type TestEnv } from '../support/setup.js';
@@ -24,12 +25,12 @@ const T = Date.now() - 60_000;
 beforeAll(async () => {
   world = await setup();
   // A small buffer limit, so that the slow-reader test needs little traffic.
-  live = new LiveStreams(natsLiveSource(world.nc, world.topology), metrics, (hashes) => validKeyHashes(world.db, hashes), { maxBufferedBytes: 64 * 1024, maxClientsPerTenant: 3, keepAliveMs: 500 });
+  live = new LiveStreams(natsLiveSource(world.nc, world.topology), metrics, (hashes) => keyStore(world.db).valid(hashes), { maxBufferedBytes: 64 * 1024, maxClientsPerTenant: 3, keepAliveMs: 500 });
   app = buildApp(apiDeps(world, { live, metrics }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
-  for (const tenant of ['north', 'south']) keys[tenant] = (await createApiKey(world.db, tenant)).key;
+  for (const tenant of ['north', 'south']) keys[tenant] = (await createApiKey(keyStore(world.db), tenant)).key;
 });
 
 afterAll(async () => {
@@ -150,13 +151,13 @@ describe('live stream - GET /v1/stream', () => {
   });
 
   it('ends a stream within a keep-alive once its key is revoked', async () => {
-    const { id, key } = await createApiKey(world.db, 'east');
+    const { id, key } = await createApiKey(keyStore(world.db), 'east');
     keys.east = key;
     const stream = open('east');
     const response = await stream.response;
     expect(response.status).toBe(200);
     await waitFor('the stream open', () => live.clientCount('east') === 1);
-    expect(await revokeApiKey(world.db, 'east', id)).toBe(true);
+    expect(await keyStore(world.db).revoke('east', id)).toBe(true);
     await waitFor('the stream ended', () => live.clientCount('east') === 0, 5000);
     expect((await fetch(`${base}/v1/stream`, { headers: { 'x-integration-key': key } })).status).toBe(401);
   });

@@ -1,9 +1,11 @@
+import { geofenceStore } from '../../src/store/geofence-store.js';
+import { keyStore } from '../../src/store/key-store.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
-import { notifyGeofencesChanged } from '../../src/geofences/geofence-catalog.js';
+import { notifyGeofencesChanged } from '../../src/bus/geofence-changes.js';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
@@ -76,7 +78,7 @@ describe('webhooks - a FleetIT-style Python receiver that re-serialises the body
   it('geofence names in several scripts and an emoji, at negative coordinates, attribute values with exponents', async () => {
     await waitFor('the receiver listening', () => lines.length > 0);
     const port = Number(lines.shift());
-    const key = (await createApiKey(world.db, 'fleet')).key;
+    const key = (await createApiKey(keyStore(world.db), 'fleet')).key;
     const created = await fetch(`http://127.0.0.1:${server.httpPort}/v1/webhooks`, {
       method: 'POST', headers: { 'x-integration-key': key, 'content-type': 'application/json' },
       body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, events: ['geofence.*', 'attribute.*'] }),
@@ -85,7 +87,7 @@ describe('webhooks - a FleetIT-style Python receiver that re-serialises the body
     python.stdin?.write(`${((await created.json()) as { secret: string }).secret}\n`);
 
     const features = FENCES.map((f) => ({ type: 'Feature', properties: { id: f.id, name: f.name, radius_m: 150 }, geometry: { type: 'Point', coordinates: [f.lon, f.lat] } }));
-    expect((await importGeofences(world.db, 'fleet', { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null })).errors).toEqual([]);
+    expect((await importGeofences(geofenceStore(world.db), 'fleet', { type: 'FeatureCollection', features }, { limits: world.config.quotas.geofences, geometry: null })).errors).toEqual([]);
     await notifyGeofencesChanged(world.nc, world.topology, 'fleet');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     // Into each fence and out again, one fix in the middle of each and one between them.

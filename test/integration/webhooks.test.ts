@@ -1,3 +1,4 @@
+import { keyStore } from '../../src/store/key-store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -21,7 +22,7 @@ const answers = new Map<string, (request: ReceivedRequest) => Answer>();
 beforeAll(async () => {
   world = await setup(SETTINGS);
   server = await startServer(world.config, silentLog);
-  key = (await createApiKey(world.db, 'acme')).key;
+  key = (await createApiKey(keyStore(world.db), 'acme')).key;
   receiver = await startReceiver((request) => (answers.get(request.path) ?? (() => ({ status: 204 })))(request), (path) => secrets.get(path));
 });
 

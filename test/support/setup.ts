@@ -1,3 +1,5 @@
+import { apiStore } from '../../src/store/api-store.js';
+import { keyStore } from '../../src/store/key-store.js';
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -14,7 +16,6 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { jetStreamApiBus } from '../../src/bus/api-bus.js';
 import { natsLiveSource } from '../../src/bus/live-source.js';
 import { LiveStreams } from '../../src/http/live-stream.js';
-import { validKeyHashes } from '../../src/http/api-keys.js';
 import type { AppDeps } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { applyStoragePolicy } from '../../src/store/storage-policies.js';
@@ -105,9 +106,9 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
  */
 export function apiDeps(world: TestEnv, overrides: Partial<AppDeps> = {}): AppDeps {
   return {
-    version: '0.1.0', metrics: createMetrics(), db: world.db, log: silentLog, health: { nats: async () => true, database: async () => true },
+    version: '0.1.0', metrics: createMetrics(), store: apiStore(world.db), log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
-    bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics(), (hashes) => validKeyHashes(world.db, hashes)), mapTileUrl: null,
+    bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics(), (hashes) => keyStore(world.db).valid(hashes)), mapTileUrl: null,
     ...overrides,
   };
 }

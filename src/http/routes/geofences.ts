@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type pg from 'pg';
 import { importGeofences, type ImportOptions } from '../../geofences/geofence-import.js';
 import { generatedGeofenceId } from '../../geofences/geofence-validation.js';
 import { ApiError } from '../api-error.js';
-import { listPage, parsePage } from '../pagination.js';
+import type { GeofenceStore } from '../../store/geofence-store.js';
+import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
 
@@ -13,7 +13,7 @@ const tags = ['geofences'];
 export type GeofencesChanged = (tenantId: string, geofenceIds: readonly string[] | null) => Promise<void>;
 
 export interface GeofenceRouteDeps extends ImportOptions {
-  readonly db: pg.Pool;
+  readonly store: GeofenceStore;
   readonly changed: GeofencesChanged;
 }
 
@@ -24,33 +24,32 @@ export interface GeofenceRouteDeps extends ImportOptions {
 const GEOFENCE_BODY_LIMIT = 8 * 1024 * 1024;
 
 async function save(deps: GeofenceRouteDeps, tenantId: string, features: unknown[]): Promise<number> {
-  const result = await importGeofences(deps.db, tenantId, { type: 'FeatureCollection', features }, deps);
+  const result = await importGeofences(deps.store, tenantId, { type: 'FeatureCollection', features }, deps);
   if (result.code === 'quota_exceeded') throw new ApiError('quota_exceeded', result.errors.join('; '));
   if (result.errors.length > 0) throw new ApiError('invalid_request', result.errors.join('; '));
   await deps.changed(tenantId, result.ids);
   return result.imported;
 }
 
-async function find(db: pg.Pool, tenantId: string, id: string): Promise<unknown> {
-  const result = await db.query<{ feature: unknown }>('SELECT feature FROM geofences WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
-  if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
-  return result.rows[0]?.feature;
+async function find(store: GeofenceStore, tenantId: string, id: string): Promise<unknown> {
+  const feature = await store.feature(tenantId, id);
+  if (feature === null) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
+  return feature;
 }
 
 /** `/v1/geofences`: create, list, read, replace, delete and import the tenant's geofences. */
 export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): void {
-  const { db } = deps;
+  const { store } = deps;
   app.post('/v1/geofences', {
     schema: { tags, summary: 'Create a geofence (a GeoJSON Feature); 409 when its id exists', body: geofenceFeature, response: answers({ 201: answer.geofence }, { body: true, errors: [403, 409] }) },
     bodyLimit: GEOFENCE_BODY_LIMIT }, async (request, reply) => {
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     const id = feature?.properties?.id ?? generatedGeofenceId(feature);
     if (typeof id === 'string') {
-      const exists = await db.query('SELECT 1 FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
-      if (exists.rowCount !== 0) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
+      if ((await store.feature(request.tenantId, id)) !== null) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
     }
     await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
-    return reply.code(201).send(await find(db, request.tenantId, String(id)));
+    return reply.code(201).send(await find(store, request.tenantId, String(id)));
   });
 
   app.post('/v1/geofences/import', {
@@ -68,25 +67,24 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
 
   app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery(), response: answers({ 200: answer.list(answer.geofence) }) } }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    return listPage(db, request.url, page, { select: 'feature', from: 'geofences', where: 'tenant_id = $1', orderBy: 'id' }, [request.tenantId], (row) => row.feature);
+    return listAnswer(request.url, page, await store.features(request.tenantId, page), (row) => row.feature);
   });
 
-  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams, response: answers({ 200: answer.geofence }, { id: true }) } }, async (request) => find(db, request.tenantId, (request.params as { id: string }).id));
+  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams, response: answers({ 200: answer.geofence }, { id: true }) } }, async (request) => find(store, request.tenantId, (request.params as { id: string }).id));
 
   app.put('/v1/geofences/:id', {
     schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature, response: answers({ 200: answer.geofence }, { body: true, id: true, errors: [403] }) },
     bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
     const { id } = request.params as { id: string };
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
-    await find(db, request.tenantId, id);
+    await find(store, request.tenantId, id);
     await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
-    return find(db, request.tenantId, id);
+    return find(store, request.tenantId, id);
   });
 
   app.delete('/v1/geofences/:id', { schema: { tags, summary: 'Delete a geofence', params: idParams, response: answers({ 204: answer.deleted }, { id: true }) } }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    const result = await db.query('DELETE FROM geofences WHERE tenant_id = $1 AND id = $2', [request.tenantId, id]);
-    if (result.rowCount === 0) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
+    if (!(await store.remove(request.tenantId, id))) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
     await deps.changed(request.tenantId, [id]);
     return reply.code(204).send();
   });

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type pg from 'pg';
 import type { Config } from '../../config.js';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { envelope } from '../../core/event.js';
 import { dvirSubmitted, occurredAtProblem } from '../../core/rules/dvir.js';
-import { inTransaction } from '../../store/database.js';
-import { inboundBytesUsage, inboundUsage } from '../../store/tenant-usage.js';
+import type { EventLog } from '../../store/event-log.js';
 import { ApiError } from '../api-error.js';
-import { listPage, parsePage } from '../pagination.js';
+import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { pageQuery } from '../schemas.js';
 
@@ -15,7 +13,7 @@ import { pageQuery } from '../schemas.js';
  * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and
  * `GET /v1/inbound-events` to read that log back, newest first.
  */
-export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, quotas: Config['quotas']): void {
+export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, quotas: Config['quotas']): void {
   app.post('/api/integration/webhook', {
     bodyLimit: quotas.inboundMaxBytes,
     schema: {
@@ -32,11 +30,11 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, qu
     const timeProblem = occurredAtProblem(body as Record<string, unknown>);
     if (timeProblem !== null) throw new ApiError('invalid_request', timeProblem);
     const bytes = Number(request.headers['content-length'] ?? Buffer.byteLength(JSON.stringify(body)));
-    const usage = await inboundUsage(db, request.tenantId, 60);
+    const usage = await log.inboundCount(request.tenantId, 60);
     if (usage.count >= quotas.inboundEventsPerMinute) {
       throw new ApiError('rate_limited', `this tenant posted ${usage.count} inbound events in the last minute, its limit (TENANT_INBOUND_EVENTS_PER_MINUTE is ${quotas.inboundEventsPerMinute}); retry after ${usage.retryAfterS} s`, usage.retryAfterS);
     }
-    const bytesUsage = await inboundBytesUsage(db, request.tenantId, 60);
+    const bytesUsage = await log.inboundBytes(request.tenantId, 60);
     if (bytesUsage.count + bytes > quotas.inboundBytesPerMinute) {
       throw new ApiError('rate_limited', `this tenant posted ${bytesUsage.count} bytes of inbound events in the last minute and this one has ${bytes}, past its limit (TENANT_INBOUND_BYTES_PER_MINUTE is ${quotas.inboundBytesPerMinute}); retry after ${bytesUsage.retryAfterS} s`, bytesUsage.retryAfterS);
     }
@@ -50,20 +48,8 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, qu
     }
     // The receipt and the event it causes are committed together; the answer waits for the
     // event to be on the bus, so that a sender told 202 never loses it (a 503 asks for a resend).
-    const { receipt, event } = await inTransaction(db, async (client) => {
-      const result = await client.query<{ id: string; received_at: Date }>(
-        'INSERT INTO inbound_events (tenant_id, body, bytes) VALUES ($1, $2, $3) RETURNING id, received_at', [request.tenantId, JSON.stringify(body), bytes],
-      );
-      const row = result.rows[0] as { id: string; received_at: Date };
-      const derived = dvirSubmitted(request.tenantId, body as Record<string, unknown>, row.id, row.received_at.getTime());
-      if (derived !== null) {
-        await client.query(
-          'INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING',
-          [derived.id, derived.tenantId, derived.deviceId, derived.type, new Date(derived.occurredAt), JSON.stringify(derived.data)],
-        );
-      }
-      return { receipt: row, event: derived };
-    });
+    const { receipt, event } = await log.recordInbound(request.tenantId, body, bytes,
+      (kept) => dvirSubmitted(request.tenantId, body as Record<string, unknown>, kept.id, kept.received_at.getTime()));
     if (event !== null) {
       await bus.publishEvent(event).catch((err: Error) => {
         throw new ApiError('unavailable', `the inbound event is in the audit log, but ${event.type} could not be published (${err.message}); send it again`);
@@ -76,6 +62,6 @@ export function inboundRoutes(app: FastifyInstance, db: pg.Pool, bus: ApiBus, qu
     schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery(), response: answers({ 200: answer.list(answer.inboundEvent) }) },
   }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    return listPage(db, request.url, page, { select: 'id::int AS id, received_at, body', from: 'inbound_events', where: 'tenant_id = $1', orderBy: 'id DESC' }, [request.tenantId]);
+    return listAnswer(request.url, page, await log.inbound(request.tenantId, page));
   });
 }

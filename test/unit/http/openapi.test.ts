@@ -9,7 +9,7 @@ describe('OpenAPI document', () => {
   it('validates with @apidevtools/swagger-parser, an independent validator', async () => {
     // Serving /docs/json touches neither the database nor NATS.
     const app = buildApp({
-      version: '0.1.0', metrics: createMetrics(), db: {} as never, log: pino({ level: 'silent' }),
+      version: '0.1.0', metrics: createMetrics(), store: {} as never, log: pino({ level: 'silent' }),
       health: { nats: async () => true, database: async () => true }, geofencesChanged: async () => undefined,
       webhookAllowPrivate: false, geometry: null, quotas: loadConfig({}).quotas, bus: {} as never, live: { stop: () => undefined } as never, mapTileUrl: null,
     });

@@ -1,0 +1,47 @@
+import type pg from 'pg';
+
+/** A key as stored: its id and dates, never the key (only its hash is kept). */
+export interface KeyRecord {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly created_at: Date;
+  readonly revoked_at: Date | null;
+}
+
+/** What fencewire reads and writes of the api_keys table: keys by their hashes. */
+export interface KeyStore {
+  insert(id: string, tenantId: string, keyHash: string): Promise<void>;
+  /** A tenant's keys, oldest first. */
+  list(tenantId: string): Promise<KeyRecord[]>;
+  /** Revokes a key now; false when the tenant has no such key. */
+  revoke(tenantId: string, id: string): Promise<boolean>;
+  /** The tenant of a key hash, or null for an unknown or revoked key. */
+  tenantOf(keyHash: string): Promise<string | null>;
+  /** Of these key hashes, the ones still valid (not revoked, not deleted). */
+  valid(keyHashes: readonly string[]): Promise<Set<string>>;
+}
+
+export function keyStore(pool: pg.Pool): KeyStore {
+  return {
+    async insert(id, tenantId, keyHash) {
+      await pool.query('INSERT INTO api_keys (id, tenant_id, key_hash) VALUES ($1, $2, $3)', [id, tenantId, keyHash]);
+    },
+    async list(tenantId) {
+      const result = await pool.query<KeyRecord>('SELECT id, tenant_id, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [tenantId]);
+      return result.rows;
+    },
+    async revoke(tenantId, id) {
+      const result = await pool.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return result.rowCount === 1;
+    },
+    async tenantOf(keyHash) {
+      const result = await pool.query<{ tenant_id: string }>('SELECT tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [keyHash]);
+      return result.rows[0]?.tenant_id ?? null;
+    },
+    async valid(keyHashes) {
+      if (keyHashes.length === 0) return new Set();
+      const result = await pool.query<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE key_hash = ANY($1::text[]) AND revoked_at IS NULL', [keyHashes]);
+      return new Set(result.rows.map((row) => row.key_hash));
+    },
+  };
+}

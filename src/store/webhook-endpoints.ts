@@ -1,0 +1,109 @@
+import type pg from 'pg';
+import type { CountedRows, Page } from '../core/page.js';
+import { countedRows } from './list-rows.js';
+import { replayUsage, withinEndpointQuota, type WindowUsage } from './tenant-usage.js';
+
+/** An endpoint as the API shows it (never its secret). */
+export type EndpointRow = Record<string, unknown> & { readonly url: string; readonly headers: Record<string, string> };
+
+/** A new endpoint's settings, checked already. */
+export interface NewEndpoint {
+  readonly id: string;
+  readonly url: string;
+  readonly events: readonly string[];
+  readonly secret: string;
+  readonly headers: Record<string, string>;
+  readonly enabled: boolean;
+  readonly description: string | null;
+}
+
+/** The settings a change gives; undefined keeps the stored one (`description: null` clears it). */
+export type EndpointChange = Partial<Omit<NewEndpoint, 'id'>>;
+
+/** A delivery of one event, queued by the API (a test event). */
+export interface QueuedDelivery {
+  readonly id: string;
+  readonly endpointId: string;
+  readonly tenantId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly body: string;
+}
+
+/** What the API reads and writes of webhook endpoints and their delivery logs. */
+export interface WebhookEndpoints {
+  /** Creates an endpoint unless the tenant has `limit` already (then null). */
+  create(tenantId: string, endpoint: NewEndpoint, limit: number): Promise<EndpointRow | null>;
+  find(tenantId: string, id: string): Promise<EndpointRow | null>;
+  list(tenantId: string, page: Page): Promise<CountedRows<EndpointRow>>;
+  update(tenantId: string, id: string, change: EndpointChange): Promise<void>;
+  /** Deletes an endpoint and its deliveries; false when there was none. */
+  remove(tenantId: string, id: string): Promise<boolean>;
+  /** An endpoint's deliveries, newest first, each with every attempt; `status` null for all. */
+  deliveries(tenantId: string, endpointId: string, status: string | null, page: Page): Promise<CountedRows<Record<string, unknown>>>;
+  queue(delivery: QueuedDelivery): Promise<void>;
+  /** Queues a delivery's event again as delivery `newId`; false when the tenant has no such delivery. */
+  replay(tenantId: string, deliveryId: string, newId: string): Promise<boolean>;
+  /** Replays of a delivery (of the first delivery it replays) in the last `windowS` seconds. */
+  replays(deliveryId: string, windowS: number): Promise<WindowUsage>;
+}
+
+const ENDPOINT_COLUMNS = 'id, url, events, headers, enabled, description, created_at, updated_at';
+/** A delivery with every attempt, oldest first. */
+const DELIVERY_COLUMNS = `d.id, d.event_id, d.event_type, d.status, d.next_attempt_at, d.replay_of, d.created_at, d.completed_at,
+  coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at, 'status_code', a.status_code,
+                   'latency_ms', a.latency_ms, 'error', a.error, 'response_body', a.response_body) ORDER BY a.attempt)
+              FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS attempts`;
+
+export function webhookEndpoints(db: pg.Pool): WebhookEndpoints {
+  return {
+    async create(tenantId, e, limit) {
+      const created = await withinEndpointQuota(db, tenantId, limit, (client) => client.query<EndpointRow>(
+        `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, headers, enabled, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ENDPOINT_COLUMNS}`,
+        [e.id, tenantId, e.url, e.events, e.secret, JSON.stringify(e.headers), e.enabled, e.description],
+      ));
+      return created === null ? null : created.rows[0] as EndpointRow;
+    },
+    async find(tenantId, id) {
+      const result = await db.query<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      return result.rows[0] ?? null;
+    },
+    list: (tenantId, page) => countedRows<EndpointRow>(db, { select: ENDPOINT_COLUMNS, from: 'webhook_endpoints', where: 'tenant_id = $1', orderBy: 'created_at, id' }, [tenantId], page),
+    async update(tenantId, id, change) {
+      await db.query(
+        `UPDATE webhook_endpoints SET url = coalesce($3, url), events = coalesce($4, events), secret = coalesce($5, secret),
+                headers = coalesce($6, headers), enabled = coalesce($7, enabled),
+                description = CASE WHEN $8 THEN $9 ELSE description END, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id, change.url ?? null, change.events ?? null, change.secret ?? null,
+          change.headers === undefined ? null : JSON.stringify(change.headers), change.enabled ?? null, 'description' in change, change.description ?? null],
+      );
+    },
+    async remove(tenantId, id) {
+      const result = await db.query('DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return result.rowCount === 1;
+    },
+    deliveries(tenantId, endpointId, status, page) {
+      const where = 'd.tenant_id = $1 AND d.endpoint_id = $2 AND ($3::text IS NULL OR d.status = $3)';
+      return countedRows(db, { select: DELIVERY_COLUMNS, from: 'webhook_deliveries d', where, orderBy: 'd.created_at DESC, d.id' }, [tenantId, endpointId, status], page);
+    },
+    async queue(d) {
+      await db.query(
+        `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, replay_of)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL)`,
+        [d.id, d.endpointId, d.tenantId, d.eventId, d.eventType, d.body],
+      );
+    },
+    async replay(tenantId, deliveryId, newId) {
+      const result = await db.query(
+        // A replay of a replay is a replay of the first delivery: one quota for them all.
+        `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, body, replay_of)
+         SELECT $3, endpoint_id, tenant_id, event_id, event_type, body, coalesce(replay_of, id) FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, deliveryId, newId],
+      );
+      return result.rowCount === 1;
+    },
+    replays: (deliveryId, windowS) => replayUsage(db, deliveryId, windowS),
+  };
+}
