@@ -23,6 +23,7 @@ import { jetStreamEventSink } from './bus/event-sink.js';
 import { GeofenceCatalog } from './geofences/geofence-catalog.js';
 import { followGeofenceChanges, notifyGeofencesChanged } from './bus/geofence-changes.js';
 import { apiStore } from './store/api-store.js';
+import { deliveryStore } from './store/delivery-store.js';
 import { geofenceStore } from './store/geofence-store.js';
 import { tenantStore } from './store/tenant-store.js';
 import { GeometryThread } from './geofences/geometry-thread.js';
@@ -108,7 +109,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('webhooks')) {
     // Before ingest starts publishing, so that the new consumer sees its first events.
     await ensureWebhookConsumer(jsm, t);
-    webhooks = new WebhookWorker({ js, topology: t, db: pool, settings: config.webhooks, metrics, log, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD });
+    webhooks = new WebhookWorker({ js, topology: t, deliveries: deliveryStore(pool), settings: config.webhooks, metrics, log, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD });
     await webhooks.start();
   }
   if (roles.includes('ingest')) {

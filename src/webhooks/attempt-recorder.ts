@@ -1,10 +1,9 @@
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
 import { storableText } from '../core/storable-text.js';
 import { writeApartOnDataError } from '../store/database.js';
-import { recordAttempts, type AttemptRecord } from './delivery-store.js';
+import type { AttemptRecord, DeliveryStore } from '../core/delivery.js';
 
 /**
  * Writes attempt records in batches: the attempts that finish while one write runs go into the
@@ -18,7 +17,7 @@ export class AttemptRecorder {
   private waiting: { record: AttemptRecord; done: () => void }[] = [];
   private writing: Promise<void> | null = null;
 
-  constructor(private readonly db: pg.Pool, private readonly log: Logger, private readonly metrics: Metrics) {}
+  constructor(private readonly store: Pick<DeliveryStore, 'recordAttempts'>, private readonly log: Logger, private readonly metrics: Metrics) {}
 
   /** Resolves once the record is committed. */
   record(record: AttemptRecord): Promise<void> {
@@ -47,7 +46,7 @@ export class AttemptRecorder {
 
   private async write(records: readonly AttemptRecord[]): Promise<void> {
     const stored = async (batch: readonly AttemptRecord[]) => {
-      await recordAttempts(this.db, batch);
+      await this.store.recordAttempts(batch);
       return [];
     };
     await writeApartOnDataError(records, stored, async (record, err) => {

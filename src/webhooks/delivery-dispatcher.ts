@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { AttemptRecorder } from './attempt-recorder.js';
-import type { Delivery } from './delivery-store.js';
+import type { AttemptOutcome, Delivery } from '../core/delivery.js';
 import { customHeadersError } from './endpoint-headers.js';
-import type { AttemptOutcome, HttpSender } from './http-sender.js';
+import type { HttpSender } from './http-sender.js';
 import { verdictAfter, type RetryPolicy } from './retry-schedule.js';
 import { signatureHeaders } from './signature.js';
 
@@ -37,7 +37,7 @@ export class DeliveryDispatcher {
   private stopping = false;
 
   constructor(
-    private readonly sender: HttpSender,
+    private readonly sender: Pick<HttpSender, 'send'>,
     private readonly recorder: AttemptRecorder,
     private readonly settings: DispatcherSettings,
     private readonly metrics: Metrics,

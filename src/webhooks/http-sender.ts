@@ -1,20 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
+import type { AttemptOutcome } from '../core/delivery.js';
 import { storableText } from '../core/storable-text.js';
 import { forbiddenAddressError, guardedLookup, isForbiddenAddress, urlHost } from './address-guard.js';
-
-/** What one attempt produced; `statusCode` is null when no answer came (timeout, refused, ...). */
-export interface AttemptOutcome {
-  readonly startedAt: Date;
-  readonly statusCode: number | null;
-  readonly latencyMs: number;
-  readonly error: string | null;
-  /** The first KiB of the answer's body, NUL and lone surrogates replaced (U+FFFD) so that it can be stored. */
-  readonly responseBody: string | null;
-  /** The answer's Retry-After header, if any. */
-  readonly retryAfter: string | undefined;
-}
 
 export interface WebhookRequest {
   readonly url: string;

@@ -1,3 +1,4 @@
+import type { Verdict } from '../core/delivery.js';
 /** How a failed delivery is retried (contract section 5), from the configuration. */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -28,12 +29,6 @@ export function parseRetryAfter(header: string | undefined, nowMs: number): numb
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
-
-/** What becomes of a delivery after an attempt. */
-export type Verdict =
-  | { readonly status: 'succeeded' }
-  | { readonly status: 'failed' }
-  | { readonly status: 'pending'; readonly nextAttemptAt: Date };
 
 /** The answer of one attempt, as far as the verdict needs it. */
 export interface AttemptAnswer {

@@ -1,5 +1,4 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { eventsDlqSubject, type Topology } from '../bus/topology.js';
 import { publishDeadLetter } from '../bus/dead-letter.js';
@@ -9,9 +8,7 @@ import { writeApartOnDataError } from '../store/database.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { pruneEndpointSeries, setQueueAges } from './endpoint-metrics.js';
-import {
-  claimDueDeliveries, enabledEndpoints, existingEndpointIds, insertDeliveries, pendingAges, releaseLeases, type Delivery, type Endpoint, type NewDelivery,
-} from './delivery-store.js';
+import type { Delivery, DeliveryStore, Endpoint, NewDelivery } from '../core/delivery.js';
 import { isRefusedEvent, readEventMessage, type EventHeader } from './event-message.js';
 import { HttpSender } from './http-sender.js';
 import type { RetryPolicy } from './retry-schedule.js';
@@ -33,7 +30,8 @@ export interface WebhookSettings {
 export interface WebhookWorkerDeps {
   readonly js: JetStreamClient;
   readonly topology: Topology;
-  readonly db: pg.Pool;
+  /** Where deliveries and their attempts are kept. */
+  readonly deliveries: DeliveryStore;
   readonly settings: WebhookSettings;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -81,7 +79,7 @@ export class WebhookWorker {
     // A held delivery waits at most HELD_PER_SLOT attempts of its endpoint, then takes one.
     this.leaseMs = settings.timeoutMs * (HELD_PER_SLOT + 1) + LEASE_MARGIN_MS;
     this.sender = new HttpSender(settings.timeoutMs, settings.allowPrivate);
-    this.recorder = new AttemptRecorder(deps.db, deps.log, deps.metrics);
+    this.recorder = new AttemptRecorder(deps.deliveries, deps.log, deps.metrics);
     this.dispatcher = new DeliveryDispatcher(
       this.sender, this.recorder, { retry: settings.retry, concurrency: settings.endpointConcurrency, maxHeld: this.maxHeld }, deps.metrics, deps.log,
     );
@@ -105,8 +103,8 @@ export class WebhookWorker {
       this.polling ??= this.claimDue().finally(() => (this.polling = null));
     }, this.deps.settings.pollMs);
     this.pruneTimer = setInterval(() => {
-      const { db, metrics } = this.deps;
-      Promise.all([existingEndpointIds(db), pendingAges(db)]).then(async ([ids, ages]) => {
+      const { deliveries, metrics } = this.deps;
+      Promise.all([deliveries.existingEndpointIds(), deliveries.pendingAges()]).then(async ([ids, ages]) => {
         await pruneEndpointSeries(metrics, ids);
         setQueueAges(metrics, ids, ages);
       }).catch((err: Error) => {
@@ -129,7 +127,7 @@ export class WebhookWorker {
     const grace = setTimeout(() => this.sender.close(), SHUTDOWN_GRACE_MS);
     const waiting = await stopped;
     clearTimeout(grace);
-    await releaseLeases(this.deps.db, waiting).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'could not release webhook leases; they will run out'));
+    await this.deps.deliveries.releaseLeases(waiting).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'could not release webhook leases; they will run out'));
     this.sender.close();
   }
 
@@ -161,7 +159,7 @@ export class WebhookWorker {
       await publishDeadLetter(js, eventsDlqSubject(topology, read.tenantId), msg, { index: null, rejection: read.rejection, report: null }, 'json', maxPayload, `events-${msg.seq}`)
         .catch((err: Error) => log.error({ err: err.message, subject: msg.subject }, 'dead letter of an EVENTS message dropped'));
     }
-    const endpoints = await enabledEndpoints(this.deps.db, [...new Set(events.map((e) => e.header.tenantId))]);
+    const endpoints = await this.deps.deliveries.enabledEndpoints([...new Set(events.map((e) => e.header.tenantId))]);
     const byTenant = new Map<string, Endpoint[]>();
     for (const endpoint of endpoints) {
       const list = byTenant.get(endpoint.tenantId);
@@ -185,7 +183,7 @@ export class WebhookWorker {
     const created = await this.recordDeliveries(deliveries);
     for (const msg of batch) msg.ack();
     const refused = created.filter((delivery) => !this.dispatcher.enqueue(delivery));
-    await releaseLeases(this.deps.db, refused.map((d) => d.id));
+    await this.deps.deliveries.releaseLeases(refused.map((d) => d.id));
   }
 
   /**
@@ -196,7 +194,7 @@ export class WebhookWorker {
   private async recordDeliveries(deliveries: readonly NewDelivery[]): Promise<Delivery[]> {
     const byEvent = new Map<string, NewDelivery[]>();
     for (const delivery of deliveries) byEvent.set(delivery.eventId, [...(byEvent.get(delivery.eventId) ?? []), delivery]);
-    return writeApartOnDataError([...byEvent.values()], (events) => insertDeliveries(this.deps.db, events.flat(), this.leaseMs), async (ofEvent, err) => {
+    return writeApartOnDataError([...byEvent.values()], (events) => this.deps.deliveries.insertDeliveries(events.flat(), this.leaseMs), async (ofEvent, err) => {
       this.deps.log.error({ eventId: ofEvent[0]?.eventId, type: ofEvent[0]?.eventType, reason: err.message }, 'PostgreSQL refused an event\'s deliveries; it is not delivered');
       this.deps.metrics.eventsRefused.inc({ code: 'unstorable' });
       return [];
@@ -206,9 +204,9 @@ export class WebhookWorker {
   /** Takes the deliveries that are due (retries, replays, test events, and orphans of a dead worker). */
   private async claimDue(): Promise<void> {
     try {
-      const due = await claimDueDeliveries(this.deps.db, this.dispatcher.rooms(), this.maxHeld, CLAIM_LIMIT, this.leaseMs);
+      const due = await this.deps.deliveries.claimDue(this.dispatcher.rooms(), this.maxHeld, CLAIM_LIMIT, this.leaseMs);
       const refused = due.filter((delivery) => !this.dispatcher.enqueue(delivery));
-      await releaseLeases(this.deps.db, refused.map((d) => d.id));
+      await this.deps.deliveries.releaseLeases(refused.map((d) => d.id));
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'looking for due webhook deliveries failed; will retry');
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { deliveryStore } from '../../src/store/delivery-store.js';
 import { AttemptRecorder } from '../../src/webhooks/attempt-recorder.js';
 import { setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 import { startReceiver, type Receiver } from './webhook-receiver.js';
@@ -94,7 +95,7 @@ describe('webhook poison - an answer PostgreSQL cannot store stops nobody', () =
   it('the recorder writes an attempt whose texts PostgreSQL refuses without them, and the rest of its batch as it is', async () => {
     const ids = (await world.db.query<{ id: string }>("SELECT id FROM webhook_deliveries WHERE endpoint_id = 'whk_fine' ORDER BY id")).rows.map((r) => r.id);
     const metrics = createMetrics();
-    const recorder = new AttemptRecorder(world.db, silentLog, metrics);
+    const recorder = new AttemptRecorder(deliveryStore(world.db), silentLog, metrics);
     const outcome = { startedAt: new Date(), statusCode: 500, latencyMs: 3, error: null, retryAfter: undefined };
     const verdict = { status: 'failed' } as const;
     await Promise.all([

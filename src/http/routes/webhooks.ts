@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { EndpointRow, WebhookEndpoints } from '../../store/webhook-endpoints.js';
 import { webhookUrlError } from '../../webhooks/address-guard.js';
-import { requestedDeliveryId } from '../../webhooks/delivery-store.js';
+import { requestedDeliveryId } from '../../core/delivery.js';
 import { customHeaderError } from '../../webhooks/endpoint-headers.js';
 import { generateSecret, secretError } from '../../webhooks/signature.js';
 import { subscriptionPatternError } from '../../webhooks/subscription.js';

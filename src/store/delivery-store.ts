@@ -1,45 +1,18 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { inTransaction } from '../store/database.js';
-import type { AttemptOutcome } from './http-sender.js';
-import type { Verdict } from './retry-schedule.js';
+import { firstDeliveryId, type AttemptRecord, type Delivery, type DeliveryStore, type Endpoint, type NewDelivery } from '../core/delivery.js';
+import { inTransaction } from './database.js';
 
-/** An endpoint as the worker needs it to send. */
-export interface Endpoint {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly url: string;
-  readonly events: readonly string[];
-  readonly secret: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-/** A delivery held by a worker: what to send, to whom, and how many attempts were made. */
-export interface Delivery {
-  readonly id: string;
-  readonly endpoint: Endpoint;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly body: string;
-  /** Attempts made before this one. */
-  readonly attempts: number;
-}
-
-export interface AttemptRecord {
-  readonly deliveryId: string;
-  readonly attempt: number;
-  readonly outcome: AttemptOutcome;
-  readonly verdict: Verdict;
-}
-
-/** The id of the first delivery of an event to an endpoint: the same on every redelivery of the event. */
-export function firstDeliveryId(endpointId: string, eventId: string): string {
-  return `dlv_${createHash('sha256').update(`${endpointId}\u0000${eventId}`).digest('hex').slice(0, 26)}`;
-}
-
-/** The id of a delivery asked for by a person (a replay, a test event). */
-export function requestedDeliveryId(): string {
-  return `dlv_${randomBytes(13).toString('hex')}`;
+/** The deliveries of webhook events in PostgreSQL. */
+export function deliveryStore(db: pg.Pool): DeliveryStore {
+  return {
+    enabledEndpoints: (tenantIds) => enabledEndpoints(db, tenantIds),
+    existingEndpointIds: () => existingEndpointIds(db),
+    pendingAges: () => pendingAges(db),
+    insertDeliveries: (deliveries, leaseMs) => insertDeliveries(db, deliveries, leaseMs),
+    claimDue: (rooms, defaultRoom, limit, leaseMs) => claimDueDeliveries(db, rooms, defaultRoom, limit, leaseMs),
+    recordAttempts: (records) => recordAttempts(db, records),
+    releaseLeases: (deliveryIds) => releaseLeases(db, deliveryIds),
+  };
 }
 
 interface EndpointRow {
@@ -56,7 +29,7 @@ function endpointFromRow(row: EndpointRow): Endpoint {
 }
 
 /** The enabled endpoints of the given tenants. */
-export async function enabledEndpoints(db: pg.Pool, tenantIds: readonly string[]): Promise<Endpoint[]> {
+async function enabledEndpoints(db: pg.Pool, tenantIds: readonly string[]): Promise<Endpoint[]> {
   const { rows } = await db.query<EndpointRow>(
     'SELECT id, tenant_id, url, events, secret, headers FROM webhook_endpoints WHERE enabled AND tenant_id = ANY($1::text[])', [tenantIds],
   );
@@ -64,26 +37,17 @@ export async function enabledEndpoints(db: pg.Pool, tenantIds: readonly string[]
 }
 
 /** The ids of every endpoint that exists, enabled or not. */
-export async function existingEndpointIds(db: pg.Pool): Promise<Set<string>> {
+async function existingEndpointIds(db: pg.Pool): Promise<Set<string>> {
   const { rows } = await db.query<{ id: string }>('SELECT id FROM webhook_endpoints');
   return new Set(rows.map((r) => r.id));
 }
 
 /** Seconds since the oldest pending delivery of each endpoint with one was created. */
-export async function pendingAges(db: pg.Pool): Promise<Map<string, number>> {
+async function pendingAges(db: pg.Pool): Promise<Map<string, number>> {
   const { rows } = await db.query<{ endpoint_id: string; age: number }>(
     `SELECT endpoint_id, extract(epoch FROM now() - min(created_at))::float8 AS age FROM webhook_deliveries WHERE status = 'pending' GROUP BY endpoint_id`,
   );
   return new Map(rows.map((r) => [r.endpoint_id, r.age]));
-}
-
-export interface NewDelivery {
-  readonly endpoint: Endpoint;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly body: string;
-  /** Leased to this worker, which sends it at once; else it waits in the table for a poll. */
-  readonly leased: boolean;
 }
 
 /**
@@ -91,7 +55,7 @@ export interface NewDelivery {
  * that did not exist yet: an event delivered to the worker again creates nothing new. Each
  * event's body is stored once (webhook_bodies), not once per endpoint.
  */
-export async function insertDeliveries(db: pg.Pool, deliveries: readonly NewDelivery[], leaseMs: number): Promise<Delivery[]> {
+async function insertDeliveries(db: pg.Pool, deliveries: readonly NewDelivery[], leaseMs: number): Promise<Delivery[]> {
   if (deliveries.length === 0) return [];
   const byId = new Map(deliveries.map((d) => [firstDeliveryId(d.endpoint.id, d.eventId), d]));
   const bodies = new Map(deliveries.map((d) => [d.eventId, d.body]));
@@ -118,7 +82,7 @@ export async function insertDeliveries(db: pg.Pool, deliveries: readonly NewDeli
  * `defaultRoom` for the others. A lease that ran out (its worker died) makes a delivery due
  * again. The UPDATE re-checks the lease on the locked row, so two workers never both take one.
  */
-export async function claimDueDeliveries(
+async function claimDueDeliveries(
   db: pg.Pool, rooms: ReadonlyMap<string, number>, defaultRoom: number, limit: number, leaseMs: number,
 ): Promise<Delivery[]> {
   const { rows } = await db.query<EndpointRow & { delivery_id: string; event_id: string; event_type: string; body: string; attempts: number }>(
@@ -145,7 +109,7 @@ export async function claimDueDeliveries(
 }
 
 /** Logs attempts and applies their verdicts, all in one transaction; the leases end. */
-export async function recordAttempts(db: pg.Pool, records: readonly AttemptRecord[]): Promise<void> {
+async function recordAttempts(db: pg.Pool, records: readonly AttemptRecord[]): Promise<void> {
   if (records.length === 0) return;
   const column = <T>(pick: (r: AttemptRecord) => T): T[] => records.map(pick);
   await inTransaction(db, async (client) => {
@@ -173,6 +137,6 @@ export async function recordAttempts(db: pg.Pool, records: readonly AttemptRecor
 }
 
 /** Ends this worker's leases on deliveries it holds but will not send (at shutdown). */
-export async function releaseLeases(db: pg.Pool, deliveryIds: readonly string[]): Promise<void> {
+async function releaseLeases(db: pg.Pool, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length > 0) await db.query('UPDATE webhook_deliveries SET lease_until = NULL WHERE id = ANY($1::text[]) AND status = \'pending\'', [deliveryIds]);
 }
