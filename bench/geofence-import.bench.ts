@@ -1,7 +1,6 @@
-import { keyStore } from '../src/store/key-store.js';
+import { createApiKey, keyStore } from '../src/store/key-store.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { GeometryThread } from '../src/geofences/geometry-thread.js';
-import { createApiKey } from '../src/http/api-keys.js';
 import { buildApp } from '../src/http/app.js';
 import { apiDeps, setup } from '../test/support/setup.js';
 import { adversarialShapes } from './adversarial-shapes.js';

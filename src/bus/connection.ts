@@ -1,9 +1,14 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
 import { forMilliseconds, retryUpTo } from '../retry.js';
 
-type NatsSettings = Pick<Config, 'natsUrl' | 'natsUser' | 'natsPassword' | 'startupWaitMs'>;
+/** Where and as whom to connect (NATS_URL, NATS_USER, NATS_PASSWORD), and how long to wait for the server at start. */
+interface NatsSettings {
+  readonly natsUrl: string;
+  readonly natsUser: string | null;
+  readonly natsPassword: string | null;
+  readonly startupWaitMs: number;
+}
 
 /**
  * Connects to NATS as fencewire (NATS_USER and NATS_PASSWORD where the server has

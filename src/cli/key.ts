@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { createApiKey } from '../http/api-keys.js';
 import { withPool } from '../store/database.js';
-import { keyStore } from '../store/key-store.js';
+import { createApiKey, keyStore } from '../store/key-store.js';
 import { requiredTenant } from './tenant-option.js';
 
 const USAGE = 'usage: fencewire key create|list --tenant <id> | fencewire key revoke <key-id> --tenant <id>';

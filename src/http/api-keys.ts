@@ -1,18 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { KeyStore } from '../store/key-store.js';
-
-/** Keys are stored only as this hash; the key itself is shown once, at creation. */
-export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-/** Creates a key for a tenant and returns it: `fwk_` and 32 random bytes, base64url. */
-export async function createApiKey(keys: KeyStore, tenantId: string): Promise<{ id: string; key: string }> {
-  const key = `fwk_${randomBytes(32).toString('base64url')}`;
-  const id = `key_${randomBytes(8).toString('hex')}`;
-  await keys.insert(id, tenantId, hashKey(key));
-  return { id, key };
-}
+import { hashKey, type KeyStore } from '../store/key-store.js';
 
 /** The tenant a key belongs to, or null for an unknown or revoked key (every request reads the table: a revocation holds at once). */
 export function tenantForKey(keys: KeyStore, key: string): Promise<string | null> {

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchemaVal
 import type { ApiStore } from '../store/api-store.js';
 import type { Logger } from 'pino';
 import type { ApiBus } from '../bus/api-bus.js';
-import type { Config } from '../config.js';
+import type { TenantQuotas } from '../core/tenant-quotas.js';
 import type { GeometryThread } from '../geofences/geometry-thread.js';
 import { excerpt } from '../errors.js';
 import { addAnswerSchemas } from './answers.js';
@@ -41,7 +41,7 @@ export interface AppDeps extends OperationsDeps {
   readonly webhookAllowPrivate: boolean;
   /** Where geofences are validated; null validates on the event loop (tests of small geofences). */
   readonly geometry: GeometryThread | null;
-  readonly quotas: Config['quotas'];
+  readonly quotas: TenantQuotas;
   /** Driver assignments and the events the API derives go on the bus through this. */
   readonly bus: ApiBus;
   /** The live stream of positions and events (GET /v1/stream). */

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
 /** A key as stored: its id and dates, never the key (only its hash is kept). */
@@ -44,4 +45,17 @@ export function keyStore(pool: pg.Pool): KeyStore {
       return new Set(result.rows.map((row) => row.key_hash));
     },
   };
+}
+
+/** Keys are stored only as this hash; the key itself is shown once, at creation. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** Creates a key for a tenant and returns it: `fwk_` and 32 random bytes, base64url. */
+export async function createApiKey(keys: KeyStore, tenantId: string): Promise<{ id: string; key: string }> {
+  const key = `fwk_${randomBytes(32).toString('base64url')}`;
+  const id = `key_${randomBytes(8).toString('hex')}`;
+  await keys.insert(id, tenantId, hashKey(key));
+  return { id, key };
 }

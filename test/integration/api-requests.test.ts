@@ -1,10 +1,9 @@
 import { apiStore } from '../../src/store/api-store.js';
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { createPool } from '../../src/store/database.js';
 import { apiDeps, setup, silentLog, type TestEnv } from '../support/setup.js';
 import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';

@@ -1,8 +1,7 @@
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivedEvent } from '../../src/core/event.js';
 import { API_ERROR_STATUS, ApiError } from '../../src/http/api-error.js';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Fix } from '../../src/core/fix.js';
 import { apiDeps, setup, storeBatch, type TestEnv } from '../support/setup.js';

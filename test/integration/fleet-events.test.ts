@@ -1,7 +1,6 @@
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { streamEnvelopes, type EventEnvelope } from './ignition-fleet.js';
 import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';

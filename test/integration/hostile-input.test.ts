@@ -1,9 +1,8 @@
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import type { FastifyInstance } from 'fastify';
 import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeometryThread } from '../../src/geofences/geometry-thread.js';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { buildApp } from '../../src/http/app.js';
 import { apiDeps, setup, type TestEnv } from '../support/setup.js';
 import { DocumentedAnswers, everyAnswerDocumented } from './documented-answers.js';

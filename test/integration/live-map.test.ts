@@ -1,11 +1,10 @@
 import { geofenceStore } from '../../src/store/geofence-store.js';
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifyGeofencesChanged } from '../../src/bus/geofence-changes.js';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 

@@ -1,4 +1,4 @@
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import { connect as connectTcp } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,6 @@ import { envelope, derivedEvent } from '../../src/core/event.js';
 import { natsLiveSource } from '../../src/bus/live-source.js';
 import { telemetrySubject } from '../../src/bus/topology.js';
 import { buildApp } from '../../src/http/app.js';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { LiveStreams } from '../../src/http/live-stream.js';
 import { createMetrics } from '../../src/metrics.js';
 import { apiDeps, jsonBytes, setup, waitFor, type TestEnv } from '../support/setup.js';

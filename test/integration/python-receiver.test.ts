@@ -1,12 +1,11 @@
 import { geofenceStore } from '../../src/store/geofence-store.js';
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { notifyGeofencesChanged } from '../../src/bus/geofence-changes.js';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 

@@ -1,6 +1,5 @@
-import { keyStore } from '../../src/store/key-store.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/http/api-keys.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { jsonBytes, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 import { startReceiver, type Answer, type Receiver, type ReceivedRequest } from './webhook-receiver.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../config.js';
+import type { TenantQuotas } from '../../core/tenant-quotas.js';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { envelope } from '../../core/event.js';
 import { dvirSubmitted, occurredAtProblem } from '../../core/rules/dvir.js';
@@ -13,7 +13,7 @@ import { pageQuery } from '../schemas.js';
  * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and
  * `GET /v1/inbound-events` to read that log back, newest first.
  */
-export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, quotas: Config['quotas']): void {
+export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, quotas: TenantQuotas): void {
   app.post('/api/integration/webhook', {
     bodyLimit: quotas.inboundMaxBytes,
     schema: {

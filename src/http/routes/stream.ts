@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { subscriptionPatternError } from '../../webhooks/subscription.js';
 import { ApiError } from '../api-error.js';
-import { hashKey, keyFromHeaders } from '../api-keys.js';
+import { hashKey } from '../../store/key-store.js';
+import { keyFromHeaders } from '../api-keys.js';
 import { answers } from '../answers.js';
 import type { LiveStreams } from '../live-stream.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../../config.js';
+import type { TenantQuotas } from '../../core/tenant-quotas.js';
 import type { EndpointRow, WebhookEndpoints } from '../../store/webhook-endpoints.js';
 import { webhookUrlError } from '../../webhooks/address-guard.js';
 import { requestedDeliveryId } from '../../core/delivery.js';
@@ -43,7 +43,7 @@ async function findEndpoint(endpoints: WebhookEndpoints, tenantId: string, id: s
  * `/v1/webhooks` (endpoints, their delivery logs and test events) and
  * `/v1/deliveries/{id}/replay` (contract sections 5 and 6).
  */
-export function webhookRoutes(app: FastifyInstance, endpoints: WebhookEndpoints, allowPrivate: boolean, quotas: Config['quotas']): void {
+export function webhookRoutes(app: FastifyInstance, endpoints: WebhookEndpoints, allowPrivate: boolean, quotas: TenantQuotas): void {
   const tags = ['webhooks'];
 
   app.post('/v1/webhooks', {
