@@ -16,6 +16,7 @@ import { buildApp } from './http/app.js';
 import { IngestProcessor } from './ingest/ingest-processor.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPool, ping, waitForDatabaseServer } from './store/database.js';
+import { orAfter } from './timeout.js';
 import { PgBatchStore } from './store/batch-store.js';
 import { loadCommandKey } from './store/command-key.js';
 import { PgPartitionStore } from './store/partition-store.js';
@@ -53,12 +54,9 @@ const HEALTH_TIMEOUT_MS = 2000;
 /** NATS's default max_payload, for the moment before the server's INFO is known. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
+/** True when a health probe succeeds in time. */
 function withTimeout(probe: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
-  });
-  return Promise.race([probe.then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
+  return orAfter(probe.then(() => true, () => false), HEALTH_TIMEOUT_MS, false);
 }
 
 /** A connection of `serve`'s: reconnects forever, and says in the log when it drops or comes back. */

@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Topology } from './topology.js';
+import { orAfter } from '../timeout.js';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -15,12 +16,8 @@ export async function discoverPartitions(nc: NatsConnection, t: Topology): Promi
     for await (const msg of sub) return msg.subject;
     return null;
   };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), PROBE_TIMEOUT_MS);
-  });
   try {
-    const answer = Promise.race([first(mapped), first(plain), timeout]);
+    const answer = orAfter(Promise.race([first(mapped), first(plain)]), PROBE_TIMEOUT_MS, null);
     await nc.flush();
     nc.publish(t.partitionProbe);
     const subject = await answer;
@@ -32,7 +29,6 @@ export async function discoverPartitions(nc: NatsConnection, t: Topology): Promi
     }
     return partitions;
   } finally {
-    clearTimeout(timer);
     mapped.unsubscribe();
     plain.unsubscribe();
   }

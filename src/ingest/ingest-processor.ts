@@ -19,6 +19,7 @@ import { LeaseTable } from './leases.js';
 import { planLeases, preferredOrder } from './lease-plan.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { singleFlight } from '../single-flight.js';
+import { orAfter } from '../timeout.js';
 import { eventIdsSince, eventsDuplicateWindowMs } from '../bus/events-stream.js';
 
 export interface IngestSettings extends PipelineSettings {
@@ -79,16 +80,8 @@ const DUPLICATE_WINDOW_MARGIN_MS = 30_000;
 const CLOCK_SKEW_MS = 60_000;
 
 /** What `work` resolves to if it does within `ms`; false when it is late or fails. */
-async function within(work: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.catch(() => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within(work: Promise<boolean>, ms: number): Promise<boolean> {
+  return orAfter(work.catch(() => false), ms, false);
 }
 
 /** A name for this processor in leases and logs: host, pid and a random part. */
