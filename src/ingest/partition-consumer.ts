@@ -2,7 +2,8 @@ import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsM
 import type { Logger } from 'pino';
 import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
 import { dlqSubject, type Topology } from '../bus/topology.js';
-import type { PartitionPipeline, TelemetryMessage } from '../pipeline/partition-pipeline.js';
+import type { TelemetryMessage } from '../pipeline/batch.js';
+import type { PartitionPipeline } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
 import { publishDeadLetter } from '../bus/dead-letter.js';
 

@@ -1,44 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import type { DevicePosition, Fix } from '../core/fix.js';
+import type { Fix } from '../core/fix.js';
 import { batchSummaries } from '../core/rules/positions-batch.js';
-import { decodeTelemetryMessage, refuseDecodedFixes, type Encoding, type RejectedReport } from '../decode/message.js';
+import { decodeTelemetryMessage } from '../decode/message.js';
 import type { SubjectLayout } from '../decode/subject.js';
 import { FencedError, UnstorableError } from '../errors.js';
 import type { PartitionPublisher } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics.js';
-import { retryDelayMs, retryUpTo, type RetryLimits } from '../retry.js';
+import { retryDelayMs } from '../retry.js';
 import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
 import type { BatchWriter } from './group-commit.js';
 import type { PartitionClaim } from '../store/partition-store.js';
+import { emptyBatch, type Batch, type TelemetryMessage } from './batch.js';
+import { storeDeadLetter } from './dead-letters.js';
+import { withoutUnstorable } from './unstorable-rows.js';
 import type { EngineOutcome, RuleEngine } from './rule-engine.js';
-
-/** One telemetry message as the pipeline needs it, whatever the transport. */
-export interface TelemetryMessage {
-  /** Stream sequence: the partition's position, committed with the batch. */
-  readonly seq: number;
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly contentType: string | undefined;
-  /** The `Fencewire-Command` header and its signature: a command (driver assignment) rather than reports. */
-  readonly command: { readonly name: string; readonly signature: string | undefined } | undefined;
-  /**
-   * When the stream stored the message (epoch ms): the receive time the rules and the decoder's
-   * future check see, the same on every replay of the message.
-   */
-  readonly storedAt: number;
-  /** Acknowledges this message and, the consumer acking all, every earlier one of the partition. */
-  ack(): void;
-  /** Tells the transport the message is still being worked on (no redelivery yet). */
-  working(): void;
-  /**
-   * Copies a refused report of this message to the dead-letter subject; resolves once stored,
-   * rejects with an UnstorableError when the dead letter cannot be stored however often it is tried.
-   */
-  deadLetter(tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void>;
-}
+import { PartitionUpkeep } from './upkeep.js';
 
 export interface PipelineSettings {
   /** Fixes at which a filling batch is closed: what comes after fills the next one. */
@@ -68,40 +46,6 @@ export interface PipelineDeps {
   readonly clock?: () => number;
 }
 
-interface Batch {
-  readonly messages: TelemetryMessage[];
-  readonly fixes: Fix[];
-  readonly events: DerivedEvent[];
-  /** When the stream stored the fix behind each event, by event id (the latency metric's start). */
-  readonly causedAt: Map<string, number>;
-  /** Dead letters of the batch's messages: stored before the messages are acknowledged. */
-  readonly deadLetters: Promise<void>[];
-  /** Stream sequence of its last message (0 while it has none). */
-  lastSeq: number;
-}
-
-/** A checkpoint and a devices refresh, taken with a batch and written after it. */
-interface Upkeep {
-  readonly checkpoint: { readonly seq: number; readonly slots: Set<number>; readonly states: DeviceStateRow[] } | null;
-  readonly latest: { readonly slots: Set<number>; readonly positions: DevicePosition[] } | null;
-}
-
-function emptyBatch(): Batch {
-  return { messages: [], fixes: [], events: [], causedAt: new Map(), deadLetters: [], lastSeq: 0 };
-}
-
-/**
- * How often the devices table (the API's latest position of each device) is refreshed: a
- * device reporting every second would otherwise rewrite its row in every batch.
- */
-const DEVICES_REFRESH_MS = 1000;
-
-/**
- * A dead letter is tried about a minute (back-off capped at 5 s) before it is dropped and
- * counted, and not again when NATS refuses it for what it is.
- */
-const DEAD_LETTER_LIMITS: RetryLimits = { tries: 20, retryable: (err) => !(err instanceof UnstorableError) };
-
 /** Replayed messages between acknowledgements. */
 const REPLAY_ACK_EVERY = 500;
 
@@ -125,16 +69,9 @@ export class PartitionPipeline {
   /** Stream sequence the last batch cut for commit reaches. */
   private lastCutSeq = 0;
   private committing: Promise<void> | null = null;
-  /** The engine's slots of the device states changed since the last checkpoint. */
-  private dirty = new Set<number>();
-  /** The slots of the devices with a newer fix than the devices table was last refreshed with. */
-  private latest = new Set<number>();
-  private lastDevicesRefreshAt = 0;
-  private checkpointing: Promise<void> | null = null;
-  private refreshing: Promise<void> | null = null;
+  private readonly upkeep: PartitionUpkeep;
   /** Stream sequence of the last message run through the rules. */
   private processedSeq: number;
-  private lastCheckpointAt: number;
   private lastStoredAt = 0;
   private lastAcceptedAt = 0;
   private readonly startedAt: number;
@@ -149,8 +86,9 @@ export class PartitionPipeline {
     this.clock = deps.clock ?? Date.now;
     this.processedSeq = deps.claim.checkpointSeq;
     this.persistedPublishedSeq = deps.claim.publishedSeq;
-    this.lastCheckpointAt = this.clock();
     this.startedAt = this.clock();
+    const { claim, engine, store, log, settings } = deps;
+    this.upkeep = new PartitionUpkeep({ claim, engine, store, log, checkpointMs: settings.checkpointMs, clock: this.clock });
   }
 
   get deviceCount(): number {
@@ -182,7 +120,7 @@ export class PartitionPipeline {
     const decoded = decodeTelemetryMessage(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, command);
     if (!replay) {
       metrics.fixesReceived.inc(decoded.fixes.length + decoded.rejected.length);
-      for (const refused of decoded.rejected) this.filling.deadLetters.push(this.deadLetter(msg, decoded.tenantId, refused, decoded.encoding));
+      for (const refused of decoded.rejected) this.filling.deadLetters.push(storeDeadLetter(msg, decoded.tenantId, refused, decoded.encoding, this.deps.log, metrics));
     }
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
     if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay, msg.storedAt);
@@ -207,21 +145,6 @@ export class PartitionPipeline {
     this.commitSoon();
   }
 
-  private async deadLetter(msg: TelemetryMessage, tenantId: string | null, refused: RejectedReport, encoding: Encoding): Promise<void> {
-    const { log, metrics } = this.deps;
-    // Retried in place rather than nak'ed: a redelivery would come back behind newer fixes of
-    // the same device, and the rules would take its good fixes for late ones. Not forever: the
-    // batch's acknowledgement waits for it, and so does every batch of the partition after it.
-    const outcome = await retryUpTo(() => msg.deadLetter(tenantId, refused, encoding), (err, _attempt, delay) => {
-      log.warn({ err: err.message, subject: msg.subject, retryInMs: delay }, 'dead-letter publish failed; retrying');
-      msg.working();
-    }, DEAD_LETTER_LIMITS);
-    metrics.fixesRejected.inc({ code: refused.rejection.code });
-    if (outcome.done) return;
-    log.error({ err: outcome.error.message, subject: msg.subject, code: refused.rejection.code, index: refused.index }, 'dead letter dropped: it could not be published');
-    metrics.unstorable.inc({ kind: 'dead_letter' });
-  }
-
   /** Runs a fix through the rules; on a replay only the device state is kept. */
   private derive(fix: Fix, receivedAt: number, replay: boolean): void {
     const { engine, metrics, log } = this.deps;
@@ -233,7 +156,7 @@ export class PartitionPipeline {
       return this.addEvents(outcome.events, receivedAt);
     }
     // Replayed fixes too: the previous owner may have stored them without refreshing the devices.
-    this.latest.add(outcome.slot);
+    this.upkeep.moved(outcome.slot);
     this.keep(outcome, replay, receivedAt);
     if (replay) return;
     for (const failure of outcome.failures) {
@@ -245,7 +168,7 @@ export class PartitionPipeline {
   /** A device's changed state, to checkpoint, and its events unless replayed. */
   private keep(outcome: EngineOutcome, replay: boolean, storedAt: number): void {
     if (outcome.slot === null) return;
-    this.dirty.add(outcome.slot);
+    this.upkeep.changed(outcome.slot);
     if (!replay) this.addEvents(outcome.events, storedAt);
   }
 
@@ -269,24 +192,14 @@ export class PartitionPipeline {
     const now = this.clock();
     if (now - this.lastAcceptedAt < CAUGHT_UP_MS && this.lastAcceptedAt - this.lastStoredAt > CAUGHT_UP_MS) return;
     const swept = this.deps.engine.sweep(now);
-    for (const slot of swept.slots) this.dirty.add(slot);
+    for (const slot of swept.slots) this.upkeep.changed(slot);
     this.addEvents(swept.events);
     this.commitSoon();
   }
 
   /** Commits the publish watermark and a due checkpoint even when no message comes. */
   tick(): void {
-    const now = this.clock();
-    const upkeepDue = (this.dirty.size > 0 && this.checkpointDue(now)) || (this.latest.size > 0 && this.devicesDue(now));
-    if (this.deps.publisher.published > this.persistedPublishedSeq || upkeepDue) this.commitSoon(true);
-  }
-
-  private checkpointDue(now: number): boolean {
-    return now - this.lastCheckpointAt >= this.deps.settings.checkpointMs;
-  }
-
-  private devicesDue(now: number): boolean {
-    return now - this.lastDevicesRefreshAt >= DEVICES_REFRESH_MS;
+    if (this.deps.publisher.published > this.persistedPublishedSeq || this.upkeep.due()) this.commitSoon(true);
   }
 
   /** Starts a commit of what is pending unless one is running; its end starts the next. */
@@ -316,7 +229,7 @@ export class PartitionPipeline {
    */
   private async commit(batch: Batch, upkeepNow = false): Promise<void> {
     const { writer, metrics, log, publisher, claim } = this.deps;
-    const upkeep = this.takeUpkeep(batch, upkeepNow);
+    const upkeep = this.upkeep.take(batch.lastSeq, this.processedSeq === batch.lastSeq, upkeepNow);
     const summaries = batchSummaries(batch.fixes, (tenantId) => this.deps.engine.rulesFor(tenantId).positionsBatch, claim.partition, batch.lastSeq);
     for (const event of summaries) metrics.eventsDerived.inc({ type: event.type });
     const events = summaries.length === 0 ? batch.events : [...batch.events, ...summaries];
@@ -336,12 +249,12 @@ export class PartitionPipeline {
         this.persistedPublishedSeq = Math.max(this.persistedPublishedSeq, contents.publishedSeq);
         publisher.enqueue(contents.lastSeq, newEvents, batch.causedAt);
         this.recordLag(batch.fixes);
-        this.startUpkeep(upkeep);
+        this.upkeep.start(upkeep);
         return;
       } catch (err) {
         if (err instanceof FencedError) return this.lose(err.message);
         if (err instanceof UnstorableError) {
-          const rest = await this.withoutUnstorable(batch, contents).catch((probeErr: Error) => {
+          const rest = await withoutUnstorable(batch, contents, { ...this.deps, unmoved: (slot) => this.upkeep.unmoved(slot) }).catch((probeErr: Error) => {
             log.warn({ err: probeErr.message, partition: claim.partition }, 'finding the rows PostgreSQL refuses failed; retrying');
             return null;
           });
@@ -359,103 +272,12 @@ export class PartitionPipeline {
     }
   }
 
-  /**
-   * A batch PostgreSQL refused for its data, without the rows it refuses: their reports
-   * dead-lettered as `unstorable` (acknowledged with the batch), refused events logged and
-   * counted. The device states keep what the rules made of those fixes: this is the last line
-   * behind the decoder, which refuses what it knows PostgreSQL cannot store. Null when no row is
-   * refused alone (the commit is retried as it is).
-   */
-  private async withoutUnstorable(batch: Batch, contents: PartitionBatch): Promise<PartitionBatch | null> {
-    const { store, metrics, log, layout, claim } = this.deps;
-    const refused = await store.unstorable(contents.fixes, contents.events);
-    if (refused.fixes.length === 0 && refused.events.length === 0) return null;
-    // By the fix's place in the batch as its messages gave it: `contents` may be a retry's, with
-    // rows left out by an earlier pass.
-    const inBatch = new Map(batch.fixes.map((fix, i) => [fix, i]));
-    const fixReasons = new Map(refused.fixes.map((row) => [inBatch.get(contents.fixes[row.index] as Fix), `PostgreSQL refused to store this report: ${row.reason}`]));
-    let offset = 0;
-    for (const msg of batch.messages) {
-      if (fixReasons.size === 0) break;
-      if (msg.command !== undefined) continue;
-      const first = offset;
-      const found = refuseDecodedFixes(msg.subject, layout, msg.data, msg.contentType, msg.storedAt, 'unstorable', (position) => fixReasons.get(first + position));
-      offset += found.fixes;
-      for (const report of found.refused) batch.deadLetters.push(this.deadLetter(msg, found.tenantId, report, found.encoding));
-    }
-    for (const row of refused.fixes) {
-      const fix = contents.fixes[row.index] as Fix;
-      const slot = this.deps.engine.slotWithLatest(fix);
-      if (slot !== undefined) this.latest.delete(slot);
-      metrics.unstorable.inc({ kind: 'fix' });
-    }
-    for (const row of refused.events) {
-      const event = contents.events[row.index] as DerivedEvent;
-      log.error({ eventId: event.id, type: event.type, tenantId: event.tenantId, reason: row.reason, partition: claim.partition }, 'PostgreSQL refused an event; it is left out');
-      metrics.unstorable.inc({ kind: 'event' });
-    }
-    const badFixes = new Set(refused.fixes.map((row) => row.index));
-    const badEvents = new Set(refused.events.map((row) => row.index));
-    return {
-      ...contents,
-      fixes: contents.fixes.filter((_fix, i) => !badFixes.has(i)),
-      events: contents.events.filter((_event, i) => !badEvents.has(i)),
-    };
-  }
-
   /** Now minus the newest fix time of a committed batch, for the on-call's "how far behind". */
   private recordLag(fixes: readonly Fix[]): void {
     if (fixes.length === 0) return;
     let newest = 0;
     for (const fix of fixes) if (fix.ts > newest) newest = fix.ts;
     this.deps.metrics.ingestLag.set({ partition: String(this.deps.claim.partition) }, Math.max(0, this.clock() - newest) / 1000);
-  }
-
-  /**
-   * What a due checkpoint and devices refresh will write, taken now. A checkpoint holds the
-   * states after every message accepted so far, so it is taken only when those are exactly the
-   * batch's (no replay under way, no later batch waiting), and never while one is being written.
-   */
-  private takeUpkeep(batch: Batch, now: boolean): Upkeep {
-    const at = this.clock();
-    const checkpoint = (now || this.checkpointDue(at)) && this.checkpointing === null && this.processedSeq === batch.lastSeq
-      ? { seq: batch.lastSeq, slots: this.dirty, states: this.deps.engine.rows(this.dirty) } : null;
-    if (checkpoint !== null) {
-      this.dirty = new Set();
-      this.lastCheckpointAt = at;
-    }
-    const latest = (now || this.devicesDue(at)) && this.refreshing === null && this.latest.size > 0
-      ? { slots: this.latest, positions: this.deps.engine.positions(this.latest) } : null;
-    if (latest !== null) {
-      this.latest = new Set();
-      this.lastDevicesRefreshAt = at;
-    }
-    return { checkpoint, latest };
-  }
-
-  /** Writes a committed batch's upkeep on the side; a failure puts it back for the next time. */
-  private startUpkeep({ checkpoint, latest }: Upkeep): void {
-    const { store, log, claim } = this.deps;
-    if (checkpoint !== null) {
-      this.checkpointing = store.checkpoint(claim, checkpoint.seq, checkpoint.states).then(
-        () => undefined,
-        (err: Error) => {
-          log.warn({ err: err.message, partition: claim.partition }, 'checkpoint failed; the next one takes its states');
-          // The next checkpoint takes these devices' states as they stand then.
-          for (const slot of checkpoint.slots) this.dirty.add(slot);
-        },
-      ).finally(() => {
-        this.checkpointing = null;
-      });
-    }
-    if (latest !== null) {
-      this.refreshing = store.refreshDevices(latest.positions).catch((err: Error) => {
-        log.warn({ err: err.message, partition: claim.partition }, 'refreshing the devices table failed; will retry');
-        for (const slot of latest.slots) this.latest.add(slot);
-      }).finally(() => {
-        this.refreshing = null;
-      });
-    }
   }
 
   private lose(why: string): void {
@@ -482,9 +304,9 @@ export class PartitionPipeline {
     while (this.committing !== null) await this.committing;
     while (!this.lost && this.queue.length > 1) await this.commit(this.cut());
     if (this.lost) return false;
-    await Promise.all([this.checkpointing, this.refreshing]);
+    await this.upkeep.written();
     await this.commit(this.cut(), true);
-    await Promise.all([this.checkpointing, this.refreshing, this.deps.publisher.idle()]);
+    await Promise.all([this.upkeep.written(), this.deps.publisher.idle()]);
     if (!this.lost && this.deps.publisher.published > this.persistedPublishedSeq) await this.commit(this.cut());
     return !this.lost;
   }
