@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Topology } from './topology.js';
 import { orAfter } from '../timeout.js';
+import { FencewireError } from '../errors.js';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -21,11 +22,11 @@ export async function discoverPartitions(nc: NatsConnection, t: Topology): Promi
     await nc.flush();
     nc.publish(t.partitionProbe);
     const subject = await answer;
-    if (subject === null) throw new Error(`no answer on ${t.partitionProbe} within ${PROBE_TIMEOUT_MS} ms`);
+    if (subject === null) throw new FencewireError('partition_probe_unanswered', `no answer on ${t.partitionProbe} within ${PROBE_TIMEOUT_MS} ms`);
     if (subject === t.partitionProbe) return 1;
     const partitions = Number(subject.slice(t.partitionProbe.length + 1));
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) {
-      throw new Error(`the server maps ${t.partitionProbe} to "${subject}": the last token must be the partition count (1-1024)`);
+      throw new FencewireError('partition_mapping_invalid', `the server maps ${t.partitionProbe} to "${subject}": the last token must be the partition count (1-1024)`);
     }
     return partitions;
   } finally {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TransferredGeofence } from './geofence-transfer.js';
 import type { ValidationResult } from './geofence-validation.js';
+import { FencewireError } from '../errors.js';
 
 export type GeometryJob =
   | { readonly id: number; readonly kind: 'validate'; readonly tenantId: string; readonly collection: unknown; readonly maxVertices: number }
@@ -66,12 +67,12 @@ export class GeometryThread {
       const job = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
-      if ('error' in reply) job?.reject(new Error(reply.error));
+      if ('error' in reply) job?.reject(new FencewireError('geometry_failed', reply.error));
       else job?.resolve(reply.result);
     });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = null;
-      for (const job of this.pending.values()) job.reject(new Error(`the geometry thread stopped: ${err.message}`));
+      for (const job of this.pending.values()) job.reject(new FencewireError('geometry_thread_stopped', `the geometry thread stopped: ${err.message}`, { cause: err }));
       this.pending.clear();
     };
     worker.on('error', fail);

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { checkOut, inTransaction } from './database.js';
+import { FencewireError } from '../errors.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Any constant will do: it only has to be the same for every fencewire process.
@@ -48,7 +49,7 @@ export async function migrate(pool: pg.Pool, migrations?: Migration[]): Promise<
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${migration.version}_${migration.name} failed: ${(err as Error).message}`, { cause: err });
+        throw new FencewireError('migration_failed', `migration ${migration.version}_${migration.name} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(migration.version);
     }

@@ -3,6 +3,7 @@ import { INITIAL_STATE, type DeviceState, type DeviceStateRow } from '../core/de
 import type { DerivedEvent, EventType } from '../core/event.js';
 import { partitionOf } from '../core/partition.js';
 import type { PartitionHold } from './batch-store.js';
+import { FencewireError } from '../errors.js';
 
 /** A partition as its new owner finds it. */
 export interface PartitionClaim extends PartitionHold {
@@ -65,7 +66,7 @@ export class PgPartitionStore implements PartitionStore {
     const { rows } = await this.pool.query<{ id: number; epoch: string; committed_seq: string; published_seq: string; checkpoint_seq: string }>(
       CLAIM, [partitions, partition, owner]);
     const row = rows[0];
-    if (row === undefined) throw new Error(`claiming partition ${partition} of ${partitions} returned no row`);
+    if (row === undefined) throw new FencewireError('claim_failed', `claiming partition ${partition} of ${partitions} returned no row`);
     return {
       lane: row.id, partition, partitions, epoch: Number(row.epoch),
       committedSeq: Number(row.committed_seq), publishedSeq: Number(row.published_seq), checkpointSeq: Number(row.checkpoint_seq),

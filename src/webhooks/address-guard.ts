@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { excerpt } from '../errors.js';
+import { excerpt, FencewireError } from '../errors.js';
 
 /**
  * Addresses a webhook may not reach unless the operator allows it (WEBHOOK_ALLOW_PRIVATE):
@@ -68,7 +68,7 @@ export const FORBIDDEN_ADDRESS = 'forbidden_address';
 /** The error for a connection to a forbidden address; `host` is the name or literal asked for. */
 export function forbiddenAddressError(host: string, address: string): NodeJS.ErrnoException {
   const reaches = host === address ? `${address} is` : `${host} resolves to ${address},`;
-  return Object.assign(new Error(`${reaches} a private, loopback, link-local or reserved address; set WEBHOOK_ALLOW_PRIVATE=true to allow it`), { code: FORBIDDEN_ADDRESS });
+  return new FencewireError(FORBIDDEN_ADDRESS, `${reaches} a private, loopback, link-local or reserved address; set WEBHOOK_ALLOW_PRIVATE=true to allow it`);
 }
 
 /**
