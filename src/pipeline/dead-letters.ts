@@ -3,7 +3,7 @@ import type { Encoding, RejectedReport } from '../decode/message.js';
 import { UnstorableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { retryUpTo, type RetryLimits } from '../retry.js';
-import type { TelemetryMessage } from './batch.js';
+import type { TelemetryMessage } from '../decode/telemetry-message.js';
 
 /**
  * A dead letter is tried about a minute (back-off capped at 5 s) before it is dropped and

@@ -11,7 +11,7 @@ import type { RejectedReport } from '../../../src/decode/message.js';
 import { PartitionPublisher } from '../../../src/events/event-publisher.js';
 import { createMetrics } from '../../../src/metrics.js';
 import type { BatchWriter } from '../../../src/pipeline/group-commit.js';
-import type { TelemetryMessage } from '../../../src/pipeline/batch.js';
+import type { TelemetryMessage } from '../../../src/decode/telemetry-message.js';
 import { PartitionPipeline } from '../../../src/pipeline/partition-pipeline.js';
 import { RuleEngine } from '../../../src/pipeline/rule-engine.js';
 import type { PartitionBatch } from '../../../src/store/batch-store.js';

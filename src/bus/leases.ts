@@ -3,9 +3,9 @@ import { JetStreamApiCodes } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { isJetStreamError } from '../bus/api-errors.js';
-import type { Topology } from '../bus/topology.js';
-import { LeaseView, partitionKey, PROCESSOR_PREFIX } from './lease-view.js';
+import { LeaseView, partitionKey, PROCESSOR_PREFIX } from '../core/ownership/lease-view.js';
+import { isJetStreamError } from './api-errors.js';
+import type { Topology } from './topology.js';
 
 /** Leases and heartbeats are a few hundred bytes each; the bound keeps a runaway writer off the disk. */
 const LEASE_BUCKET_MAX_BYTES = 16 * 1024 * 1024;

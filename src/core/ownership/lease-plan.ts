@@ -1,4 +1,4 @@
-import { partitionOf } from '../core/partition.js';
+import { partitionOf } from '../partition.js';
 
 /** Partitions each of `live` processors should hold: an even share, rounded up. */
 export function fairShare(partitions: number, live: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fairShare, planLeases, preferredOrder } from '../../../src/ingest/lease-plan.js';
+import { fairShare, planLeases, preferredOrder } from '../../../../src/core/ownership/lease-plan.js';
 
 describe('lease plan - processors share partitions evenly', () => {
   it('gives each an even share rounded up', () => {

@@ -1,11 +1,10 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from '../bus/streams.js';
-import { dlqSubject, type Topology } from '../bus/topology.js';
-import type { TelemetryMessage } from '../pipeline/batch.js';
-import type { PartitionPipeline } from '../pipeline/partition-pipeline.js';
 import { COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, type Encoding, type RejectedReport } from '../decode/message.js';
-import { publishDeadLetter } from '../bus/dead-letter.js';
+import type { TelemetryMessage } from '../decode/telemetry-message.js';
+import { publishDeadLetter } from './dead-letter.js';
+import { partitionInFlight, startPartitionConsumer, type IngestConsumerSettings } from './streams.js';
+import { dlqSubject, type Topology } from './topology.js';
 
 export interface PartitionConsumerDeps {
   readonly js: JetStreamClient;
@@ -77,7 +76,7 @@ export class PartitionConsumer {
     return this.ended;
   }
 
-  static async start(deps: PartitionConsumerDeps, partition: number, partitions: number, startSeq: number, epoch: number, pipeline: PartitionPipeline): Promise<PartitionConsumer> {
+  static async start(deps: PartitionConsumerDeps, partition: number, partitions: number, startSeq: number, epoch: number, pipeline: { accept(msg: TelemetryMessage): void }): Promise<PartitionConsumer> {
     const { js, jsm, topology, settings, log } = deps;
     const name = await startPartitionConsumer(jsm, topology, partition, partitions, settings, startSeq, epoch);
     const consumer = await js.consumers.get(topology.telemetryStream, name);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LeaseView } from '../../../src/ingest/lease-view.js';
-import { planLeases } from '../../../src/ingest/lease-plan.js';
+import { LeaseView } from '../../../../src/core/ownership/lease-view.js';
+import { planLeases } from '../../../../src/core/ownership/lease-plan.js';
 
 const LEASE = 2000;
 const T0 = 1_000_000;
