@@ -8,11 +8,11 @@ import { writeApartOnDataError } from '../store/database.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { pruneEndpointSeries, setQueueAges } from './endpoint-metrics.js';
-import type { Delivery, DeliveryStore, Endpoint, NewDelivery } from '../core/delivery.js';
-import { isRefusedEvent, readEventMessage, type EventHeader } from './event-message.js';
+import type { Delivery, DeliveryStore, NewDelivery } from '../core/delivery.js';
+import { isRefusedEvent, readEventMessage } from './event-message.js';
+import { plannedDeliveries, type FannedEvent } from './fan-out.js';
 import { HttpSender } from './http-sender.js';
 import type { RetryPolicy } from './retry-schedule.js';
-import { matchesSubscription } from './subscription.js';
 
 /** The webhook worker's settings (WEBHOOK_* in docs/configuration.md). */
 export interface WebhookSettings {
@@ -145,7 +145,7 @@ export class WebhookWorker {
   /** Records the deliveries of a batch of events, acknowledges the events, and sends what fits. */
   private async fanOut(batch: readonly JsMsg[]): Promise<void> {
     const { js, topology, log, metrics, maxPayload } = this.deps;
-    const events: { header: EventHeader; body: string }[] = [];
+    const events: FannedEvent[] = [];
     for (const msg of batch) {
       const body = decoder.decode(msg.data);
       const read = readEventMessage(topology.eventsPrefix, msg.subject, msg.headers?.get('Nats-Msg-Id') || undefined, body);
@@ -160,26 +160,7 @@ export class WebhookWorker {
         .catch((err: Error) => log.error({ err: err.message, subject: msg.subject }, 'dead letter of an EVENTS message dropped'));
     }
     const endpoints = await this.deps.deliveries.enabledEndpoints([...new Set(events.map((e) => e.header.tenantId))]);
-    const byTenant = new Map<string, Endpoint[]>();
-    for (const endpoint of endpoints) {
-      const list = byTenant.get(endpoint.tenantId);
-      if (list) list.push(endpoint);
-      else byTenant.set(endpoint.tenantId, [endpoint]);
-    }
-    const deliveries: NewDelivery[] = [];
-    // Only what fits in an endpoint's queue is leased and sent from here; the rest waits in the
-    // table for the poll, which takes it as room frees. A full (slow, dead) endpoint thus costs
-    // the fan-out nothing beyond its rows.
-    const taken = new Map<string, number>();
-    for (const { header, body } of events) {
-      for (const endpoint of byTenant.get(header.tenantId) ?? []) {
-        if (!matchesSubscription(endpoint.events, header.type)) continue;
-        const used = taken.get(endpoint.id) ?? 0;
-        const leased = used < this.dispatcher.room(endpoint.id);
-        if (leased) taken.set(endpoint.id, used + 1);
-        deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body, leased });
-      }
-    }
+    const deliveries = plannedDeliveries(events, endpoints, (id) => this.dispatcher.room(id));
     const created = await this.recordDeliveries(deliveries);
     for (const msg of batch) msg.ack();
     const refused = created.filter((delivery) => !this.dispatcher.enqueue(delivery));
