@@ -1,7 +1,7 @@
 import type { DerivedEvent } from '../core/event.js';
 import { FencedError, UnstorableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { BatchStore, PartitionBatch } from '../store/batch-store.js';
+import type { BatchStore, PartitionBatch } from '../core/ingest-ports.js';
 
 /** How a partition's pipeline commits a batch. */
 export interface BatchWriter {

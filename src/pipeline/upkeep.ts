@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DevicePosition } from '../core/fix.js';
-import type { BatchStore } from '../store/batch-store.js';
-import type { PartitionClaim } from '../store/partition-store.js';
+import type { BatchStore } from '../core/ingest-ports.js';
+import type { PartitionClaim } from '../core/ingest-ports.js';
 import type { RuleEngine } from './rule-engine.js';
 
 /**

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { RefusedRow } from '../core/ingest-ports.js';
 import { UnstorableError } from '../errors.js';
 import { forMilliseconds, retryUpTo } from '../retry.js';
 
@@ -203,11 +204,6 @@ export async function writeApartOnDataError<T, R>(
   return results;
 }
 
-/** A row PostgreSQL refuses to store: its index among those probed, and why. */
-export interface RefusedRow {
-  readonly index: number;
-  readonly reason: string;
-}
 
 /**
  * The rows among `count` that PostgreSQL refuses, found by writing ranges of them (`write(from,

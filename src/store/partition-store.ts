@@ -2,33 +2,8 @@ import type pg from 'pg';
 import { INITIAL_STATE, type DeviceState, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent, EventType } from '../core/event.js';
 import { partitionOf } from '../core/partition.js';
-import type { PartitionHold } from './batch-store.js';
+import type { PartitionClaim, PartitionStore } from '../core/ingest-ports.js';
 import { FencewireError } from '../errors.js';
-
-/** A partition as its new owner finds it. */
-export interface PartitionClaim extends PartitionHold {
-  readonly partitions: number;
-  readonly committedSeq: number;
-  readonly publishedSeq: number;
-  readonly checkpointSeq: number;
-}
-
-/** What taking over a partition needs from the database. */
-export interface PartitionStore {
-  /**
-   * Makes `owner` the partition's owner with a new epoch, after any commit of the previous owner
-   * in progress (it holds the row). A partition never seen before starts where the partitions of
-   * an earlier partition count left off.
-   */
-  claim(partitions: number, partition: number, owner: string): Promise<PartitionClaim>;
-  /** The partition's checkpointed device states (those of an earlier partitioning included). */
-  loadStates(claim: PartitionClaim): Promise<DeviceStateRow[]>;
-  /**
-   * Committed events of the partition past its publish watermark, oldest first: what the last
-   * owner committed but may not have published (a batch or two, unless NATS was away).
-   */
-  unpublished(claim: PartitionClaim): Promise<{ seq: number; event: DerivedEvent; committedAt: number }[]>;
-}
 
 const CLAIM = `
 INSERT INTO ingest_partitions (partitions, partition, owner, epoch, committed_seq, published_seq, checkpoint_seq)
