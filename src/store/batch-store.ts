@@ -6,6 +6,8 @@ import type { DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { deviceKey, type DevicePosition, type Fix } from '../core/fix.js';
 import type { BatchStore, GroupOutcome, PartitionBatch, PartitionHold, RefusedRow } from '../core/ingest-ports.js';
+import { bool, columnArrays, json, num, token, type Column } from './array-columns.js';
+import { positionsCopyText } from './copy-text.js';
 import { classifyWriteError, inTransaction, refusedRows } from './database.js';
 
 // A group of batches in one statement (one round trip, its own transaction). Each partition's
@@ -77,42 +79,6 @@ const COPY_POSITIONS = `COPY positions (tenant_id, device_id, ts, lat, lon, spee
 /** PostgreSQL's unique_violation: a fix of the batch is stored already. */
 const UNIQUE_VIOLATION = '23505';
 
-/** A number in COPY text format, `\N` for null. */
-function copyNumber(value: number | null): string {
-  return value === null ? '\\N' : String(value);
-}
-
-/** ISO 8601 of a whole second, remembered: the fixes of a batch mostly share their seconds. */
-const isoSeconds = new Map<number, string>();
-
-/** A timestamptz in COPY text: the ISO string of the second (cached), then the milliseconds. */
-function copyTimestamp(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  let prefix = isoSeconds.get(second);
-  if (prefix === undefined) {
-    if (isoSeconds.size >= 4096) isoSeconds.clear();
-    prefix = new Date(second * 1000).toISOString().slice(0, 19);
-    isoSeconds.set(second, prefix);
-  }
-  return `${prefix}.${String(ms - second * 1000).padStart(3, '0')}Z`;
-}
-
-/**
- * The fixes as COPY text, one line each. Tenant and device ids are validated tokens of
- * [A-Za-z0-9_-] and need no escaping; JSON escapes its own control characters, so only its
- * backslashes are doubled.
- */
-export function positionsCopyText(fixes: readonly Fix[]): string {
-  const lines: string[] = new Array<string>(fixes.length);
-  for (let i = 0; i < fixes.length; i++) {
-    const f = fixes[i] as Fix;
-    lines[i] = `${f.tenantId}\t${f.deviceId}\t${copyTimestamp(f.ts)}\t${f.lat}\t${f.lon}\t${copyNumber(f.speed)}\t${copyNumber(f.heading)}\t${copyNumber(f.altitude)}\t`
-      + `${copyNumber(f.accuracy)}\t${copyNumber(f.satellites)}\t${f.ignition === null ? '\\N' : f.ignition ? 't' : 'f'}\t${copyNumber(f.odometer)}\t`
-      + `${f.attributes === null ? '\\N' : JSON.stringify(f.attributes).replaceAll('\\', '\\\\')}\n`;
-  }
-  return lines.join('');
-}
-
 async function copyPositions(client: pg.PoolClient, fixes: readonly Fix[]): Promise<number> {
   const stream = client.query(copyFrom(COPY_POSITIONS));
   await pipeline(Readable.from([positionsCopyText(fixes)]), stream);
@@ -135,23 +101,6 @@ INSERT INTO device_state (tenant_id, device_id, state, lane)
 SELECT t, d, s, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(t, d, s)
 ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, lane = excluded.lane, updated_at = now()`;
 
-/**
- * How a column's values are written into a PostgreSQL array literal. pg's generic array
- * serializer escapes every element and was a tenth of ingest's CPU time; here only JSON needs
- * quoting: tenant and device ids are validated tokens of [A-Za-z0-9_-], event ids and types
- * are ours.
- */
-type Column<T> =
-  | { readonly kind: 'token'; readonly get: (row: T) => string | null }
-  | { readonly kind: 'number'; readonly get: (row: T) => number | null }
-  | { readonly kind: 'boolean'; readonly get: (row: T) => boolean | null }
-  | { readonly kind: 'json'; readonly get: (row: T) => object | null };
-
-const token = <T>(get: (row: T) => string | null): Column<T> => ({ kind: 'token', get });
-const num = <T>(get: (row: T) => number | null): Column<T> => ({ kind: 'number', get });
-const bool = <T>(get: (row: T) => boolean | null): Column<T> => ({ kind: 'boolean', get });
-const json = <T>(get: (row: T) => object | null): Column<T> => ({ kind: 'json', get });
-
 const POSITION_COLUMNS: Column<Fix>[] = [
   token((f) => f.tenantId), token((f) => f.deviceId), num((f) => f.ts), num((f) => f.lat), num((f) => f.lon),
   num((f) => f.speed), num((f) => f.heading), num((f) => f.altitude), num((f) => f.accuracy), num((f) => f.satellites),
@@ -170,33 +119,6 @@ const STATE_COLUMNS: Column<DeviceStateRow>[] = [token((r) => r.tenantId), token
 const EVENT_COLUMNS: Column<DerivedEvent>[] = [
   token((e) => e.id), token((e) => e.tenantId), token((e) => e.deviceId), token((e) => e.type), num((e) => e.occurredAt), json((e) => e.data),
 ];
-
-function element<T>(column: Column<T>, row: T): string {
-  switch (column.kind) {
-    case 'token':
-      return column.get(row) ?? 'NULL';
-    case 'number': {
-      const value = column.get(row);
-      return value === null ? 'NULL' : String(value);
-    }
-    case 'boolean': {
-      const value = column.get(row);
-      return value === null ? 'NULL' : value ? 't' : 'f';
-    }
-    case 'json': {
-      const value = column.get(row);
-      return value === null ? 'NULL' : `"${JSON.stringify(value).replace(/["\\]/g, '\\$&')}"`;
-    }
-  }
-}
-
-/**
- * The bind parameters of an `unnest` statement: one array literal per column, so a fixed handful
- * of parameters whatever the number of rows, never one per row.
- */
-function columnArrays<T>(rows: readonly T[], columns: Column<T>[]): string[] {
-  return columns.map((column) => `{${rows.map((row) => element(column, row)).join(',')}}`);
-}
 
 function byDevice(a: { tenantId: string; deviceId: string }, b: { tenantId: string; deviceId: string }): number {
   const ka = deviceKey(a.tenantId, a.deviceId);

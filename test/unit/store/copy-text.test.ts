@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Fix } from '../../../src/core/fix.js';
-import { positionsCopyText } from '../../../src/store/batch-store.js';
+import { positionsCopyText } from '../../../src/store/copy-text.js';
 
 const base: Fix = {
   tenantId: 'acme', deviceId: 'veh-1', ts: Date.parse('2026-11-22T08:00:05.007Z'), lat: 48.1, lon: -11.5, speed: null, heading: 90,
