@@ -3,11 +3,10 @@ import type { Geofence } from '../core/geometry/geofence.js';
 import { GeofenceIndex } from '../core/geometry/geofence-index.js';
 import { DEFAULT_RULES, resolveRules, type RuleConfig } from '../core/rule-config.js';
 import type { GeofenceChange, RuleSource, TenantRules } from '../core/rule-source.js';
-import type { GeofenceStore, StoredGeofence } from '../store/geofence-store.js';
-import type { TenantStore } from '../store/tenant-store.js';
 import { fromTransfer } from './geofence-transfer.js';
 import { prepareStored } from './geofence-validation.js';
 import type { GeometryThread } from './geometry-thread.js';
+import type { StoredGeofence, GeofenceStore, TenantStore } from '../core/store-ports.js';
 
 const EMPTY: TenantRules = { index: new GeofenceIndex(), rules: DEFAULT_RULES };
 /** A missed change notification (a reconnect at the wrong moment) heals within this time. */

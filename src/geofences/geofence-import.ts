@@ -1,7 +1,7 @@
-import type { GeofenceStore } from '../store/geofence-store.js';
 import type { GeometryThread } from './geometry-thread.js';
 import type { GeofenceLimits } from '../core/geofence-limits.js';
 import { validateCollection } from './geofence-validation.js';
+import type { GeofenceStore } from '../core/store-ports.js';
 
 export interface ImportResult {
   readonly imported: number;

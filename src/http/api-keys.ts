@@ -1,4 +1,5 @@
-import { hashKey, type KeyStore } from '../store/key-store.js';
+import { hashKey } from '../store/key-store.js';
+import type { KeyStore } from '../core/store-ports.js';
 
 /** The tenant a key belongs to, or null for an unknown or revoked key (every request reads the table: a revocation holds at once). */
 export function tenantForKey(keys: KeyStore, key: string): Promise<string | null> {

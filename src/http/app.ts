@@ -3,7 +3,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifySchemaValidationError } from 'fastify';
-import type { ApiStore } from '../store/api-store.js';
 import type { Logger } from 'pino';
 import type { ApiBus } from '../bus/api-bus.js';
 import type { TenantQuotas } from '../core/tenant-quotas.js';
@@ -22,6 +21,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { mapRoutes } from './routes/map.js';
 import { streamRoutes } from './routes/stream.js';
 import type { LiveStreams } from './live-stream.js';
+import type { ApiStore } from '../core/store-ports.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,20 +1,6 @@
 import type pg from 'pg';
-import type { CountedRows, Page, TimeRange } from '../core/page.js';
 import { countedRows } from './list-rows.js';
-
-/** A device as the API shows it: its id, when it was first and last heard, its latest position. */
-export type DeviceAnswerRow = Record<string, unknown>;
-
-/** What the API reads of devices and their positions. */
-export interface DeviceReads {
-  list(tenantId: string, page: Page): Promise<CountedRows<DeviceAnswerRow>>;
-  /** One device, or null when the tenant has none by that id. */
-  latest(tenantId: string, deviceId: string): Promise<DeviceAnswerRow | null>;
-  /** A device's positions in a time window, oldest first. */
-  positions(tenantId: string, deviceId: string, range: TimeRange, page: Page): Promise<CountedRows<Record<string, unknown>>>;
-  /** The devices with a fix in the last `withinS` seconds, the most recently seen first, at most `limit`. */
-  active(tenantId: string, withinS: number, limit: number): Promise<DeviceAnswerRow[]>;
-}
+import type { DeviceReads } from '../core/store-ports.js';
 
 const COLUMNS = `device_id AS id, first_seen_at, last_received_at,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;

@@ -1,38 +1,8 @@
 import type pg from 'pg';
-import type { DerivedEvent } from '../core/event.js';
-import type { CountedRows, Page, TimeRange } from '../core/page.js';
 import { inTransaction } from './database.js';
 import { countedRows } from './list-rows.js';
-import { inboundBytesUsage, inboundUsage, type WindowUsage } from './tenant-usage.js';
-
-/** Which of a tenant's events a list shows: null filters nothing. */
-export interface EventFilter extends TimeRange {
-  readonly type: string | null;
-  readonly deviceId: string | null;
-}
-
-/** An inbound event as kept in the audit log. */
-export interface InboundReceipt {
-  readonly id: string;
-  readonly received_at: Date;
-}
-
-/** What the API reads and writes of the events table and the inbound audit log. */
-export interface EventLog {
-  /** A tenant's derived events, oldest first. */
-  events(tenantId: string, filter: EventFilter, page: Page): Promise<CountedRows<Record<string, unknown>>>;
-  /**
-   * Keeps an inbound body in the audit log and, in the same transaction, the event `derive`
-   * makes of it from the receipt (none when it returns null).
-   */
-  recordInbound(tenantId: string, body: unknown, bytes: number, derive: (receipt: InboundReceipt) => DerivedEvent | null): Promise<{ receipt: InboundReceipt; event: DerivedEvent | null }>;
-  /** The audit log, newest first. */
-  inbound(tenantId: string, page: Page): Promise<CountedRows<Record<string, unknown>>>;
-  /** Inbound events the tenant posted in the last `windowS` seconds. */
-  inboundCount(tenantId: string, windowS: number): Promise<WindowUsage>;
-  /** Bytes of inbound bodies the tenant posted in the last `windowS` seconds. */
-  inboundBytes(tenantId: string, windowS: number): Promise<WindowUsage>;
-}
+import { inboundBytesUsage, inboundUsage } from './tenant-usage.js';
+import type { InboundReceipt, EventLog } from '../core/store-ports.js';
 
 export function eventLog(db: pg.Pool): EventLog {
   return {

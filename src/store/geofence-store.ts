@@ -1,33 +1,8 @@
 import type pg from 'pg';
 import type { GeofenceLimits, GeofenceRow } from '../core/geofence-limits.js';
-import type { CountedRows, Page } from '../core/page.js';
 import { inLockedTransaction } from './database.js';
 import { countedRows } from './list-rows.js';
-
-/** A stored geofence: its id and GeoJSON Feature. */
-export interface StoredGeofence {
-  readonly id: string;
-  readonly feature: unknown;
-}
-
-/** What the API, the importer and the catalog read and write of the geofences table. */
-export interface GeofenceStore {
-  /** Creates or replaces geofences all or nothing, unless the tenant's limits would be exceeded. */
-  upsert(tenantId: string, rows: readonly GeofenceRow[], limits: GeofenceLimits): Promise<{ quotaError: string | null }>;
-  /** A tenant's stored geofences, or only those of `ids`. */
-  stored(tenantId: string, ids?: readonly string[] | null): Promise<StoredGeofence[]>;
-  /** One geofence's Feature, or null when the tenant has none by that id. */
-  feature(tenantId: string, id: string): Promise<unknown>;
-  /** A page of a tenant's Features, by id. */
-  features(tenantId: string, page: Page): Promise<CountedRows<{ feature: unknown }>>;
-  /** Deletes a geofence; false when there was none. */
-  remove(tenantId: string, id: string): Promise<boolean>;
-  /**
-   * Per tenant (or only `tenantId`): a digest of its rules, its geofence count and latest
-   * change, which moves whenever either changes.
-   */
-  signatures(tenantId: string | null): Promise<Map<string, string>>;
-}
+import type { StoredGeofence, GeofenceStore } from '../core/store-ports.js';
 
 export function geofenceStore(pool: pg.Pool): GeofenceStore {
   return {

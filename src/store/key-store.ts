@@ -1,26 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
-
-/** A key as stored: its id and dates, never the key (only its hash is kept). */
-export interface KeyRecord {
-  readonly id: string;
-  readonly tenant_id: string;
-  readonly created_at: Date;
-  readonly revoked_at: Date | null;
-}
-
-/** What fencewire reads and writes of the api_keys table: keys by their hashes. */
-export interface KeyStore {
-  insert(id: string, tenantId: string, keyHash: string): Promise<void>;
-  /** A tenant's keys, oldest first. */
-  list(tenantId: string): Promise<KeyRecord[]>;
-  /** Revokes a key now; false when the tenant has no such key. */
-  revoke(tenantId: string, id: string): Promise<boolean>;
-  /** The tenant of a key hash, or null for an unknown or revoked key. */
-  tenantOf(keyHash: string): Promise<string | null>;
-  /** Of these key hashes, the ones still valid (not revoked, not deleted). */
-  valid(keyHashes: readonly string[]): Promise<Set<string>>;
-}
+import type { KeyRecord, KeyStore } from '../core/store-ports.js';
 
 export function keyStore(pool: pg.Pool): KeyStore {
   return {

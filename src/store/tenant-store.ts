@@ -1,12 +1,5 @@
 import type pg from 'pg';
-
-/** What fencewire reads and writes of the tenants table. */
-export interface TenantStore {
-  /** A tenant's stored rule overrides ({} when it has none or does not exist). */
-  rules(tenantId: string): Promise<unknown>;
-  /** Creates a tenant; with `rules`, replaces its rule overrides too. */
-  create(tenantId: string, rules: unknown | undefined): Promise<void>;
-}
+import type { TenantStore } from '../core/store-ports.js';
 
 export function tenantStore(pool: pg.Pool): TenantStore {
   return {

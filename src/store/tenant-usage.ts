@@ -1,12 +1,6 @@
 import type pg from 'pg';
 import { inLockedTransaction } from './database.js';
-
-/** How many rows fell in a sliding window, and when the oldest of them leaves it. */
-export interface WindowUsage {
-  readonly count: number;
-  /** Seconds until the oldest row in the window is out of it: when one more would be allowed. */
-  readonly retryAfterS: number;
-}
+import type { WindowUsage } from '../core/store-ports.js';
 
 async function windowUsage(db: pg.Pool, sql: string, params: unknown[], windowS: number): Promise<WindowUsage> {
   const result = await db.query<{ n: number; oldest_age_s: number | null }>(sql, [...params, windowS]);

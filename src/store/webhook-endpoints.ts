@@ -1,52 +1,7 @@
 import type pg from 'pg';
-import type { CountedRows, Page } from '../core/page.js';
 import { countedRows } from './list-rows.js';
-import { replayUsage, withinEndpointQuota, type WindowUsage } from './tenant-usage.js';
-
-/** An endpoint as the API shows it (never its secret). */
-export type EndpointRow = Record<string, unknown> & { readonly url: string; readonly headers: Record<string, string> };
-
-/** A new endpoint's settings, checked already. */
-export interface NewEndpoint {
-  readonly id: string;
-  readonly url: string;
-  readonly events: readonly string[];
-  readonly secret: string;
-  readonly headers: Record<string, string>;
-  readonly enabled: boolean;
-  readonly description: string | null;
-}
-
-/** The settings a change gives; undefined keeps the stored one (`description: null` clears it). */
-export type EndpointChange = Partial<Omit<NewEndpoint, 'id'>>;
-
-/** A delivery of one event, queued by the API (a test event). */
-export interface QueuedDelivery {
-  readonly id: string;
-  readonly endpointId: string;
-  readonly tenantId: string;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly body: string;
-}
-
-/** What the API reads and writes of webhook endpoints and their delivery logs. */
-export interface WebhookEndpoints {
-  /** Creates an endpoint unless the tenant has `limit` already (then null). */
-  create(tenantId: string, endpoint: NewEndpoint, limit: number): Promise<EndpointRow | null>;
-  find(tenantId: string, id: string): Promise<EndpointRow | null>;
-  list(tenantId: string, page: Page): Promise<CountedRows<EndpointRow>>;
-  update(tenantId: string, id: string, change: EndpointChange): Promise<void>;
-  /** Deletes an endpoint and its deliveries; false when there was none. */
-  remove(tenantId: string, id: string): Promise<boolean>;
-  /** An endpoint's deliveries, newest first, each with every attempt; `status` null for all. */
-  deliveries(tenantId: string, endpointId: string, status: string | null, page: Page): Promise<CountedRows<Record<string, unknown>>>;
-  queue(delivery: QueuedDelivery): Promise<void>;
-  /** Queues a delivery's event again as delivery `newId`; false when the tenant has no such delivery. */
-  replay(tenantId: string, deliveryId: string, newId: string): Promise<boolean>;
-  /** Replays of a delivery (of the first delivery it replays) in the last `windowS` seconds. */
-  replays(deliveryId: string, windowS: number): Promise<WindowUsage>;
-}
+import { replayUsage, withinEndpointQuota } from './tenant-usage.js';
+import type { EndpointRow, WebhookEndpoints } from '../core/store-ports.js';
 
 const ENDPOINT_COLUMNS = 'id, url, events, headers, enabled, description, created_at, updated_at';
 /** A delivery with every attempt, oldest first. */

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { TOKEN } from '../../core/token.js';
-import type { DeviceReads } from '../../store/device-reads.js';
 import { ApiError } from '../api-error.js';
 import { listAnswer, parsePage, timeParameter } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { idParams, pageQuery, timeRange } from '../schemas.js';
+import type { DeviceReads } from '../../core/store-ports.js';
 
 const tags = ['devices'];
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { EventLog } from '../../store/event-log.js';
 import { listAnswer, parsePage, timeParameter } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { pageQuery, timeRange } from '../schemas.js';
+import type { EventLog } from '../../core/store-ports.js';
 
 /** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
 export function eventRoutes(app: FastifyInstance, log: EventLog): void {

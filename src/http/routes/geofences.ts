@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { importGeofences, type ImportOptions } from '../../geofences/geofence-import.js';
 import { generatedGeofenceId } from '../../geofences/geofence-validation.js';
 import { ApiError } from '../api-error.js';
-import type { GeofenceStore } from '../../store/geofence-store.js';
 import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
+import type { GeofenceStore } from '../../core/store-ports.js';
 
 const tags = ['geofences'];
 

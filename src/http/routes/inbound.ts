@@ -3,11 +3,11 @@ import type { TenantQuotas } from '../../core/tenant-quotas.js';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { envelope } from '../../core/event.js';
 import { dvirSubmitted, occurredAtProblem } from '../../core/rules/dvir.js';
-import type { EventLog } from '../../store/event-log.js';
 import { ApiError } from '../api-error.js';
 import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { pageQuery } from '../schemas.js';
+import type { EventLog } from '../../core/store-ports.js';
 
 /**
  * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import type { TenantQuotas } from '../../core/tenant-quotas.js';
-import type { EndpointRow, WebhookEndpoints } from '../../store/webhook-endpoints.js';
 import { webhookUrlError } from '../../webhooks/address-guard.js';
 import { requestedDeliveryId } from '../../core/delivery.js';
 import { customHeaderError } from '../../webhooks/endpoint-headers.js';
@@ -12,6 +11,7 @@ import { ApiError } from '../api-error.js';
 import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { idParams, pageQuery, webhookBody } from '../schemas.js';
+import type { EndpointRow, WebhookEndpoints } from '../../core/store-ports.js';
 
 interface EndpointInput {
   url?: string;
