@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeviceStateRow } from '../core/device-state.js';
 import type { DevicePosition } from '../core/fix.js';
-import type { BatchStore } from '../core/ingest-ports.js';
-import type { PartitionClaim } from '../core/ingest-ports.js';
+import type { BatchStore, PartitionClaim } from '../core/ingest-ports.js';
 import type { RuleEngine } from './rule-engine.js';
 
 /**

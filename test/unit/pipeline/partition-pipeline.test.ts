@@ -14,8 +14,7 @@ import type { BatchWriter } from '../../../src/pipeline/group-commit.js';
 import type { TelemetryMessage } from '../../../src/decode/telemetry-message.js';
 import { PartitionPipeline } from '../../../src/pipeline/partition-pipeline.js';
 import { RuleEngine } from '../../../src/pipeline/rule-engine.js';
-import type { PartitionBatch } from '../../../src/core/ingest-ports.js';
-import type { PartitionClaim } from '../../../src/core/ingest-ports.js';
+import type { PartitionBatch, PartitionClaim } from '../../../src/core/ingest-ports.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.parse('2026-11-22T08:00:00Z');
