@@ -1,4 +1,4 @@
-import type { DeviceState, DeviceStateRow, InsideGeofence, OverspeedState, ThresholdState } from '../core/device-state.js';
+import type { DeviceState, DeviceStateRow, InsideGeofence, LastFix, OverspeedState, ThresholdState } from '../core/device-state.js';
 import { deviceKey } from '../core/fix.js';
 
 /** The parts of a state most devices do not have: kept as an object only where one does. */
@@ -86,14 +86,10 @@ export class DeviceTable {
     const n = (offset: number) => this.numbers[base + offset] as number;
     const f = (offset: number) => unflag(this.flags[slot * FLAGS_PER_SLOT + offset] as number);
     const rare = this.rare[slot];
-    const fixTs = n(N.fixTs);
     const tripStartedAt = n(N.tripStartedAt);
     const candidateSince = orNull(n(N.overspeedCandidateSince));
     return {
-      lastFix: Number.isNaN(fixTs) ? null : {
-        ts: fixTs, lat: n(N.fixLat), lon: n(N.fixLon), speed: orNull(n(N.fixSpeed)), heading: orNull(n(N.fixHeading)),
-        ignition: f(F.fixIgnition), odometer: orNull(n(N.fixOdometer)),
-      },
+      lastFix: this.lastFix(slot),
       lastReceivedAt: orNull(n(N.lastReceivedAt)),
       inside: rare?.inside ?? {},
       overspeed: { candidateSince, active: rare?.overspeedActive ?? null },
@@ -112,9 +108,26 @@ export class DeviceTable {
     };
   }
 
+  /** The newest fix a slot's state holds (null before the first), without the rest of the state. */
+  lastFix(slot: number): LastFix | null {
+    const base = slot * NUMBERS_PER_SLOT;
+    const n = (offset: number) => this.numbers[base + offset] as number;
+    const ts = n(N.fixTs);
+    if (Number.isNaN(ts)) return null;
+    return {
+      ts, lat: n(N.fixLat), lon: n(N.fixLon), speed: orNull(n(N.fixSpeed)), heading: orNull(n(N.fixHeading)),
+      ignition: unflag(this.flags[slot * FLAGS_PER_SLOT + F.fixIgnition] as number), odometer: orNull(n(N.fixOdometer)),
+    };
+  }
+
+  /** The tenant and device a slot holds. */
+  device(slot: number): { readonly tenantId: string; readonly deviceId: string } {
+    return { tenantId: this.tenants[slot] as string, deviceId: this.devices[slot] as string };
+  }
+
   /** The device and state in a slot, as a new row. */
   row(slot: number): DeviceStateRow {
-    return { tenantId: this.tenants[slot] as string, deviceId: this.devices[slot] as string, state: this.state(slot) };
+    return { ...this.device(slot), state: this.state(slot) };
   }
 
   /** Every slot in use, in the order the devices were first seen. */

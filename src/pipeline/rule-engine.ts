@@ -67,9 +67,9 @@ export class RuleEngine {
   positions(slots: Iterable<number>): DevicePosition[] {
     const positions: DevicePosition[] = [];
     for (const slot of slots) {
-      const { tenantId, deviceId, state } = this.table.row(slot);
-      const fix = state.lastFix;
+      const fix = this.table.lastFix(slot);
       if (fix === null) continue;
+      const { tenantId, deviceId } = this.table.device(slot);
       positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition });
     }
     return positions;
@@ -78,7 +78,7 @@ export class RuleEngine {
   /** The slot of the fix's device when that fix is the newest its state holds. */
   slotWithLatest(fix: Fix): number | undefined {
     const slot = this.table.slotOf(fix.tenantId, fix.deviceId);
-    return slot !== undefined && this.table.state(slot).lastFix?.ts === fix.ts ? slot : undefined;
+    return slot !== undefined && this.table.lastFix(slot)?.ts === fix.ts ? slot : undefined;
   }
 
   /** device.offline for every device silent past its tenant's timeout; the slots it changed. */
