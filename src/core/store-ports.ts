@@ -68,6 +68,8 @@ export interface GeofenceStore {
   upsert(tenantId: string, rows: readonly GeofenceRow[], limits: GeofenceLimits): Promise<{ quotaError: string | null }>;
   /** A tenant's stored geofences, or only those of `ids`. */
   stored(tenantId: string, ids?: readonly string[] | null): Promise<StoredGeofence[]>;
+  /** True when the tenant has a geofence by that id (without reading its Feature). */
+  exists(tenantId: string, id: string): Promise<boolean>;
   /** One geofence's Feature, or null when the tenant has none by that id. */
   feature(tenantId: string, id: string): Promise<unknown>;
   /** A page of a tenant's Features, by id. */

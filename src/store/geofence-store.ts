@@ -8,6 +8,10 @@ export function geofenceStore(pool: pg.Pool): GeofenceStore {
   return {
     upsert: (tenantId, rows, limits) => upsertGeofences(pool, tenantId, rows, limits),
     stored: (tenantId, ids = null) => storedGeofences(pool, tenantId, ids),
+    async exists(tenantId, id) {
+      const result = await pool.query('SELECT 1 FROM geofences WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return result.rowCount === 1;
+    },
     async feature(tenantId, id) {
       const result = await pool.query<{ feature: unknown }>('SELECT feature FROM geofences WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return result.rows[0]?.feature ?? null;

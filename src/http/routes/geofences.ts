@@ -46,7 +46,7 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
     const id = feature?.properties?.id ?? generatedGeofenceId(feature);
     if (typeof id === 'string') {
-      if ((await store.feature(request.tenantId, id)) !== null) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
+      if (await store.exists(request.tenantId, id)) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
     }
     await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
     return reply.code(201).send(await find(store, request.tenantId, String(id)));
