@@ -5,7 +5,7 @@ import { pageQuery, timeRange } from '../schemas.js';
 import type { EventLog } from '../../core/store-ports.js';
 
 /** `GET /v1/events?type=&device_id=&from=&to=`: the tenant's derived events, oldest first. */
-export function eventRoutes(app: FastifyInstance, log: EventLog): void {
+export function eventRoutes(app: FastifyInstance, eventLog: EventLog): void {
   app.get('/v1/events', {
     schema: {
       tags: ['events'], summary: 'Derived events, oldest first, for reconciliation',
@@ -18,6 +18,6 @@ export function eventRoutes(app: FastifyInstance, log: EventLog): void {
     const type = typeof query.type === 'string' ? query.type : null;
     const deviceId = typeof query.device_id === 'string' ? query.device_id : null;
     const filter = { type, deviceId, from: timeParameter(query, 'from'), to: timeParameter(query, 'to') };
-    return listAnswer(request.url, page, await log.events(request.tenantId, filter, page));
+    return listAnswer(request.url, page, await eventLog.events(request.tenantId, filter, page));
   });
 }

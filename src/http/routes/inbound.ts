@@ -13,7 +13,7 @@ import type { EventLog } from '../../core/store-ports.js';
  * `POST /api/integration/webhook`: an event from another product, kept in the audit log, and
  * `GET /v1/inbound-events` to read that log back, newest first.
  */
-export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, quotas: TenantQuotas): void {
+export function inboundRoutes(app: FastifyInstance, eventLog: EventLog, bus: ApiBus, quotas: TenantQuotas): void {
   app.post('/api/integration/webhook', {
     bodyLimit: quotas.inboundMaxBytes,
     schema: {
@@ -30,11 +30,11 @@ export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, 
     const timeProblem = occurredAtProblem(body as Record<string, unknown>);
     if (timeProblem !== null) throw new ApiError('invalid_request', timeProblem);
     const bytes = Number(request.headers['content-length'] ?? Buffer.byteLength(JSON.stringify(body)));
-    const usage = await log.inboundCount(request.tenantId, 60);
+    const usage = await eventLog.inboundCount(request.tenantId, 60);
     if (usage.count >= quotas.inboundEventsPerMinute) {
       throw new ApiError('rate_limited', `this tenant posted ${usage.count} inbound events in the last minute, its limit (TENANT_INBOUND_EVENTS_PER_MINUTE is ${quotas.inboundEventsPerMinute}); retry after ${usage.retryAfterS} s`, usage.retryAfterS);
     }
-    const bytesUsage = await log.inboundBytes(request.tenantId, 60);
+    const bytesUsage = await eventLog.inboundBytes(request.tenantId, 60);
     if (bytesUsage.count + bytes > quotas.inboundBytesPerMinute) {
       throw new ApiError('rate_limited', `this tenant posted ${bytesUsage.count} bytes of inbound events in the last minute and this one has ${bytes}, past its limit (TENANT_INBOUND_BYTES_PER_MINUTE is ${quotas.inboundBytesPerMinute}); retry after ${bytesUsage.retryAfterS} s`, bytesUsage.retryAfterS);
     }
@@ -48,7 +48,7 @@ export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, 
     }
     // The receipt and the event it causes are committed together; the answer waits for the
     // event to be on the bus, so that a sender told 202 never loses it (a 503 asks for a resend).
-    const { receipt, event } = await log.recordInbound(request.tenantId, body, bytes,
+    const { receipt, event } = await eventLog.recordInbound(request.tenantId, body, bytes,
       (kept) => dvirSubmitted(request.tenantId, body as Record<string, unknown>, kept.id, kept.received_at.getTime()));
     if (event !== null) {
       await bus.publishEvent(event).catch((err: Error) => {
@@ -62,6 +62,6 @@ export function inboundRoutes(app: FastifyInstance, log: EventLog, bus: ApiBus, 
     schema: { tags: ['integration'], summary: 'The audit log of inbound events, newest first', querystring: pageQuery(), response: answers({ 200: answer.list(answer.inboundEvent) }) },
   }, async (request) => {
     const page = parsePage(request.query as Record<string, unknown>);
-    return listAnswer(request.url, page, await log.inbound(request.tenantId, page));
+    return listAnswer(request.url, page, await eventLog.inbound(request.tenantId, page));
   });
 }
