@@ -21,6 +21,8 @@ import { PgBatchStore } from './store/batch-store.js';
 import { loadCommandKey } from './store/command-key.js';
 import { PgPartitionStore } from './store/partition-store.js';
 import { jetStreamEventSink } from './bus/event-sink.js';
+import { natsIngestBus } from './bus/ingest-bus.js';
+import { jetStreamEventFeed } from './bus/event-feed.js';
 import { GeofenceCatalog } from './geofences/geofence-catalog.js';
 import { followGeofenceChanges, notifyGeofencesChanged } from './bus/geofence-changes.js';
 import { apiStore } from './store/api-store.js';
@@ -107,7 +109,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
   if (roles.includes('webhooks')) {
     // Before ingest starts publishing, so that the new consumer sees its first events.
     await ensureWebhookConsumer(jsm, t);
-    webhooks = new WebhookWorker({ js, topology: t, deliveries: deliveryStore(pool), settings: config.webhooks, metrics, log, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD });
+    webhooks = new WebhookWorker({ feed: jetStreamEventFeed(js, t, nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD), deliveries: deliveryStore(pool), settings: config.webhooks, metrics, log });
     await webhooks.start();
   }
   if (roles.includes('ingest')) {
@@ -120,9 +122,10 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, sessions);
     upkeepPool = createPool(config.databaseUrl, log, UPKEEP_CONNECTIONS, sessions);
     control = await connectServing(config, log, 'fencewire-leases');
+    const bus = natsIngestBus({ control, js, jsm, topology: t, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD, log });
     ingest = new IngestProcessor({
-      control, js, jsm, topology: t, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
-      events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD, commandKey,
+      bus, telemetryPrefix: t.telemetryPrefix, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
+      events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, commandKey,
     });
     await ingest.start();
     const maintain = () =>

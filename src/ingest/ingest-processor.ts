@@ -1,25 +1,18 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { discoverPartitions } from '../bus/partitions.js';
-import type { Topology } from '../bus/topology.js';
-import type { DerivedEvent, EventSink } from '../core/event.js';
-import { PartitionPublisher } from '../events/event-publisher.js';
+import type { IngestBus } from '../bus/ingest-bus.js';
+import type { EventSink } from '../core/event.js';
 import type { Metrics } from '../metrics.js';
 import { GroupCommitter } from '../pipeline/group-commit.js';
-import { PartitionPipeline, type PipelineSettings } from '../pipeline/partition-pipeline.js';
+import type { PipelineSettings } from '../pipeline/partition-pipeline.js';
 import type { RuleSource } from '../core/rule-source.js';
-import { RuleEngine } from '../pipeline/rule-engine.js';
-import type { BatchStore, PartitionClaim, PartitionStore } from '../core/ingest-ports.js';
-import { LeaseTable } from '../bus/leases.js';
-import { PartitionConsumer } from '../bus/partition-consumer.js';
+import type { BatchStore, PartitionStore } from '../core/ingest-ports.js';
+import type { LeaseTable } from '../bus/leases.js';
 import { planLeases, preferredOrder } from '../core/ownership/lease-plan.js';
 import { singleFlight } from '../single-flight.js';
-import { orAfter } from '../timeout.js';
-import { eventIdsSince, eventsDuplicateWindowMs } from '../bus/events-stream.js';
+import { HeldPartition, within } from './held-partition.js';
 
 export interface IngestSettings extends PipelineSettings {
   /** Unacknowledged messages the processor may hold over its partitions: the back-pressure bound on memory. */
@@ -33,14 +26,9 @@ export interface IngestSettings extends PipelineSettings {
 }
 
 export interface IngestDeps {
-  /**
-   * The connection for leases and heartbeats: one of their own, so that a renewal's answer never
-   * waits behind the telemetry a busy processor is being sent on the data connection.
-   */
-  readonly control: NatsConnection;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  readonly topology: Topology;
+  readonly bus: IngestBus;
+  /** Where the telemetry subjects begin, to read a message's tenant and device from its subject. */
+  readonly telemetryPrefix: string;
   readonly batches: BatchStore;
   readonly partitions: PartitionStore;
   readonly rules: RuleSource;
@@ -48,40 +36,12 @@ export interface IngestDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly settings: IngestSettings;
-  readonly maxPayload: number;
   /** The key commands on telemetry subjects are signed with. */
   readonly commandKey: string;
 }
 
-/** One partition this processor holds. */
-interface Held {
-  readonly partition: number;
-  revision: number;
-  /** Until when the lease is surely ours (its last renewal was sent before this minus the lease time). */
-  validUntil: number;
-  pipeline: PartitionPipeline | null;
-  consumer: PartitionConsumer | null;
-  timers: NodeJS.Timeout[];
-  /** Set once the partition is being stopped or was lost. */
-  ending: boolean;
-  /** When its lease was taken. */
-  readonly takenAt: number;
-}
-
-const SWEEP_MS = 10_000;
-const TICK_MS = 250;
+/** How often consumer lag is read and the watchdog runs. */
 const PENDING_POLL_MS = 5000;
-const STALLED_MS = 15_000;
-const CONSUMER_STOP_MS = 2000;
-/** Republishing relies on the duplicate window only for events committed this well inside it. */
-const DUPLICATE_WINDOW_MARGIN_MS = 30_000;
-/** The database's clock (commit times) and NATS's (stored times) may differ by this much. */
-const CLOCK_SKEW_MS = 60_000;
-
-/** What `work` resolves to if it does within `ms`; false when it is late or fails. */
-function within(work: Promise<boolean>, ms: number): Promise<boolean> {
-  return orAfter(work.catch(() => false), ms, false);
-}
 
 /** A name for this processor in leases and logs: host, pid and a random part. */
 function processorName(): string {
@@ -100,7 +60,7 @@ export class IngestProcessor {
   readonly owner = processorName();
   private partitionCount = 1;
   private leases: LeaseTable | null = null;
-  private readonly held = new Map<number, Held>();
+  private readonly held = new Map<number, HeldPartition>();
   private readonly writer: GroupCommitter;
   private renewTimer: NodeJS.Timeout | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -115,9 +75,9 @@ export class IngestProcessor {
   }
 
   async start(): Promise<void> {
-    const { control, topology, settings, log } = this.deps;
-    this.partitionCount = await discoverPartitions(control, topology);
-    this.leases = await LeaseTable.open(control, topology, this.owner, settings.leaseMs, this.partitionCount, log);
+    const { bus, settings, log } = this.deps;
+    this.partitionCount = await bus.partitionCount();
+    this.leases = await bus.openLeases(this.owner, settings.leaseMs, this.partitionCount, log);
     log.info({ owner: this.owner, partitions: this.partitionCount, leaseMs: settings.leaseMs }, 'ingest joining');
     const roundMs = Math.max(100, Math.floor(settings.leaseMs / 5));
     // Heartbeat first. Once the watcher has delivered it (and so everything before it), a
@@ -193,7 +153,7 @@ export class IngestProcessor {
         await leases.release(partition, revision);
         break;
       }
-      const held: Held = { partition, revision, validUntil: sentAt + this.deps.settings.leaseMs, pipeline: null, consumer: null, timers: [], ending: false, takenAt: sentAt };
+      const held = new HeldPartition(partition, revision, sentAt, { ...this.deps, writer: this.writer });
       this.held.set(partition, held);
       void this.take(held);
     }
@@ -215,80 +175,15 @@ export class IngestProcessor {
   }
 
   /** Starts a partition just leased; on failure the lease is given back, to be tried again. */
-  private async take(held: Held): Promise<void> {
-    const { partitions: store, log, settings, metrics } = this.deps;
-    const { partition } = held;
+  private async take(held: HeldPartition): Promise<void> {
     try {
-      const claim = await store.claim(this.partitionCount, partition, this.owner);
-      const publisher = new PartitionPublisher(this.deps.events, claim.publishedSeq, log, metrics);
-      await this.republish(claim, publisher);
-      const engine = new RuleEngine(this.deps.rules, await store.loadStates(claim));
-      if (held.ending) return;
-      const pipeline = new PartitionPipeline({
-        claim, layout: { prefix: this.deps.topology.telemetryPrefix, partitions: this.partitionCount }, commandKey: this.deps.commandKey,
-        engine, writer: this.writer, store: this.deps.batches, publisher, metrics, log, settings,
-        held: () => Date.now() < held.validUntil,
-        onLost: (why) => this.lose(held, why),
-      });
-      held.pipeline = pipeline;
-      held.consumer = await PartitionConsumer.start(
-        { ...this.deps, settings }, partition, this.partitionCount, claim.checkpointSeq + 1, claim.epoch, pipeline);
-      held.timers = [setInterval(() => pipeline.sweep(), SWEEP_MS), setInterval(() => pipeline.tick(), TICK_MS)];
-      metrics.partitionHeld.set({ partition: String(partition) }, 1);
-      log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount }, 'partition taken');
-      if (held.ending) await this.stopHeld(held, false);
+      await held.start(this.partitionCount, this.owner, (why) => this.lose(held, why));
     } catch (err) {
-      log.warn({ err: (err as Error).message, partition }, 'taking a partition failed; giving its lease back');
-      await this.stopHeld(held, false);
-      this.forget(partition);
-      await this.leases?.release(partition, held.revision).catch(() => undefined);
+      this.deps.log.warn({ err: (err as Error).message, partition: held.partition }, 'taking a partition failed; giving its lease back');
+      await held.stop(false);
+      this.forget(held.partition);
+      await this.leases?.release(held.partition, held.revision).catch(() => undefined);
     }
-  }
-
-  /**
-   * Publishes what the previous owner committed past its watermark, batch by batch in order,
-   * less what it had published already when that was longer ago than JetStream's duplicate
-   * window (which would otherwise drop the second copy): those ids are read back from EVENTS.
-   */
-  private async republish(claim: PartitionClaim, publisher: PartitionPublisher): Promise<void> {
-    const rows = await this.notOnEventsYet(await this.deps.partitions.unpublished(claim));
-    // Rows come in sequence order, and a Map keeps the order its keys were first set in.
-    const bySeq = new Map<number, DerivedEvent[]>();
-    for (const row of rows) {
-      let events = bySeq.get(row.seq);
-      if (events === undefined) bySeq.set(row.seq, (events = []));
-      events.push(row.event);
-    }
-    for (const [seq, events] of bySeq) publisher.enqueue(seq, events);
-    publisher.enqueue(claim.committedSeq, []);
-    if (rows.length > 0) this.deps.log.info({ partition: claim.partition, events: rows.length }, 'republishing events the previous owner left unpublished');
-  }
-
-  /** Of the committed events past a watermark, those not on EVENTS for certain. */
-  private async notOnEventsYet<T extends { readonly event: DerivedEvent; readonly committedAt: number }>(rows: T[]): Promise<T[]> {
-    if (rows.length === 0) return rows;
-    const { js, jsm, topology, log } = this.deps;
-    // A loop, not Math.min(...): after a long NATS outage the rows may be more than a call's arguments.
-    const oldest = rows.reduce((min, row) => Math.min(min, row.committedAt), Number.POSITIVE_INFINITY);
-    if (Date.now() - oldest < (await eventsDuplicateWindowMs(jsm, topology)) - DUPLICATE_WINDOW_MARGIN_MS) return rows;
-    const published = await eventIdsSince(js, topology, new Date(oldest - CLOCK_SKEW_MS));
-    const rest = rows.filter((row) => !published.has(row.event.id));
-    if (rest.length < rows.length) log.info({ alreadyPublished: rows.length - rest.length }, 'events the previous owner published but had not recorded are not sent again');
-    return rest;
-  }
-
-  private async stopHeld(held: Held, graceful: boolean): Promise<boolean> {
-    for (const timer of held.timers) clearInterval(timer);
-    // The pipeline takes nothing more once it finishes or is abandoned, so a consumer slow to
-    // close is left to close in its own time.
-    if (held.consumer !== null && !(await within(held.consumer.stop().then(() => true), CONSUMER_STOP_MS))) {
-      this.deps.log.warn({ partition: held.partition }, 'partition consumer did not close in time; going on without it');
-    }
-    if (!graceful) {
-      held.pipeline?.abandon();
-      return false;
-    }
-    return (await held.pipeline?.finish()) ?? false;
   }
 
   /** A partition no longer held: its series go, so that sums over processors stay true. */
@@ -299,12 +194,12 @@ export class IngestProcessor {
   }
 
   /** The lease or the epoch is gone: stop the partition at once and commit nothing more. */
-  private lose(held: Held, why: string): void {
+  private lose(held: HeldPartition, why: string): void {
     if (held.ending) return;
     held.ending = true;
     this.deps.log.warn({ partition: held.partition, why }, 'partition lost; dropping it uncommitted');
     this.forget(held.partition);
-    void this.stopHeld(held, false);
+    void held.stop(false);
   }
 
   /** Hands a partition over: commit and checkpoint what is in hand, then give the lease up. */
@@ -314,7 +209,7 @@ export class IngestProcessor {
     held.ending = true;
     // A partition still starting has nothing in hand: its start sees `ending` and stops. A
     // hand-over that cannot finish (the database away) is given up: the next owner replays.
-    const finished = held.pipeline === null || (await within(this.stopHeld(held, true), this.deps.settings.leaseMs * 2));
+    const finished = held.pipeline === null || (await within(held.stop(true), this.deps.settings.leaseMs * 2));
     if (!finished) held.pipeline?.abandon();
     this.forget(partition);
     // After a renewal (joining one in flight): the revision given up must be the current one.
@@ -325,29 +220,19 @@ export class IngestProcessor {
   }
 
   /**
-   * Consumer lag per partition, and a watchdog on the ownership invariant: a partition held
-   * must be consumed. One whose consumer has messages waiting while its pipeline has taken none
-   * for STALLED_MS, whose consumer has closed, or that has not started within two lease times is
-   * handed over (the lease given back) and taken afresh, by whoever comes first. Seen twice on a
-   * saturated machine: a partition whose consumer held no pull with messages pending.
+   * Consumer lag per partition, and a watchdog on the ownership invariant: a partition held must
+   * be consumed. One that is not (HeldPartition.notConsumed) is handed over (the lease given
+   * back) and taken afresh, by whoever comes first. Seen twice on a saturated machine: a
+   * partition whose consumer held no pull with messages pending.
    */
   private async pollPending(): Promise<void> {
     const now = Date.now();
     for (const held of [...this.held.values()]) {
       if (held.ending) continue;
-      const why = held.consumer?.closed ? 'its consumer closed' : held.consumer === null && now - held.takenAt > 2 * this.deps.settings.leaseMs ? 'it did not start in time' : null;
-      if (why !== null) {
-        this.deps.log.warn({ partition: held.partition, why }, 'partition held but not consumed; handing it over to be taken afresh');
-        void this.handOver(held.partition);
-        continue;
-      }
-      const pending = await held.consumer?.pending().catch(() => null);
-      if (pending === null || pending === undefined) continue;
-      this.deps.metrics.consumerPending.set({ partition: String(held.partition) }, pending);
-      if (pending > 0 && !held.ending && (held.pipeline?.idleMs ?? 0) > STALLED_MS) {
-        this.deps.log.warn({ partition: held.partition, pending, idleMs: held.pipeline?.idleMs }, 'partition consumer stalled; taking the partition afresh');
-        void this.handOver(held.partition);
-      }
+      const why = await held.notConsumed(now);
+      if (why === null || held.ending) continue;
+      this.deps.log.warn({ partition: held.partition, why }, 'partition held but not consumed; handing it over to be taken afresh');
+      void this.handOver(held.partition);
     }
     let devices = 0;
     for (const held of this.held.values()) devices += held.pipeline?.deviceCount ?? 0;
