@@ -1,7 +1,5 @@
-import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { eventsDlqSubject, type Topology } from '../bus/topology.js';
-import { publishDeadLetter } from '../bus/dead-letter.js';
+import type { EventFeed, FedEvent } from '../bus/event-feed.js';
 import type { Metrics } from '../metrics.js';
 import { retryUntilDone } from '../retry.js';
 import { writeApartOnDataError } from '../store/database.js';
@@ -28,15 +26,13 @@ export interface WebhookSettings {
 }
 
 export interface WebhookWorkerDeps {
-  readonly js: JetStreamClient;
-  readonly topology: Topology;
+  /** The events to fan out: the worker's durable subscription to EVENTS. */
+  readonly feed: EventFeed;
   /** Where deliveries and their attempts are kept. */
   readonly deliveries: DeliveryStore;
   readonly settings: WebhookSettings;
   readonly metrics: Metrics;
   readonly log: Logger;
-  /** The NATS server's max_payload: a dead letter must fit in it. */
-  readonly maxPayload: number;
 }
 
 /** Events fanned out to deliveries per transaction. */
@@ -65,12 +61,12 @@ export class WebhookWorker {
   private readonly dispatcher: DeliveryDispatcher;
   private readonly leaseMs: number;
   private readonly maxHeld: number;
-  private messages: ConsumerMessages | null = null;
+  private subscription: { close(): Promise<void> } | null = null;
   private loop: Promise<void> | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
-  private incoming: JsMsg[] = [];
+  private incoming: FedEvent[] = [];
   private fanningOut: Promise<void> | null = null;
 
   constructor(private readonly deps: WebhookWorkerDeps) {
@@ -86,19 +82,12 @@ export class WebhookWorker {
   }
 
   async start(): Promise<void> {
-    const { js, topology } = this.deps;
-    const consumer = await js.consumers.get(topology.eventsStream, topology.webhookConsumer);
-    this.messages = await consumer.consume({ max_messages: FAN_OUT_BATCH * 2 });
-    this.loop = (async () => {
-      try {
-        for await (const msg of this.messages as ConsumerMessages) {
-          this.incoming.push(msg);
-          this.fanningOut ??= this.fanOutAll();
-        }
-      } catch (err) {
-        this.deps.log.error({ err }, 'webhook consumer stopped with an error');
-      }
-    })();
+    const subscription = await this.deps.feed.open((msg) => {
+      this.incoming.push(msg);
+      this.fanningOut ??= this.fanOutAll();
+    }, FAN_OUT_BATCH * 2);
+    this.subscription = subscription;
+    this.loop = subscription.ended.catch((err: unknown) => this.deps.log.error({ err }, 'webhook consumer stopped with an error'));
     this.pollTimer = setInterval(() => {
       this.polling ??= this.claimDue().finally(() => (this.polling = null));
     }, this.deps.settings.pollMs);
@@ -117,7 +106,7 @@ export class WebhookWorker {
   async stop(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await this.messages?.close();
+    await this.subscription?.close();
     await this.loop;
     await this.fanningOut;
     await this.polling;
@@ -143,12 +132,12 @@ export class WebhookWorker {
   }
 
   /** Records the deliveries of a batch of events, acknowledges the events, and sends what fits. */
-  private async fanOut(batch: readonly JsMsg[]): Promise<void> {
-    const { js, topology, log, metrics, maxPayload } = this.deps;
+  private async fanOut(batch: readonly FedEvent[]): Promise<void> {
+    const { feed, log, metrics } = this.deps;
     const events: FannedEvent[] = [];
     for (const msg of batch) {
       const body = decoder.decode(msg.data);
-      const read = readEventMessage(topology.eventsPrefix, msg.subject, msg.headers?.get('Nats-Msg-Id') || undefined, body);
+      const read = readEventMessage(feed.eventsPrefix, msg.subject, msg.msgId, body);
       if (!isRefusedEvent(read)) {
         events.push({ header: read, body });
         continue;
@@ -156,7 +145,7 @@ export class WebhookWorker {
       log.error({ subject: msg.subject, seq: msg.seq, code: read.rejection.code, reason: read.rejection.message }, 'an EVENTS message is not fencewire\'s envelope; dead-lettered, not delivered');
       metrics.eventsRefused.inc({ code: read.rejection.code });
       // Once: a dead letter NATS will not take is dropped rather than holding up the fan-out.
-      await publishDeadLetter(js, eventsDlqSubject(topology, read.tenantId), msg, { index: null, rejection: read.rejection, report: null }, 'json', maxPayload, `events-${msg.seq}`)
+      await msg.deadLetter(read.tenantId, read.rejection)
         .catch((err: Error) => log.error({ err: err.message, subject: msg.subject }, 'dead letter of an EVENTS message dropped'));
     }
     const endpoints = await this.deps.deliveries.enabledEndpoints([...new Set(events.map((e) => e.header.tenantId))]);
