@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { forMilliseconds, retryUpTo } from '../retry.js';
 
 /** Where and as whom to connect (NATS_URL, NATS_USER, NATS_PASSWORD), and how long to wait for the server at start. */
-interface NatsSettings {
+export interface NatsSettings {
   readonly natsUrl: string;
   readonly natsUser: string | null;
   readonly natsPassword: string | null;

@@ -1,7 +1,5 @@
-import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { connectNats } from '../bus/connection.js';
-import { topology } from '../bus/topology.js';
+import { withTelemetryPublisher } from '../bus/one-shot.js';
 import type { Config } from '../config.js';
 import { isValidToken } from '../core/token.js';
 import { UsageError } from '../errors.js';
@@ -35,15 +33,12 @@ export async function simulateCommand(config: Config, log: Logger, args: Simulat
   const area = args.area ?? 'munich';
   const city = CITIES[area];
   if (city === undefined) throw new UsageError(`--area "${area}" is not one of ${Object.keys(CITIES).join(', ')}`);
-  const nc = await connectNats(config, log, 'fencewire-simulate');
-  try {
-    const final = await simulateFleet(jetstream(nc), topology(config.namespace), {
+  await withTelemetryPublisher(config, log, async (publish) => {
+    const final = await simulateFleet(publish, {
       tenant, devices, rate, durationS, seed, city,
       onProgress: (p) => process.stderr.write(`simulate: ${p.published} fixes published, ${Math.round(p.ratePerS)}/s, ${p.failed} failed, ${Math.round(p.elapsedS)}s of ${durationS}s\n`),
     });
     process.stderr.write(`simulate: done, ${final.published} fixes from ${devices} devices in ${final.elapsedS.toFixed(1)}s (${Math.round(final.ratePerS)}/s), ${final.failed} failed\n`);
     if (final.failed > 0) process.exitCode = 1;
-  } finally {
-    await nc.drain();
-  }
+  });
 }

@@ -1,7 +1,6 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { Packr } from 'msgpackr';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { telemetrySubject, type Topology } from '../bus/topology.js';
+import type { TelemetryPublisher } from '../bus/one-shot.js';
 import { seededRandom } from './random.js';
 import { advance, createVehicle, report, type City, type Vehicle } from './vehicle.js';
 
@@ -34,7 +33,7 @@ const packr = new Packr({ useRecords: false });
  * Publishes a simulated fleet to `telemetry.<tenant>.<device>` at a steady rate: every tick
  * sends its share of the rate, taking vehicles round-robin and advancing each to the present.
  */
-export async function simulateFleet(js: JetStreamClient, t: Topology, options: SimulateOptions): Promise<SimulateProgress> {
+export async function simulateFleet(publish: TelemetryPublisher, options: SimulateOptions): Promise<SimulateProgress> {
   const random = seededRandom(options.seed);
   const vehicles: Vehicle[] = Array.from({ length: options.devices }, (_, i) => createVehicle(`sim-${String(i).padStart(5, '0')}`, options.city, random));
   const lastAdvanced = new Float64Array(options.devices).fill(Date.now());
@@ -63,7 +62,7 @@ export async function simulateFleet(js: JetStreamClient, t: Topology, options: S
       advance(vehicle, (now - (lastAdvanced[i] as number)) / 1000, random);
       lastAdvanced[i] = now;
       const payload = packr.pack(report(vehicle, now, random));
-      const sent = js.publish(telemetrySubject(t, options.tenant, vehicle.id), payload).then(
+      const sent = publish(options.tenant, vehicle.id, payload).then(
         () => void published++,
         () => void failed++,
       );
