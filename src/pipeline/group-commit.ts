@@ -1,3 +1,4 @@
+import { CoalescingWriter, type ItemOutcome } from '../coalescing-writer.js';
 import type { DerivedEvent } from '../core/event.js';
 import { FencedError, UnstorableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -7,12 +8,6 @@ import type { BatchStore, PartitionBatch } from '../core/ingest-ports.js';
 export interface BatchWriter {
   /** The batch's new events once it is committed; FencedError when its hold is stale. */
   write(batch: PartitionBatch): Promise<DerivedEvent[]>;
-}
-
-interface Waiting {
-  readonly batch: PartitionBatch;
-  resolve(events: DerivedEvent[]): void;
-  reject(err: unknown): void;
 }
 
 /**
@@ -25,51 +20,36 @@ interface Waiting {
  * partition whose batch holds the bad row hears of it; the others are committed.
  */
 export class GroupCommitter implements BatchWriter {
-  private waiting: Waiting[] = [];
-  private running = false;
+  private readonly groups = new CoalescingWriter<PartitionBatch, DerivedEvent[]>((group) => this.commit(group));
 
   constructor(private readonly store: BatchStore, private readonly metrics: Metrics) {}
 
   write(batch: PartitionBatch): Promise<DerivedEvent[]> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ batch, resolve, reject });
-      this.next();
-    });
+    return this.groups.write(batch);
   }
 
-  private next(): void {
-    if (this.running || this.waiting.length === 0) return;
-    this.running = true;
-    const group = this.waiting;
-    this.waiting = [];
-    void this.commit(group).finally(() => {
-      this.running = false;
-      this.next();
-    });
-  }
-
-  private async commit(group: Waiting[]): Promise<void> {
+  private async commit(group: readonly PartitionBatch[]): Promise<ItemOutcome<DerivedEvent[]>[]> {
     const { metrics } = this;
-    const fixes = group.reduce((n, w) => n + w.batch.fixes.length, 0);
+    const fixes = group.reduce((n, batch) => n + batch.fixes.length, 0);
     const timer = metrics.writeDuration.startTimer();
     try {
-      const outcome = await this.store.writeBatches(group.map((w) => w.batch));
+      const outcome = await this.store.writeBatches(group);
       timer();
       metrics.batchSize.observe(fixes);
       metrics.fixesWritten.inc(outcome.inserted);
-      const fenced = group.filter((w) => outcome.fenced.has(w.batch.hold.lane));
-      metrics.fixesDuplicate.inc(fixes - outcome.inserted - fenced.reduce((n, w) => n + w.batch.fixes.length, 0));
-      for (const { batch, resolve, reject } of group) {
-        if (outcome.fenced.has(batch.hold.lane)) reject(new FencedError(batch.hold.partition, batch.hold.epoch));
-        else resolve(batch.events.filter((e) => outcome.recorded.has(e.id)));
-      }
+      const fenced = group.filter((batch) => outcome.fenced.has(batch.hold.lane));
+      metrics.fixesDuplicate.inc(fixes - outcome.inserted - fenced.reduce((n, batch) => n + batch.fixes.length, 0));
+      return group.map((batch) => outcome.fenced.has(batch.hold.lane)
+        ? { ok: false, error: new FencedError(batch.hold.partition, batch.hold.epoch) }
+        : { ok: true, value: batch.events.filter((e) => outcome.recorded.has(e.id)) });
     } catch (err) {
       metrics.writeFailures.inc();
       if (err instanceof UnstorableError && group.length > 1) {
-        for (const one of group) await this.commit([one]);
-        return;
+        const apart: ItemOutcome<DerivedEvent[]>[] = [];
+        for (const one of group) apart.push(...(await this.commit([one])));
+        return apart;
       }
-      for (const { reject } of group) reject(err);
+      return group.map(() => ({ ok: false, error: err }));
     }
   }
 }

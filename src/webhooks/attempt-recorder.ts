@@ -4,6 +4,9 @@ import { retryUntilDone } from '../retry.js';
 import { storableText } from '../core/storable-text.js';
 import { writeApartOnDataError } from '../store/database.js';
 import type { AttemptRecord, DeliveryStore } from '../core/delivery.js';
+import { CoalescingWriter } from '../coalescing-writer.js';
+
+const WRITTEN = { ok: true, value: undefined } as const;
 
 /**
  * Writes attempt records in batches: the attempts that finish while one write runs go into the
@@ -14,34 +17,23 @@ import type { AttemptRecord, DeliveryStore } from '../core/delivery.js';
  * texts the receiver sent, so that its delivery's verdict is still recorded.
  */
 export class AttemptRecorder {
-  private waiting: { record: AttemptRecord; done: () => void }[] = [];
-  private writing: Promise<void> | null = null;
+  private readonly batches = new CoalescingWriter<AttemptRecord, void>(async (records) => {
+    await retryUntilDone(() => this.write(records), (err, _attempt, delay) => {
+      this.log.warn({ err: err.message, attempts: records.length, retryInMs: delay }, 'recording webhook attempts failed; retrying');
+    });
+    return records.map(() => WRITTEN);
+  });
 
   constructor(private readonly store: Pick<DeliveryStore, 'recordAttempts'>, private readonly log: Logger, private readonly metrics: Metrics) {}
 
   /** Resolves once the record is committed. */
   record(record: AttemptRecord): Promise<void> {
-    return new Promise((done) => {
-      this.waiting.push({ record, done });
-      this.writing ??= this.writeAll();
-    });
+    return this.batches.write(record);
   }
 
   /** Resolves once everything recorded so far is committed. */
-  async flushed(): Promise<void> {
-    while (this.writing) await this.writing;
-  }
-
-  private async writeAll(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const batch = this.waiting;
-      this.waiting = [];
-      await retryUntilDone(() => this.write(batch.map((w) => w.record)), (err, _attempt, delay) => {
-        this.log.warn({ err: err.message, attempts: batch.length, retryInMs: delay }, 'recording webhook attempts failed; retrying');
-      });
-      for (const w of batch) w.done();
-    }
-    this.writing = null;
+  flushed(): Promise<void> {
+    return this.batches.flushed();
   }
 
   private async write(records: readonly AttemptRecord[]): Promise<void> {
