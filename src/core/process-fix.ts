@@ -4,25 +4,8 @@ import type { DerivedEvent } from './event.js';
 import type { GeofenceIndex } from './geometry/geofence-index.js';
 import type { Rule } from './rule.js';
 import type { RuleConfig } from './rule-config.js';
-import { attributeThresholdRule } from './rules/attribute-threshold.js';
-import { driverRule } from './rules/driver.js';
-import { geofenceRule } from './rules/geofence.js';
-import { heartbeatRule } from './rules/heartbeat.js';
-import { idleRule } from './rules/idle.js';
-import { ignitionRule } from './rules/ignition.js';
-import { onlineRule } from './rules/online.js';
-import { overspeedRule } from './rules/overspeed.js';
-import { positionRule, recordedEvent } from './rules/position.js';
-import { tripRule } from './rules/trip.js';
-
-/**
- * The rules, in the order they run for every fix, written down once. device.online comes first
- * so that it precedes whatever else the returning device's fix causes, then the fix itself
- * (position.recorded) and who drives; ignition before the rules that end on ignition off.
- */
-export const RULES: readonly Rule[] = [
-  onlineRule, positionRule, driverRule, ignitionRule, geofenceRule, overspeedRule, idleRule, tripRule, attributeThresholdRule, heartbeatRule,
-];
+import { recordedEvent } from './rules/position.js';
+import { RULES } from './event-sources.js';
 
 export interface ProcessContext {
   readonly index: GeofenceIndex;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.js';
-import { processFix, RULES } from '../../../src/core/process-fix.js';
+import { processFix } from '../../../src/core/process-fix.js';
+import { RULES } from '../../../src/core/event-sources.js';
 import { DEFAULT_RULES, resolveRules } from '../../../src/core/rule-config.js';
 import { batchSummaries } from '../../../src/core/rules/positions-batch.js';
 import { driverChange } from '../../../src/core/rules/driver.js';

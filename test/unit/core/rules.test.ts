@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sweepOffline } from '../../../src/core/offline-sweep.js';
-import { RULES } from '../../../src/core/process-fix.js';
+import { RULES } from '../../../src/core/event-sources.js';
 import type { Rule } from '../../../src/core/rule.js';
 import { DEFAULT_RULES } from '../../../src/core/rule-config.js';
 import { fence, run, T0, type Row } from './timeline.js';

@@ -3,7 +3,8 @@ import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.
 import type { DerivedEvent } from '../../../src/core/event.js';
 import { geofenceFromFeature, isGeofenceError, type Geofence } from '../../../src/core/geometry/geofence.js';
 import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
-import { processFix, RULES } from '../../../src/core/process-fix.js';
+import { processFix } from '../../../src/core/process-fix.js';
+import { RULES } from '../../../src/core/event-sources.js';
 import type { Rule } from '../../../src/core/rule.js';
 import { DEFAULT_RULES, type RuleConfig } from '../../../src/core/rule-config.js';
 
