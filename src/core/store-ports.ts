@@ -1,4 +1,3 @@
-import type { DerivedEvent } from './event.js';
 import type { GeofenceLimits, GeofenceRow } from './geofence-limits.js';
 import type { CountedRows, Page, TimeRange } from './page.js';
 
@@ -43,11 +42,8 @@ export interface InboundReceipt {
 export interface EventLog {
   /** A tenant's derived events, oldest first. */
   events(tenantId: string, filter: EventFilter, page: Page): Promise<CountedRows<Record<string, unknown>>>;
-  /**
-   * Keeps an inbound body in the audit log and, in the same transaction, the event `derive`
-   * makes of it from the receipt (none when it returns null).
-   */
-  recordInbound(tenantId: string, body: unknown, bytes: number, derive: (receipt: InboundReceipt) => DerivedEvent | null): Promise<{ receipt: InboundReceipt; event: DerivedEvent | null }>;
+  /** Keeps an inbound body in the audit log. */
+  recordInbound(tenantId: string, body: unknown, bytes: number): Promise<InboundReceipt>;
   /** The audit log, newest first. */
   inbound(tenantId: string, page: Page): Promise<CountedRows<Record<string, unknown>>>;
   /** Inbound events the tenant posted in the last `windowS` seconds. */

@@ -1,5 +1,6 @@
 import { Unpackr } from 'msgpackr';
 import { commandSigned } from '../core/command-signature.js';
+import type { DriverAssignment, InboundSubmission } from '../core/commands.js';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection, type RejectionCode } from './rejection.js';
@@ -27,20 +28,15 @@ export interface RejectedReport {
   readonly report: unknown;
 }
 
-/** A dispatcher's assignment of a driver, sent by the API down the device's own subject. */
-export interface DriverAssignment {
-  readonly tenantId: string;
-  readonly deviceId: string;
-  readonly driverId: string | null;
-}
-
 export interface DecodedMessage {
   readonly tenantId: string | null;
   readonly encoding: Encoding;
   readonly fixes: Fix[];
   readonly rejected: RejectedReport[];
-  /** Set for a command message (header `Fencewire-Command`) instead of fixes. */
+  /** Set for an assign-driver command (header `Fencewire-Command`) instead of fixes. */
   readonly assignment?: DriverAssignment;
+  /** Set for an inbound-dvir command instead of fixes. */
+  readonly inbound?: InboundSubmission;
 }
 
 /**
@@ -51,6 +47,7 @@ export const COMMAND_HEADER = 'Fencewire-Command';
 /** The command's signature (src/core/command-signature.ts): a command without a valid one is refused. */
 export const COMMAND_SIGNATURE_HEADER = 'Fencewire-Command-Signature';
 export const ASSIGN_DRIVER = 'assign-driver';
+export const INBOUND_DVIR = 'inbound-dvir';
 
 /** A command header as a message carries it, with the key to check its signature against. */
 export interface CommandHeader {
@@ -75,20 +72,30 @@ function parsePayload(data: Uint8Array, encoding: Encoding): unknown {
   return values[0];
 }
 
-/** `assign-driver`: `{"driver_id": "<token>" | null}`, JSON, signed by fencewire's API. */
+/**
+ * A command, signed by fencewire's API: `assign-driver`, `{"driver_id": "<token>" | null}`, or
+ * `inbound-dvir`, `{"receipt_id", "received_at", "body"}`; both JSON.
+ */
 function decodeCommand(tenantId: string, deviceId: string, header: CommandHeader, data: Uint8Array): DecodedMessage {
   const command = header.name;
   if (!commandSigned(header.key, tenantId, deviceId, command, data, header.signature)) {
     return wholeMessage(tenantId, 'json', reject('forged_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" carries no valid ${COMMAND_SIGNATURE_HEADER}: commands come from fencewire's API (PUT /v1/devices/{id}/driver), not from devices`));
   }
-  if (command !== ASSIGN_DRIVER) {
-    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the one there is is ${ASSIGN_DRIVER}`));
+  if (command !== ASSIGN_DRIVER && command !== INBOUND_DVIR) {
+    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the ones there are are ${ASSIGN_DRIVER} and ${INBOUND_DVIR}`));
   }
   let payload: unknown;
   try {
     payload = JSON.parse(utf8.decode(data));
   } catch (err) {
-    return wholeMessage(tenantId, 'json', reject('malformed_payload', `the ${ASSIGN_DRIVER} payload is not valid JSON: ${(err as Error).message}`));
+    return wholeMessage(tenantId, 'json', reject('malformed_payload', `the ${command} payload is not valid JSON: ${(err as Error).message}`));
+  }
+  if (command === INBOUND_DVIR) {
+    const { receipt_id: receiptId, received_at: receivedAt, body } = (payload ?? {}) as { receipt_id?: unknown; received_at?: unknown; body?: unknown };
+    if (typeof receiptId !== 'string' || typeof receivedAt !== 'number' || typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return wholeMessage(tenantId, 'json', reject('invalid_field', `${INBOUND_DVIR} needs {"receipt_id": a string, "received_at": epoch ms, "body": an object}`));
+    }
+    return { tenantId, encoding: 'json', fixes: [], rejected: [], inbound: { tenantId, receiptId, receivedAt, body: body as Record<string, unknown> } };
   }
   const driverId = (payload as { driver_id?: unknown } | null)?.driver_id;
   if (driverId !== null && (typeof driverId !== 'string' || !isValidToken(driverId))) {
@@ -119,10 +126,12 @@ export function decodeTelemetryMessage(
   if (isRejection(parsedSubject)) return wholeMessage(null, encoding, parsedSubject);
   const { tenantId, deviceId } = parsedSubject;
 
+  // Before the devices' size limit: a signed command is the API's, sized by its own limits
+  // (an inbound event may be larger than a report may).
+  if (command !== undefined) return decodeCommand(tenantId, deviceId, command, data);
   if (data.length > MAX_MESSAGE_BYTES) {
     return wholeMessage(tenantId, encoding, reject('message_too_large', `the message has ${data.length} bytes; the limit is ${MAX_MESSAGE_BYTES}`));
   }
-  if (command !== undefined) return decodeCommand(tenantId, deviceId, command, data);
   let payload: unknown;
   try {
     payload = parsePayload(data, encoding);

@@ -1,12 +1,11 @@
 import { INITIAL_STATE, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
-import { sweepOffline } from '../core/offline-sweep.js';
+import { COMMAND_EVENTS, TIMER_EVENTS } from '../core/event-sources.js';
 import { processFix, type RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';
 import type { DevicePosition, Fix } from '../core/fix.js';
-import { driverChange } from '../core/rules/driver.js';
-import type { DriverAssignment } from '../decode/message.js';
+import type { DriverAssignment, InboundSubmission } from '../core/commands.js';
 import { DeviceTable } from './device-table.js';
 
 export interface EngineOutcome {
@@ -35,11 +34,18 @@ export class RuleEngine {
     return this.table.size;
   }
 
+  /** An inbound dvir.* event's dvir.submitted (no device state changes). */
+  inbound(submission: InboundSubmission): DerivedEvent[] {
+    const { tenantId, body, receiptId, receivedAt } = submission;
+    const event = COMMAND_EVENTS.inboundDvir(tenantId, body, receiptId, receivedAt);
+    return event === null ? [] : [event];
+  }
+
   /** A dispatcher's driver assignment, at the time the stream stored it. */
   assignDriver(assignment: DriverAssignment, at: number): EngineOutcome {
     const { tenantId, deviceId, driverId } = assignment;
     const before = this.stateOf(tenantId, deviceId);
-    const change = driverChange(tenantId, deviceId, before, driverId, at, 'api');
+    const change = COMMAND_EVENTS.assignDriver(tenantId, deviceId, before, driverId, at, 'api');
     if (change.events.length === 0) return { events: [], ...UNCHANGED };
     const slot = this.table.set({ tenantId, deviceId, state: { ...before, ...change.state } });
     return { events: [...change.events], slot, failures: [] };
@@ -87,7 +93,7 @@ export class RuleEngine {
     const slots: number[] = [];
     for (const slot of this.table.slotsInUse()) {
       const row = this.table.row(slot);
-      const swept = sweepOffline(row.tenantId, row.deviceId, row.state, nowMs, this.source.rulesFor(row.tenantId));
+      const swept = TIMER_EVENTS.offline(row.tenantId, row.deviceId, row.state, nowMs, this.source.rulesFor(row.tenantId));
       if (swept.events.length === 0) continue;
       this.table.set({ ...row, state: swept.state });
       events.push(...swept.events);

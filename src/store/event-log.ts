@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { inTransaction } from './database.js';
 import { countedRows } from './list-rows.js';
 import { inboundBytesUsage, inboundUsage } from './tenant-usage.js';
 import type { InboundReceipt, EventLog } from '../core/store-ports.js';
@@ -12,20 +11,12 @@ export function eventLog(db: pg.Pool): EventLog {
       const params = [tenantId, filter.type, filter.deviceId, filter.from, filter.to];
       return countedRows(db, { select: 'id, type, tenant_id, device_id, occurred_at, data', from: 'events', where, orderBy: 'occurred_at, seq' }, params, page);
     },
-    recordInbound: (tenantId, body, bytes, derive) => inTransaction(db, async (client) => {
-      const result = await client.query<InboundReceipt>(
+    recordInbound: async (tenantId, body, bytes) => {
+      const result = await db.query<InboundReceipt>(
         'INSERT INTO inbound_events (tenant_id, body, bytes) VALUES ($1, $2, $3) RETURNING id, received_at', [tenantId, JSON.stringify(body), bytes],
       );
-      const receipt = result.rows[0] as InboundReceipt;
-      const event = derive(receipt);
-      if (event !== null) {
-        await client.query(
-          'INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING',
-          [event.id, event.tenantId, event.deviceId, event.type, new Date(event.occurredAt), JSON.stringify(event.data)],
-        );
-      }
-      return { receipt, event };
-    }),
+      return result.rows[0] as InboundReceipt;
+    },
     inbound: (tenantId, page) => countedRows(db, { select: 'id::int AS id, received_at, body', from: 'inbound_events', where: 'tenant_id = $1', orderBy: 'id DESC' }, [tenantId], page),
     inboundCount: (tenantId, windowS) => inboundUsage(db, tenantId, windowS),
     inboundBytes: (tenantId, windowS) => inboundBytesUsage(db, tenantId, windowS),

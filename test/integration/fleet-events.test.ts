@@ -121,14 +121,20 @@ describe('fleet platform events, NATS or HTTP in, EVENTS out', () => {
     expect(((await again.json()) as { event_id: string }).event_id).toBe(eventId);
     const other = await api('POST', '/api/integration/webhook', { type: 'order.created', id: 'o-1' });
     expect(await other.json()).not.toHaveProperty('event_id');
+    // One that names no device goes down a subject of its own, and is an event of no device.
+    const yard = { type: 'dvir.yard_check', id: 'yard-3', occurred_at: new Date(START + 7_300_000).toISOString() };
+    const { event_id: yardId } = (await (await api('POST', '/api/integration/webhook', yard)).json()) as { event_id: string };
 
-    const events = await waitForEvents('the inspection report', (all) => ofType(all, 'dvir.submitted').length > 0);
+    const events = await waitForEvents('the inspection reports', (all) => ofType(all, 'dvir.submitted').length > 1);
     // A moment for a second copy to arrive, were there one.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const onStream = ofType(await streamEnvelopes(world, 'cold'), 'dvir.submitted');
-    expect(onStream).toEqual([{ id: eventId, type: 'dvir.submitted', tenant_id: 'cold', device_id: 'reefer-1', occurred_at: dvir.occurred_at, data: dvir }]);
+    expect(onStream).toEqual([
+      { id: eventId, type: 'dvir.submitted', tenant_id: 'cold', device_id: 'reefer-1', occurred_at: dvir.occurred_at, data: dvir },
+      { id: yardId, type: 'dvir.submitted', tenant_id: 'cold', device_id: null, occurred_at: yard.occurred_at, data: yard },
+    ]);
     expect(ofType(events, 'order.created')).toEqual([]);
     const listed = (await (await api('GET', '/v1/events?type=dvir.submitted')).json()) as { count: number };
-    expect(listed.count).toBe(1);
+    expect(listed.count).toBe(2);
   });
 });

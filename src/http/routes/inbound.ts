@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TenantQuotas } from '../../core/tenant-quotas.js';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { envelope } from '../../core/event.js';
-import { dvirSubmitted, occurredAtProblem } from '../../core/rules/dvir.js';
+import { occurredAtProblem } from '../../core/rules/dvir.js';
+import { COMMAND_EVENTS } from '../../core/event-sources.js';
+import { NO_DEVICE } from '../../core/commands.js';
 import { ApiError } from '../api-error.js';
 import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
@@ -41,18 +43,21 @@ export function inboundRoutes(app: FastifyInstance, eventLog: EventLog, bus: Api
     // The event it becomes is checked before anything is kept: escaped as the envelope writes it
     // (non-ASCII text up to sixfold), one too large for the bus could never be published, and
     // every resend would fail the same way.
-    const probe = dvirSubmitted(request.tenantId, body as Record<string, unknown>, '0', Date.now());
+    const probe = COMMAND_EVENTS.inboundDvir(request.tenantId, body as Record<string, unknown>, '0', Date.now());
     const envelopeBytes = probe === null ? 0 : envelope(probe).length;
     if (envelopeBytes > quotas.eventMaxBytes) {
       throw new ApiError('payload_too_large', `the ${probe?.type} event this body becomes would be ${envelopeBytes} bytes once escaped as ASCII JSON; the limit is ${quotas.eventMaxBytes} (EVENT_MAX_BYTES): send less text`);
     }
-    // The receipt and the event it causes are committed together; the answer waits for the
-    // event to be on the bus, so that a sender told 202 never loses it (a 503 asks for a resend).
-    const { receipt, event } = await eventLog.recordInbound(request.tenantId, body, bytes,
-      (kept) => dvirSubmitted(request.tenantId, body as Record<string, unknown>, kept.id, kept.received_at.getTime()));
+    // The event it causes goes down the telemetry stream as a command, so that the partition's
+    // owner commits it and publishes it through the outbox like every other event. The answer
+    // waits for the command to be stored, so that a sender told 202 never loses it (a 503 asks
+    // for a resend; one with the sender's id is the same event).
+    const receipt = await eventLog.recordInbound(request.tenantId, body, bytes);
+    const submission = { tenantId: request.tenantId, receiptId: receipt.id, receivedAt: receipt.received_at.getTime(), body: body as Record<string, unknown> };
+    const event = COMMAND_EVENTS.inboundDvir(submission.tenantId, submission.body, submission.receiptId, submission.receivedAt);
     if (event !== null) {
-      await bus.publishEvent(event).catch((err: Error) => {
-        throw new ApiError('unavailable', `the inbound event is in the audit log, but ${event.type} could not be published (${err.message}); send it again`);
+      await bus.submitInbound(submission, event.deviceId ?? NO_DEVICE).catch((err: Error) => {
+        throw new ApiError('unavailable', `the inbound event is in the audit log, but ${event.type} could not be queued (${err.message}); send it again`);
       });
     }
     return reply.code(202).send({ id: Number(receipt.id), received_at: receipt.received_at, ...(event === null ? {} : { event_id: event.id }) });

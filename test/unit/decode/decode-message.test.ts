@@ -95,7 +95,7 @@ describe('decode - accepted reports', () => {
 // One row per rejection code; the test below checks that the table covers every code.
 const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; command?: string; signature?: string; message: RegExp }[] = [
   { code: 'forged_command', data: json({ driver_id: 'anna' }), command: 'assign-driver', signature: 'f'.repeat(64), message: /carries no valid Fencewire-Command-Signature: commands come from fencewire's API/ },
-  { code: 'unknown_command', data: json({}), command: 'reboot', message: /"reboot" is not a command; the one there is is assign-driver/ },
+  { code: 'unknown_command', data: json({}), command: 'reboot', message: /"reboot" is not a command; the ones there are are assign-driver and inbound-dvir/ },
   { code: 'invalid_field', data: json({ driver_id: 'anna maria' }), command: 'assign-driver', message: /needs \{"driver_id": a token/ },
   { code: 'malformed_payload', data: json('x').slice(0, 2), command: 'assign-driver', message: /assign-driver payload is not valid JSON/ },
   { code: 'invalid_field', data: json({ ...good, driver_id: 42 }), message: /driver_id is 42; it must be 1-64 characters/ },
