@@ -13,7 +13,8 @@ export type EventType =
   | 'attribute.threshold_exceeded' | 'attribute.threshold_cleared'
   | 'driver.assigned' | 'driver.unassigned'
   | 'device.heartbeat'
-  | 'dvir.submitted';
+  | 'dvir.submitted'
+  | 'event.retracted';
 
 /** An event derived from a device's fixes, before it is enveloped and published. */
 export interface DerivedEvent {
@@ -25,6 +26,8 @@ export interface DerivedEvent {
   /** Epoch ms: the fix time of the position that caused it. */
   readonly occurredAt: number;
   readonly data: Readonly<Record<string, unknown>>;
+  /** True for an event a late fix's correction derived (src/core/late-fixes.ts). */
+  readonly late?: boolean;
 }
 
 /**
@@ -45,7 +48,7 @@ export function derivedEvent(
 
 /**
  * The wire envelope (contract section 3): compact JSON, ASCII only, numbers as Python writes
- * them, the same bytes on EVENTS and as the webhook body.
+ * them, the same bytes on EVENTS and as the webhook body. `late` is there only when true.
  */
 export function envelope(event: DerivedEvent): string {
   return pythonJson({
@@ -55,6 +58,7 @@ export function envelope(event: DerivedEvent): string {
     device_id: event.deviceId,
     occurred_at: new Date(event.occurredAt).toISOString(),
     data: event.data,
+    ...(event.late === true ? { late: true } : {}),
   });
 }
 

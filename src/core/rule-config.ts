@@ -45,6 +45,12 @@ export interface RuleConfig {
   /** positions.batch, one summary per committed batch (off by default). */
   readonly positionsBatch: boolean;
   readonly attributeThresholds: readonly AttributeThreshold[];
+  /**
+   * Seconds a fix may be older than its device's newest and still be run through the rules in
+   * its place, the events after it corrected (src/core/late-fixes.ts); 0 keeps late fixes out of
+   * the rules. At most MAX_LATE_FIX_WINDOW_S.
+   */
+  readonly lateFixWindowS: number;
 }
 
 export const DEFAULT_RULES: RuleConfig = Object.freeze({
@@ -63,7 +69,11 @@ export const DEFAULT_RULES: RuleConfig = Object.freeze({
   positionRecorded: false,
   positionsBatch: false,
   attributeThresholds: Object.freeze([]),
+  lateFixWindowS: 86_400,
 });
+
+/** The longest late-fix window a tenant may set: seven days. */
+export const MAX_LATE_FIX_WINDOW_S = 7 * 86_400;
 
 /** At most this many attribute thresholds per tenant (a report carries at most 32 attributes). */
 export const MAX_ATTRIBUTE_THRESHOLDS = 32;
@@ -133,6 +143,7 @@ export function resolveRules(overrides: unknown): { rules: RuleConfig; problems:
         else problems.push(`${key} must be true or false`);
       } else if (value === null && key === 'overspeedLimitKmh') rules[key] = null;
       else if (!isNumber(value) || value < 0) problems.push(`${key} must be a number >= 0`);
+      else if (key === 'lateFixWindowS' && value > MAX_LATE_FIX_WINDOW_S) problems.push(`lateFixWindowS must be at most ${MAX_LATE_FIX_WINDOW_S} (seven days)`);
       else rules[key] = value;
     }
   }

@@ -1,0 +1,232 @@
+import type { DeviceState } from './device-state.js';
+import { derivedEvent, type DerivedEvent } from './event.js';
+import type { Fix } from './fix.js';
+import { processFix, type ProcessContext, type RuleFailure } from './process-fix.js';
+
+/**
+ * Late fixes, corrected: a device's recent history in fix-time order, so that a fix older than
+ * its device's newest is run through the rules in its place and the events after it derived
+ * again. What the corrected history derives and the old did not is emitted (`late`); what the
+ * old derived and the corrected no longer does is retracted (event.retracted); what both derive
+ * keeps its id (ids depend on device, type, fix time and geofence, not on arrival) and is left
+ * alone. So the events are a function of the set of fixes, whatever order they came in.
+ */
+
+/** A fix of the history, with the events it derived as the history now stands. */
+interface FixEntry {
+  readonly kind: 'fix';
+  readonly fix: Fix;
+  /** When it was received: a replay gives each fix its own, so that it derives what it did. */
+  readonly receivedAt: number;
+  events: readonly DerivedEvent[];
+  /** The device's state before this entry, kept on every SNAPSHOT_EVERY-th (and the first). */
+  before: DeviceState | null;
+}
+
+/**
+ * A change to the state that no fix made (a driver assignment, device.offline), where it
+ * happened: after the fixes that were newest then. A replay applies it again as it passes.
+ */
+interface MarkEntry {
+  readonly kind: 'mark';
+  readonly patch: Partial<DeviceState>;
+  before: DeviceState | null;
+}
+
+type Entry = FixEntry | MarkEntry;
+
+/** One device's recent history; the engine holds one per device that has had a fix. */
+export interface DeviceHistory {
+  readonly entries: Entry[];
+}
+
+/** How much history a device keeps: the tenant's window, and a cap on fixes per device. */
+interface HistoryLimits {
+  /** The tenant's `lateFixWindowS` in ms: 0 keeps no history (late fixes change nothing). */
+  readonly windowMs: number;
+  /** At most this many fixes per device: the bound on memory and on one correction's work. */
+  readonly maxFixes: number;
+}
+
+/** A snapshot of the state is kept every this many entries: a correction replays at most this many extra. */
+export const SNAPSHOT_EVERY = 16;
+
+export function emptyHistory(): DeviceHistory {
+  return { entries: [] };
+}
+
+/** Records a fix taken in order (newer than every fix of the history), with its events. */
+function recordFix(history: DeviceHistory, before: DeviceState, fix: Fix, receivedAt: number, events: readonly DerivedEvent[], limits: HistoryLimits): void {
+  if (limits.windowMs <= 0 || limits.maxFixes <= 0) {
+    history.entries.length = 0;
+    return;
+  }
+  const { entries } = history;
+  entries.push({ kind: 'fix', fix, receivedAt, events, before: snapshotDue(entries) ? before : null });
+  trim(history, fix.ts, limits);
+}
+
+/** True when none of the last SNAPSHOT_EVERY - 1 entries holds a snapshot. */
+function snapshotDue(entries: readonly Entry[]): boolean {
+  for (let i = entries.length - 1; i >= 0 && i >= entries.length - (SNAPSHOT_EVERY - 1); i--) if ((entries[i] as Entry).before !== null) return false;
+  return true;
+}
+
+/**
+ * Records a change to the state that no fix made (a driver assignment, device.offline) after
+ * the newest fix, so that a correction replays it in its place.
+ */
+export function recordMark(history: DeviceHistory, before: DeviceState, patch: Partial<DeviceState>): void {
+  const { entries } = history;
+  if (entries.length === 0) return;
+  entries.push({ kind: 'mark', patch, before: snapshotDue(entries) ? before : null });
+}
+
+/**
+ * Drops the oldest entries past the window or the cap, and then up to the next snapshot: the
+ * first entry always holds the state before it.
+ */
+function trim(history: DeviceHistory, newest: number, limits: HistoryLimits): void {
+  const { entries } = history;
+  let fixes = 0;
+  for (const entry of entries) if (entry.kind === 'fix') fixes++;
+  let drop = 0;
+  while (drop < entries.length) {
+    const entry = entries[drop] as Entry;
+    const old = entry.kind === 'fix' && (fixes > limits.maxFixes || entry.fix.ts < newest - limits.windowMs);
+    if (!old && entry.before !== null) break;
+    if (entry.kind === 'fix') fixes--;
+    drop++;
+  }
+  if (drop > 0) entries.splice(0, drop);
+}
+
+export type Correction =
+  /** As old as a fix of the history: a duplicate, stored once and nothing else. */
+  | { readonly outcome: 'duplicate' }
+  /** Older than the history reaches (the window, the cap, or a restart): stored, nothing else. */
+  | { readonly outcome: 'too_late' }
+  | {
+    readonly outcome: 'corrected';
+    /** The device's state after the corrected history. */
+    readonly state: DeviceState;
+    /** Retractions, then the new events (late: true), each in fix-time order. */
+    readonly events: DerivedEvent[];
+    readonly failures: RuleFailure[];
+    /** Fixes run through the rules again, the late one included: the correction's cost. */
+    readonly replayed: number;
+  };
+
+/**
+ * Runs a late fix through the rules in its place in the history, and the fixes after it again.
+ * `current`: the device's state now (its lastReceivedAt is kept: the device was heard now).
+ * `ctx` gives the geofences and rules, as they are now, for every fix replayed.
+ */
+function correct(history: DeviceHistory, current: DeviceState, fix: Fix, receivedAt: number, ctx: Omit<ProcessContext, 'receivedAt'>): Correction {
+  const { entries } = history;
+  // From the end: a late fix is most often only a little late.
+  let at = entries.length;
+  while (at > 0) {
+    const entry = entries[at - 1] as Entry;
+    if (entry.kind === 'fix') {
+      if (entry.fix.ts === fix.ts) return { outcome: 'duplicate' };
+      if (entry.fix.ts < fix.ts) break;
+    }
+    at--;
+  }
+  if (at === 0) {
+    // Before every fix of the history: only when the state before the first is older still.
+    const first = entries[0];
+    const base = first?.before?.lastFix;
+    if (first === undefined || base === undefined || (base !== null && base.ts >= fix.ts)) return { outcome: 'too_late' };
+  }
+  let from = Math.min(at, entries.length - 1);
+  while (from > 0 && (entries[from] as Entry).before === null) from--;
+  let state = (entries[from] as Entry).before as DeviceState;
+  for (let i = from; i < at; i++) state = replay(entries[i] as Entry, state, ctx).state;
+
+  const old = entries.slice(at);
+  const corrected: Entry[] = [{ kind: 'fix', fix, receivedAt, events: [], before: null }, ...old];
+  const failures: RuleFailure[] = [];
+  // Taken before the replay, which gives the same entries their new events.
+  const oldEvents = old.flatMap((entry) => (entry.kind === 'fix' ? entry.events : []));
+  const oldIds = new Set(oldEvents.map((event) => event.id));
+  const newIds = new Set<string>();
+  const emitted: DerivedEvent[] = [];
+  let replayed = 0;
+  let sinceSnapshot = SNAPSHOT_EVERY;
+  for (let i = at - 1; i >= 0 && i >= at - SNAPSHOT_EVERY; i--) {
+    if ((entries[i] as Entry).before !== null) {
+      sinceSnapshot = at - i;
+      break;
+    }
+  }
+  corrected.forEach((entry) => {
+    entry.before = sinceSnapshot >= SNAPSHOT_EVERY ? state : null;
+    sinceSnapshot = entry.before === null ? sinceSnapshot + 1 : 1;
+    const result = replay(entry, state, ctx);
+    state = result.state;
+    if (entry.kind !== 'fix') return;
+    replayed++;
+    failures.push(...result.failures);
+    entry.events = result.events;
+    for (const event of result.events) {
+      newIds.add(event.id);
+      if (!oldIds.has(event.id)) emitted.push({ ...event, late: true });
+    }
+  });
+  const retractions = oldEvents.filter((event) => !newIds.has(event.id)).map((event) => retraction(event, fix));
+  entries.splice(at, old.length, ...corrected);
+  const heard = Math.max(current.lastReceivedAt ?? receivedAt, receivedAt);
+  // Retractions first: a consumer that keeps a state undoes before it applies.
+  return { outcome: 'corrected', state: { ...state, lastReceivedAt: heard }, events: [...retractions, ...emitted], failures, replayed };
+}
+
+function replay(entry: Entry, state: DeviceState, ctx: Omit<ProcessContext, 'receivedAt'>): { state: DeviceState; events: DerivedEvent[]; failures: RuleFailure[] } {
+  if (entry.kind === 'mark') return { state: { ...state, ...entry.patch }, events: [], failures: [] };
+  const result = processFix(state, entry.fix, { ...ctx, receivedAt: entry.receivedAt });
+  return result.stale ? { state, events: [], failures: [] } : result;
+}
+
+/**
+ * event.retracted for an event the corrected history no longer derives. Named by the event and
+ * the late fix that corrected it: the same correction after a crash is the same retraction.
+ */
+export function retraction(event: DerivedEvent, late: Fix): DerivedEvent {
+  return derivedEvent(event.tenantId, event.deviceId, 'event.retracted', late.ts, {
+    retracted_id: event.id, retracted_type: event.type, reason: 'late_fix',
+  }, `${event.id}:${late.ts}`);
+}
+
+/** What became of a fix: taken in order, a duplicate, too late to correct anything, or a correction. */
+export type FixOutcome = 'in_order' | 'duplicate' | 'too_late' | 'corrected';
+
+export interface TakenFix {
+  readonly state: DeviceState;
+  readonly events: DerivedEvent[];
+  readonly failures: RuleFailure[];
+  readonly outcome: FixOutcome;
+  /** Fixes run through the rules again by a correction (0 otherwise). */
+  readonly replayed: number;
+}
+
+/**
+ * One fix of a device, whatever its age: newer than the device's newest, it runs through the
+ * rules and joins the history; older but within the tenant's `lateFixWindowS` and the history,
+ * it corrects the history; a duplicate changes nothing; older still, it changes nothing and is
+ * reported by position.recorded where the tenant opted in (as processFix does for stale fixes).
+ * `maxFixes`: the history's cap per device.
+ */
+export function takeFix(history: DeviceHistory, state: DeviceState, fix: Fix, ctx: ProcessContext, maxFixes: number): TakenFix {
+  const newest = state.lastFix?.ts ?? Number.NEGATIVE_INFINITY;
+  const windowMs = ctx.rules.lateFixWindowS * 1000;
+  if (fix.ts > newest) {
+    const result = processFix(state, fix, ctx);
+    recordFix(history, state, fix, ctx.receivedAt, result.events, { windowMs, maxFixes });
+    return { state: result.state, events: result.events, failures: result.failures, outcome: 'in_order', replayed: 0 };
+  }
+  const correction: Correction = fix.ts === newest ? { outcome: 'duplicate' } : newest - fix.ts > windowMs ? { outcome: 'too_late' } : correct(history, state, fix, ctx.receivedAt, ctx);
+  if (correction.outcome === 'corrected') return { ...correction, outcome: 'corrected' };
+  const stale = processFix(state, fix, ctx);
+  return { state, events: stale.events, failures: [], outcome: correction.outcome, replayed: 0 };
+}
