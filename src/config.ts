@@ -3,6 +3,7 @@ import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './bus/streams.js';
 import { ConfigError } from './errors.js';
 import type { TenantQuotas } from './core/tenant-quotas.js';
 import type { WebhookSettings } from './webhooks/webhook-worker.js';
+import { DEFAULT_LATE_FIX_HISTORY } from './pipeline/rule-engine.js';
 
 /**
  * fencewire's configuration: environment variables, then defaults. Validated once at start and
@@ -42,6 +43,8 @@ export interface Config {
     readonly leaseMs: number;
     /** How often (ms) each partition's changed device states are checkpointed. */
     readonly checkpointMs: number;
+    /** Fixes of history each device keeps in memory, so that a late fix among them is corrected (src/core/late-fixes.ts). */
+    readonly lateFixHistory: number;
     /** Ingest processes `serve` runs (each leases its share of the partitions); 1 runs ingest in-process. */
     readonly workers: number;
     /**
@@ -178,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
       ackWaitMs: integer(env, 'INGEST_ACK_WAIT_MS', 30_000, 1000, 3_600_000),
       leaseMs: integer(env, 'INGEST_LEASE_MS', 5000, 500, 300_000),
       checkpointMs: integer(env, 'INGEST_CHECKPOINT_MS', 5000, 100, 3_600_000),
+      lateFixHistory: integer(env, 'LATE_FIX_HISTORY', DEFAULT_LATE_FIX_HISTORY, 0, 10_000),
       workers: integer(env, 'INGEST_WORKERS', defaultIngestWorkers(availableParallelism()), 1, 64),
       testHangRoundsAfter: env.FENCEWIRE_TEST_HANG_ROUNDS_AFTER ? integer(env, 'FENCEWIRE_TEST_HANG_ROUNDS_AFTER', 0, 0, 1_000_000) : null,
     },

@@ -67,7 +67,18 @@ export function createMetrics() {
     outboxBacklog: new Gauge({ name: 'fencewire_outbox_backlog', help: 'Events committed but not yet published to EVENTS, in the partitions this processor holds', registers }),
     eventsDerived: new Counter({ name: 'fencewire_events_derived_total', help: 'Events derived from fixes and sweeps, by type', labelNames: ['type'] as const, registers }),
     eventsPublished: new Counter({ name: 'fencewire_events_published_total', help: 'Events published to the EVENTS stream', registers }),
-    fixesStale: new Counter({ name: 'fencewire_fixes_stale_total', help: 'Fixes older than their device\'s newest: stored, no state change', registers }),
+    lateFixes: new Counter({
+      name: 'fencewire_late_fixes_total',
+      help: 'Fixes older than their device\'s newest, by outcome: corrected (run in their place, the events after them derived again), too_late (past the tenant\'s lateFixWindowS or the device\'s history: stored, no state change), duplicate (as old as one processed: stored once)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    lateFixReplayed: new Histogram({
+      name: 'fencewire_late_fix_replayed_fixes',
+      help: 'Fixes a late fix\'s correction ran through the rules again, itself included: its cost',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+      registers,
+    }),
     ruleFailures: new Counter({ name: 'fencewire_rule_failures_total', help: 'Rules that threw on a fix (the other rules still ran)', labelNames: ['rule'] as const, registers }),
     unstorable: new Counter({
       name: 'fencewire_unstorable_total',

@@ -89,4 +89,6 @@ export interface DeviceStateRow {
   readonly tenantId: string;
   readonly deviceId: string;
   readonly state: DeviceState;
+  /** The state before the oldest fix of its late-fix history (src/core/late-fixes.ts), when it has one. */
+  readonly historyBase?: DeviceState | null;
 }

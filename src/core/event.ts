@@ -48,7 +48,8 @@ export function derivedEvent(
 
 /**
  * The wire envelope (contract section 3): compact JSON, ASCII only, numbers as Python writes
- * them, the same bytes on EVENTS and as the webhook body. `late` is there only when true.
+ * them, the same bytes on EVENTS and as the webhook body. `late` (after `occurred_at`) is there
+ * only when true.
  */
 export function envelope(event: DerivedEvent): string {
   return pythonJson({
@@ -57,8 +58,8 @@ export function envelope(event: DerivedEvent): string {
     tenant_id: event.tenantId,
     device_id: event.deviceId,
     occurred_at: new Date(event.occurredAt).toISOString(),
-    data: event.data,
     ...(event.late === true ? { late: true } : {}),
+    data: event.data,
   });
 }
 

@@ -230,3 +230,42 @@ export function takeFix(history: DeviceHistory, state: DeviceState, fix: Fix, ct
   const stale = processFix(state, fix, ctx);
   return { state, events: stale.events, failures: [], outcome: correction.outcome, replayed: 0 };
 }
+
+/**
+ * The state before the history's oldest entry: checkpointed with the device's state, so that a
+ * new owner can rebuild the history from the fixes stored after it (rebuildHistory).
+ */
+export function historyBase(history: DeviceHistory): DeviceState | null {
+  return history.entries[0]?.before ?? null;
+}
+
+/**
+ * A device's history as a new owner rebuilds it: from the checkpointed base through the stored
+ * fixes after it, in fix-time order, with the checkpoint's driver and offline state put in as a
+ * mark after the fixes the checkpoint had seen (assignments and device.offline are not fixes).
+ * Null when the stored fixes do not reach the checkpoint (retention deleted them): the device
+ * then starts without history.
+ */
+export function rebuildHistory(
+  base: DeviceState, checkpointed: DeviceState, fixes: readonly Fix[], ctx: Omit<ProcessContext, 'receivedAt'>, maxFixes: number,
+): { history: DeviceHistory; state: DeviceState } | null {
+  const history = emptyHistory();
+  const seen = checkpointed.lastFix?.ts ?? Number.NEGATIVE_INFINITY;
+  const receivedAt = checkpointed.lastReceivedAt ?? 0;
+  let state = base;
+  let marked = false;
+  const mark = () => {
+    marked = true;
+    if (state.driverId === checkpointed.driverId && state.offlineSince === checkpointed.offlineSince) return;
+    const patch = { driverId: checkpointed.driverId, offlineSince: checkpointed.offlineSince };
+    recordMark(history, state, patch);
+    state = { ...state, ...patch };
+  };
+  for (const fix of fixes) {
+    if (!marked && fix.ts > seen) mark();
+    state = takeFix(history, state, fix, { ...ctx, receivedAt }, maxFixes).state;
+  }
+  if (!marked) mark();
+  if ((state.lastFix?.ts ?? Number.NEGATIVE_INFINITY) < seen) return null;
+  return { history, state: { ...state, lastReceivedAt: checkpointed.lastReceivedAt } };
+}

@@ -30,6 +30,8 @@ export interface DeviceReads {
 export interface EventFilter extends TimeRange {
   readonly type: string | null;
   readonly deviceId: string | null;
+  /** Also the events a late fix retracted, and the retractions themselves (each row with `retracted_by`). */
+  readonly includeRetracted: boolean;
 }
 
 /** An inbound event as kept in the audit log. */

@@ -34,7 +34,12 @@ const SHARED: Record<string, Schema> = {
     accuracy: nullableNumber, satellites: { type: ['integer', 'null'] }, ignition: { type: ['boolean', 'null'] }, odometer: nullableNumber,
     attributes: { type: ['object', 'null'], additionalProperties: true }, received_at: time,
   }),
-  Event: object({ id: text, type: text, tenant_id: text, device_id: nullableText, occurred_at: time, data: open }),
+  Event: object({
+    id: text, type: text, tenant_id: text, device_id: nullableText, occurred_at: time,
+    late: { type: 'boolean', description: 'present and true for an event a late fix\'s correction derived' },
+    data: open,
+    retracted_by: { ...nullableText, description: 'with include_retracted=true: the event.retracted that withdrew it, else null' },
+  }, ['id', 'type', 'tenant_id', 'device_id', 'occurred_at', 'data']),
   Geofence: {
     type: 'object', required: ['type', 'geometry', 'properties'], additionalProperties: true,
     description: 'A GeoJSON Feature as stored (contract section 4); properties.id is the geofence id',

@@ -33,7 +33,7 @@ export interface HeldPartitionDeps {
   readonly events: EventSink;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly settings: PipelineSettings & { readonly leaseMs: number };
+  readonly settings: PipelineSettings & { readonly leaseMs: number; readonly lateFixHistory: number };
   readonly commandKey: string;
 }
 
@@ -71,7 +71,11 @@ export class HeldPartition {
     const claim = await store.claim(partitionCount, partition, owner);
     const publisher = new PartitionPublisher(this.deps.events, claim.publishedSeq, log, metrics);
     await republishUnpublished(claim, publisher, { ...this.deps, partitions: store });
-    const engine = new RuleEngine(this.deps.rules, await store.loadStates(claim));
+    const states = await store.loadStates(claim);
+    const engine = new RuleEngine(this.deps.rules, states, settings.lateFixHistory);
+    const withHistory = states.filter((row) => row.historyBase !== undefined && row.historyBase !== null);
+    const stored = await store.storedFixes(withHistory.map((row) => ({ tenantId: row.tenantId, deviceId: row.deviceId, after: row.historyBase?.lastFix?.ts ?? null })));
+    const restored = engine.restoreHistories(withHistory, stored);
     if (this.ending) return;
     const pipeline = new PartitionPipeline({
       claim, layout: { prefix: this.deps.telemetryPrefix, partitions: partitionCount }, commandKey: this.deps.commandKey,
@@ -83,7 +87,7 @@ export class HeldPartition {
     this.consumer = await this.deps.bus.consume(partition, partitionCount, claim.checkpointSeq + 1, claim.epoch, pipeline);
     this.timers = [setInterval(() => pipeline.sweep(), SWEEP_MS), setInterval(() => pipeline.tick(), TICK_MS)];
     metrics.partitionHeld.set({ partition: String(partition) }, 1);
-    log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount }, 'partition taken');
+    log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount, histories: restored, historyFixes: stored.length }, 'partition taken');
     if (this.ending) await this.stop(false);
   }
 

@@ -21,6 +21,8 @@ export interface IngestSettings extends PipelineSettings {
   readonly ackWaitMs: number;
   /** A partition lease not renewed for this long expires, and another processor takes it. */
   readonly leaseMs: number;
+  /** Fixes of history each device keeps for late fixes. */
+  readonly lateFixHistory: number;
   /** Tests only (FENCEWIRE_TEST_HANG_ROUNDS_AFTER): rebalancing rounds after this many hang. */
   readonly testHangRoundsAfter: number | null;
 }

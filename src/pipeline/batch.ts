@@ -19,3 +19,28 @@ export function emptyBatch(): Batch {
   return { messages: [], fixes: [], events: [], causedAt: new Map(), deadLetters: [], lastSeq: 0 };
 }
 
+
+/**
+ * Adds an event to a batch not yet committed, netting a late fix's correction against the
+ * batch: the retraction of an event of the same batch removes that event instead (it was never
+ * sent), and an event derived again while its retraction waits in the batch removes the
+ * retraction instead (the event committed earlier stands). One statement could not both write
+ * an event and mark it retracted. False when the event was netted away.
+ */
+export function addEvent(batch: Batch, event: DerivedEvent): boolean {
+  if (event.type === 'event.retracted') {
+    const at = batch.events.findIndex((e) => e.id === event.data.retracted_id);
+    if (at < 0) return batch.events.push(event) > 0;
+    batch.events.splice(at, 1);
+    return false;
+  }
+  if (event.late === true) {
+    const at = batch.events.findIndex((e) => e.type === 'event.retracted' && e.data.retracted_id === event.id);
+    if (at >= 0) {
+      batch.events.splice(at, 1);
+      return false;
+    }
+  }
+  batch.events.push(event);
+  return true;
+}

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { BatchStore, PartitionClaim } from '../core/ingest-ports.js';
 import type { BatchWriter } from './group-commit.js';
 import type { TelemetryMessage } from '../decode/telemetry-message.js';
+import { addEvent } from './batch.js';
 import { CommitQueue } from './commit-queue.js';
 import { storeDeadLetter } from './dead-letters.js';
 import type { EngineOutcome, RuleEngine } from './rule-engine.js';
@@ -135,9 +136,12 @@ export class PartitionPipeline {
     const { engine, metrics, log } = this.deps;
     if (!replay) this.commits.filling.fixes.push(fix);
     const outcome = engine.process(fix, receivedAt);
+    if (!replay && outcome.outcome !== undefined && outcome.outcome !== 'in_order') {
+      metrics.lateFixes.inc({ outcome: outcome.outcome });
+      if (outcome.replayed !== undefined) metrics.lateFixReplayed.observe(outcome.replayed);
+    }
     if (outcome.slot === null) {
       if (replay) return;
-      metrics.fixesStale.inc();
       return this.addEvents(outcome.events, receivedAt);
     }
     // Replayed fixes too: the previous owner may have stored them without refreshing the devices.
@@ -161,7 +165,7 @@ export class PartitionPipeline {
   private addEvents(events: readonly DerivedEvent[], storedAt?: number): void {
     const batch = this.commits.filling;
     for (const event of events) {
-      batch.events.push(event);
+      if (!addEvent(batch, event)) continue;
       if (storedAt !== undefined) batch.causedAt.set(event.id, storedAt);
       this.deps.metrics.eventsDerived.inc({ type: event.type });
     }

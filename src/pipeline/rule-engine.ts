@@ -1,10 +1,11 @@
-import { INITIAL_STATE, type DeviceStateRow } from '../core/device-state.js';
+import { INITIAL_STATE, type DeviceState, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { COMMAND_EVENTS, TIMER_EVENTS } from '../core/event-sources.js';
-import { processFix, type RuleFailure } from '../core/process-fix.js';
+import { emptyHistory, historyBase, rebuildHistory, recordMark, takeFix, type DeviceHistory, type FixOutcome } from '../core/late-fixes.js';
+import type { RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';
-import type { DevicePosition, Fix } from '../core/fix.js';
+import { deviceKey, type DevicePosition, type Fix } from '../core/fix.js';
 import type { DriverAssignment, InboundSubmission } from '../core/commands.js';
 import { DeviceTable } from './device-table.js';
 
@@ -13,9 +14,16 @@ export interface EngineOutcome {
   /** The slot of the device's new state, or null when the fix was stale and changed nothing (its events: position.recorded at most). */
   readonly slot: number | null;
   readonly failures: RuleFailure[];
+  /** For a fix: in order, a correction of the history, a duplicate, or too late to correct anything. */
+  readonly outcome?: FixOutcome;
+  /** Fixes a correction ran through the rules again. */
+  readonly replayed?: number;
 }
 
 const UNCHANGED: Omit<EngineOutcome, 'events'> = { slot: null, failures: [] };
+
+/** Fixes of history a device keeps for late fixes by default (LATE_FIX_HISTORY). */
+export const DEFAULT_LATE_FIX_HISTORY = 200;
 
 /**
  * Holds every known device's rule state in memory (packed, in a DeviceTable) and runs fixes
@@ -25,8 +33,11 @@ const UNCHANGED: Omit<EngineOutcome, 'events'> = { slot: null, failures: [] };
  */
 export class RuleEngine {
   private readonly table: DeviceTable;
+  /** Each device's recent fixes, by slot, for late fixes (src/core/late-fixes.ts). */
+  private readonly histories = new Map<number, DeviceHistory>();
 
-  constructor(private readonly source: RuleSource, initial: Iterable<DeviceStateRow> = []) {
+  /** `historyFixes`: the fixes of history each device keeps, the cap on a late fix's correction. */
+  constructor(private readonly source: RuleSource, initial: Iterable<DeviceStateRow> = [], private readonly historyFixes = DEFAULT_LATE_FIX_HISTORY) {
     this.table = new DeviceTable(initial);
   }
 
@@ -48,25 +59,66 @@ export class RuleEngine {
     const change = COMMAND_EVENTS.assignDriver(tenantId, deviceId, before, driverId, at, 'api');
     if (change.events.length === 0) return { events: [], ...UNCHANGED };
     const slot = this.table.set({ tenantId, deviceId, state: { ...before, ...change.state } });
+    this.mark(slot, before, change.state);
     return { events: [...change.events], slot, failures: [] };
   }
 
+  /** Runs a fix through the rules: in order, or, late, in its place in the device's history. */
   process(fix: Fix, receivedAt: number): EngineOutcome {
-    const before = this.stateOf(fix.tenantId, fix.deviceId);
+    const known = this.table.slotOf(fix.tenantId, fix.deviceId);
+    const before = known === undefined ? INITIAL_STATE : this.table.state(known);
+    const history = (known === undefined ? undefined : this.histories.get(known)) ?? emptyHistory();
     const { index, rules } = this.source.forTenant(fix.tenantId);
-    const result = processFix(before, fix, { index, rules, receivedAt });
-    if (result.stale) return { events: result.events, ...UNCHANGED };
-    const slot = this.table.set({ tenantId: fix.tenantId, deviceId: fix.deviceId, state: result.state });
-    return { events: result.events, slot, failures: result.failures };
+    const taken = takeFix(history, before, fix, { index, rules, receivedAt }, this.historyFixes);
+    const { events, outcome, replayed } = taken;
+    if (outcome === 'duplicate' || outcome === 'too_late') return { events, ...UNCHANGED, outcome };
+    const slot = this.table.set({ tenantId: fix.tenantId, deviceId: fix.deviceId, state: taken.state });
+    if (history.entries.length > 0) this.histories.set(slot, history);
+    else this.histories.delete(slot);
+    return { events, slot, failures: taken.failures, outcome, replayed };
+  }
+
+  /** A state change no fix made, kept in its place in the device's history. */
+  private mark(slot: number, before: DeviceState, patch: Partial<DeviceState>): void {
+    const history = this.histories.get(slot);
+    if (history !== undefined) recordMark(history, before, patch);
   }
 
   rulesFor(tenantId: string): RuleConfig {
     return this.source.rulesFor(tenantId);
   }
 
-  /** The states in these slots, as rows to checkpoint. */
+  /** The states in these slots, as rows to checkpoint, each with its history's base. */
   rows(slots: Iterable<number>): DeviceStateRow[] {
-    return Array.from(slots, (slot) => this.table.row(slot));
+    return Array.from(slots, (slot) => {
+      const history = this.histories.get(slot);
+      return { ...this.table.row(slot), historyBase: history === undefined ? null : historyBase(history) };
+    });
+  }
+
+  /**
+   * A new owner's histories: each checkpointed device with a base gets its history back from the
+   * fixes stored after it (`fixes`, by device and fix time). Resolves to the devices restored.
+   */
+  restoreHistories(rows: readonly DeviceStateRow[], fixes: readonly Fix[]): number {
+    const byDevice = new Map<string, Fix[]>();
+    for (const fix of fixes) {
+      const key = deviceKey(fix.tenantId, fix.deviceId);
+      let list = byDevice.get(key);
+      if (list === undefined) byDevice.set(key, (list = []));
+      list.push(fix);
+    }
+    let restored = 0;
+    for (const row of rows) {
+      if (row.historyBase === undefined || row.historyBase === null) continue;
+      const { index, rules } = this.source.forTenant(row.tenantId);
+      const rebuilt = rebuildHistory(row.historyBase, row.state, byDevice.get(deviceKey(row.tenantId, row.deviceId)) ?? [], { index, rules }, this.historyFixes);
+      if (rebuilt === null || rebuilt.history.entries.length === 0) continue;
+      const slot = this.table.set({ tenantId: row.tenantId, deviceId: row.deviceId, state: rebuilt.state });
+      this.histories.set(slot, rebuilt.history);
+      restored++;
+    }
+    return restored;
   }
 
   /** The latest positions of the devices in these slots (each has had a fix). */
@@ -96,6 +148,7 @@ export class RuleEngine {
       const swept = TIMER_EVENTS.offline(row.tenantId, row.deviceId, row.state, nowMs, this.source.rulesFor(row.tenantId));
       if (swept.events.length === 0) continue;
       this.table.set({ ...row, state: swept.state });
+      this.mark(slot, row.state, { offlineSince: swept.state.offlineSince });
       events.push(...swept.events);
       slots.push(slot);
     }

@@ -32,16 +32,32 @@ WITH advanced AS (
   ON CONFLICT (tenant_id, device_id, ts) DO NOTHING
   RETURNING 1
 ), recorded AS (
-  INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, lane, source_seq)
-  SELECT u.id, t, d, type, to_timestamp(ms / 1000.0), data, u.lane, a.seq
-    FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::float8[], $24::jsonb[], $25::int[]) WITH ORDINALITY
-         AS u(id, t, d, type, ms, data, lane, n)
+  INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, late, lane, source_seq)
+  SELECT u.id, t, d, type, to_timestamp(ms / 1000.0), data, late, u.lane, a.seq
+    FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::float8[], $24::jsonb[], $25::boolean[], $26::int[]) WITH ORDINALITY
+         AS u(id, t, d, type, ms, data, late, lane, n)
     JOIN advanced a ON a.id = u.lane
    ORDER BY n
   ON CONFLICT (id) DO NOTHING
   RETURNING id
+), restored AS (
+  -- A late fix's correction derived again an event an earlier one retracted: it stands again,
+  -- and is in this batch's outbox (lane and sequence) until it is published.
+  UPDATE events e SET retracted_by = NULL, lane = u.lane, source_seq = a.seq
+    FROM unnest($19::text[], $25::boolean[], $26::int[]) AS u(id, late, lane)
+    JOIN advanced a ON a.id = u.lane
+   WHERE u.late AND e.id = u.id AND e.retracted_by IS NOT NULL
+  RETURNING e.id
+), retracted AS (
+  -- The batch nets a retraction against an event of its own (src/pipeline/batch.ts), so the
+  -- event it withdraws was committed by an earlier statement.
+  UPDATE events e SET retracted_by = u.id
+    FROM unnest($19::text[], $22::text[], $24::jsonb[]) AS u(id, type, data)
+   WHERE u.type = 'event.retracted' AND e.id = u.data->>'retracted_id' AND u.id IN (SELECT id FROM recorded)
+  RETURNING 1
 )
-SELECT ARRAY(SELECT id FROM advanced) AS advanced, (SELECT count(*) FROM stored)::int AS inserted, ARRAY(SELECT id FROM recorded) AS recorded`;
+SELECT ARRAY(SELECT id FROM advanced) AS advanced, (SELECT count(*) FROM stored)::int AS inserted,
+       ARRAY(SELECT id FROM recorded UNION ALL SELECT id FROM restored) AS recorded, (SELECT count(*) FROM retracted)::int AS retracted`;
 
 // The probes of `unstorable`: the rows as the batch statement writes them, without the partition.
 const PROBE_POSITIONS = `
@@ -52,9 +68,9 @@ SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, altitude, accu
        AS u(t, d, ms, lat, lon, speed, heading, altitude, accuracy, sats, ign, odo, attrs)
 ON CONFLICT (tenant_id, device_id, ts) DO NOTHING`;
 const PROBE_EVENTS = `
-INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data)
-SELECT id, t, d, type, to_timestamp(ms / 1000.0), data
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[]) AS u(id, t, d, type, ms, data)
+INSERT INTO events (id, tenant_id, device_id, type, occurred_at, data, late)
+SELECT id, t, d, type, to_timestamp(ms / 1000.0), data, late
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::boolean[]) AS u(id, t, d, type, ms, data, late)
 ON CONFLICT (id) DO NOTHING`;
 
 /** Groups of at least this many fixes send them by COPY, in a transaction with the rest. */
@@ -97,9 +113,9 @@ ON CONFLICT (tenant_id, device_id) DO UPDATE
  WHERE dv.last_ts < excluded.last_ts`;
 
 const UPSERT_DEVICE_STATE = `
-INSERT INTO device_state (tenant_id, device_id, state, lane)
-SELECT t, d, s, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(t, d, s)
-ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, lane = excluded.lane, updated_at = now()`;
+INSERT INTO device_state (tenant_id, device_id, state, history_base, lane)
+SELECT t, d, s, b, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, d, s, b)
+ON CONFLICT (tenant_id, device_id) DO UPDATE SET state = excluded.state, history_base = excluded.history_base, lane = excluded.lane, updated_at = now()`;
 
 const POSITION_COLUMNS: Column<Fix>[] = [
   token((f) => f.tenantId), token((f) => f.deviceId), num((f) => f.ts), num((f) => f.lat), num((f) => f.lon),
@@ -114,10 +130,11 @@ const DEVICE_COLUMNS: Column<DevicePosition>[] = [
 
 const HOLD_COLUMNS: Column<PartitionBatch>[] = [num((b) => b.hold.lane), num((b) => b.hold.epoch), num((b) => b.lastSeq), num((b) => b.publishedSeq)];
 
-const STATE_COLUMNS: Column<DeviceStateRow>[] = [token((r) => r.tenantId), token((r) => r.deviceId), json((r) => r.state)];
+const STATE_COLUMNS: Column<DeviceStateRow>[] = [token((r) => r.tenantId), token((r) => r.deviceId), json((r) => r.state), json((r) => r.historyBase ?? null)];
 
 const EVENT_COLUMNS: Column<DerivedEvent>[] = [
   token((e) => e.id), token((e) => e.tenantId), token((e) => e.deviceId), token((e) => e.type), num((e) => e.occurredAt), json((e) => e.data),
+  bool((e) => e.late === true),
 ];
 
 function byDevice(a: { tenantId: string; deviceId: string }, b: { tenantId: string; deviceId: string }): number {

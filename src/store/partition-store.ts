@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import { INITIAL_STATE, type DeviceState, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent, EventType } from '../core/event.js';
+import type { Fix } from '../core/fix.js';
 import { partitionOf } from '../core/partition.js';
 import type { PartitionClaim, PartitionStore } from '../core/ingest-ports.js';
 import { FencewireError } from '../errors.js';
+import { columnArrays, num, token, type Column } from './array-columns.js';
 
 const CLAIM = `
 INSERT INTO ingest_partitions (partitions, partition, owner, epoch, committed_seq, published_seq, checkpoint_seq)
@@ -16,13 +18,39 @@ RETURNING id, epoch, committed_seq, published_seq, checkpoint_seq`;
 // The partition's own rows, and rows from before partitioning or of another partition count,
 // which are filtered by the device's partition here.
 const LOAD_STATES = `
-SELECT tenant_id, device_id, state, lane = $1 AS own FROM device_state
+SELECT tenant_id, device_id, state, history_base, lane = $1 AS own FROM device_state
  WHERE lane = $1 OR lane IS NULL OR lane IN (SELECT id FROM ingest_partitions WHERE partitions <> $2)`;
 
 const UNPUBLISHED = `
-SELECT id, tenant_id, device_id, type, occurred_at, data, source_seq, created_at FROM events
+SELECT id, tenant_id, device_id, type, occurred_at, data, late, source_seq, created_at FROM events
  WHERE lane = $1 AND source_seq > $2 AND source_seq <= $3
  ORDER BY source_seq, seq`;
+
+// By device and fix time, each device's after its history's base (every one for a null base).
+const STORED_FIXES = `
+SELECT p.tenant_id, p.device_id, round(extract(epoch FROM p.ts) * 1000) AS ms, p.lat, p.lon, p.speed, p.heading, p.altitude,
+       p.accuracy, p.satellites, p.ignition, p.odometer, p.attributes
+  FROM unnest($1::text[], $2::text[], $3::float8[]) AS d(t, dv, after)
+  JOIN positions p ON p.tenant_id = d.t AND p.device_id = d.dv AND (d.after IS NULL OR p.ts > to_timestamp(d.after / 1000.0))
+ ORDER BY p.tenant_id, p.device_id, p.ts`;
+
+const AFTER_COLUMNS: Column<{ tenantId: string; deviceId: string; after: number | null }>[] = [token((d) => d.tenantId), token((d) => d.deviceId), num((d) => d.after)];
+
+interface StoredFixRow {
+  tenant_id: string;
+  device_id: string;
+  ms: string;
+  lat: number;
+  lon: number;
+  speed: number | null;
+  heading: number | null;
+  altitude: number | null;
+  accuracy: number | null;
+  satellites: number | null;
+  ignition: boolean | null;
+  odometer: number | null;
+  attributes: Record<string, number | string | boolean> | null;
+}
 
 interface EventRow {
   id: string;
@@ -31,6 +59,7 @@ interface EventRow {
   type: EventType;
   occurred_at: Date;
   data: Record<string, unknown>;
+  late: boolean;
   source_seq: string;
 }
 
@@ -49,14 +78,24 @@ export class PgPartitionStore implements PartitionStore {
   }
 
   async loadStates(claim: PartitionClaim): Promise<DeviceStateRow[]> {
-    const { rows } = await this.pool.query<{ tenant_id: string; device_id: string; state: string; own: boolean | null }>(
+    const { rows } = await this.pool.query<{ tenant_id: string; device_id: string; state: string; history_base: string | null; own: boolean | null }>(
       LOAD_STATES, [claim.lane, claim.partitions]);
     const states: DeviceStateRow[] = [];
+    const parse = (text: string): DeviceState => ({ ...INITIAL_STATE, ...(JSON.parse(text) as DeviceState) });
     for (const r of rows) {
       if (r.own !== true && partitionOf(r.tenant_id, r.device_id, claim.partitions) !== claim.partition) continue;
-      states.push({ tenantId: r.tenant_id, deviceId: r.device_id, state: { ...INITIAL_STATE, ...(JSON.parse(r.state) as DeviceState) } });
+      states.push({ tenantId: r.tenant_id, deviceId: r.device_id, state: parse(r.state), historyBase: r.history_base === null ? null : parse(r.history_base) });
     }
     return states;
+  }
+
+  async storedFixes(devices: readonly { tenantId: string; deviceId: string; after: number | null }[]): Promise<Fix[]> {
+    if (devices.length === 0) return [];
+    const { rows } = await this.pool.query<StoredFixRow>(STORED_FIXES, columnArrays(devices, AFTER_COLUMNS));
+    return rows.map((r) => ({
+      tenantId: r.tenant_id, deviceId: r.device_id, ts: Number(r.ms), lat: r.lat, lon: r.lon, speed: r.speed, heading: r.heading, altitude: r.altitude,
+      accuracy: r.accuracy, satellites: r.satellites, ignition: r.ignition, odometer: r.odometer, attributes: r.attributes,
+    }));
   }
 
   async unpublished(claim: PartitionClaim): Promise<{ seq: number; event: DerivedEvent; committedAt: number }[]> {
@@ -64,7 +103,7 @@ export class PgPartitionStore implements PartitionStore {
     return rows.map((r) => ({
       seq: Number(r.source_seq),
       committedAt: r.created_at.getTime(),
-      event: { id: r.id, tenantId: r.tenant_id, deviceId: r.device_id, type: r.type, occurredAt: r.occurred_at.getTime(), data: r.data },
+      event: { id: r.id, tenantId: r.tenant_id, deviceId: r.device_id, type: r.type, occurredAt: r.occurred_at.getTime(), data: r.data, ...(r.late ? { late: true } : {}) },
     }));
   }
 }

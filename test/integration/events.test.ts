@@ -6,9 +6,10 @@ import { pythonJson } from '../../src/core/python-json.js';
 import { notifyGeofencesChanged } from '../../src/bus/geofence-changes.js';
 import { importGeofences } from '../../src/geofences/geofence-import.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { driveThrough, loadDrive, loadFeatureCollection, type DriveFix } from '../support/recorded-drive.js';
+import { driveThrough, loadDrive, type DriveFix } from '../support/recorded-drive.js';
 import { spawnFencewire } from './process.js';
-import { countPositions, countUnpublished, setup, silentLog, waitFor, type TestEnv } from '../support/setup.js';
+import { oracleTransitions, sfNeighbourhoodsWorld, transitionsOf, type StoredEvent } from '../support/geofence-oracle.js';
+import { countPositions, countUnpublished, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 const SF = { lat: 37.765, lon: -122.445 };
 const munich = loadDrive('munich-car-1hz.json');
@@ -16,18 +17,9 @@ const munich = loadDrive('munich-car-1hz.json');
 const START = Math.floor(Date.now() / 1000) * 1000 - 2 * 3600_000;
 const drive1hz = driveThrough(munich, munich, SF, START);
 const drive15s = driveThrough(loadDrive('munich-car-15s.json'), munich, SF, START);
-const neighbourhoods = loadFeatureCollection('sf-neighborhoods.geojson');
 
 let world: TestEnv;
 let postgis = false;
-
-interface StoredEvent {
-  id: string;
-  type: string;
-  device_id: string;
-  occurred_at: Date;
-  data: Record<string, unknown>;
-}
 
 async function events(deviceId: string): Promise<StoredEvent[]> {
   const result = await world.db.query<StoredEvent>(
@@ -41,46 +33,8 @@ async function publishDrive(tenant: string, device: string, drive: DriveFix[]): 
   for (const f of drive) await world.publish(tenant, device, pack({ ts: f.ts, lat: f.lat, lon: f.lon }));
 }
 
-/** The enter/leave sequence PostGIS gives for the drive: ST_Covers per fix, then transitions. */
-async function oracleTransitions(drive: DriveFix[]): Promise<string[]> {
-  const covering = await world.db.query<{ i: number; names: string[] | null }>(
-    `SELECT p.i, array_agg(n.name ORDER BY n.name) FILTER (WHERE n.name IS NOT NULL) AS names
-       FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS p(lon, lat, i)
-       LEFT JOIN oracle_neighbourhoods n ON ST_Covers(n.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))
-      GROUP BY p.i ORDER BY p.i`,
-    [drive.map((f) => f.lon), drive.map((f) => f.lat)],
-  );
-  const transitions: string[] = [];
-  let inside = new Set<string>();
-  covering.rows.forEach((row, i) => {
-    const now = new Set(row.names ?? []);
-    const ts = new Date((drive[i] as DriveFix).ts).toISOString();
-    for (const name of [...inside].sort()) if (!now.has(name)) transitions.push(`${ts} leave ${name}`);
-    for (const name of [...now].sort()) if (!inside.has(name)) transitions.push(`${ts} enter ${name}`);
-    inside = now;
-  });
-  return transitions;
-}
-
-function transitionsOf(stored: StoredEvent[]): string[] {
-  return stored
-    .filter((e) => e.type === 'geofence.enter' || e.type === 'geofence.leave')
-    .map((e) => `${e.occurred_at.toISOString()} ${e.type.slice(9)} ${e.data.geofence_name}`)
-    .sort((a, b) => (a.slice(0, 24) === b.slice(0, 24) ? (a.includes(' leave ') ? -1 : 1) : a < b ? -1 : 1));
-}
-
 beforeAll(async () => {
-  world = await setup();
-  const result = await importGeofences(geofenceStore(world.db), 'sf', neighbourhoods, { limits: world.config.quotas.geofences, geometry: null });
-  expect(result.errors).toEqual([]);
-  const available = await world.db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'`);
-  postgis = available.rowCount === 1;
-  if (postgis) {
-    await world.db.query('CREATE EXTENSION IF NOT EXISTS postgis');
-    await world.db.query(`CREATE TABLE oracle_neighbourhoods AS
-      SELECT feature->'properties'->>'name' AS name, ST_SetSRID(ST_GeomFromGeoJSON(feature->'geometry'), 4326) AS geom
-        FROM geofences WHERE tenant_id = 'sf'`);
-  }
+  ({ world, postgis } = await sfNeighbourhoodsWorld());
 });
 
 afterAll(async () => {
@@ -105,7 +59,7 @@ describe('events - a recorded drive through real neighbourhoods', () => {
     await waitFor('events published', async () => (await countUnpublished(world.db)) === 0);
 
     const stored = await events('car-1hz');
-    const expected = await oracleTransitions(drive1hz);
+    const expected = await oracleTransitions(world.db, drive1hz);
     expect(expected.length).toBeGreaterThanOrEqual(4);
     expect(transitionsOf(stored)).toEqual(expected);
 

@@ -4,7 +4,7 @@ import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.
 import type { DerivedEvent } from '../../../src/core/event.js';
 import type { Fix } from '../../../src/core/fix.js';
 import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
-import { emptyHistory, recordMark, takeFix, type DeviceHistory, type FixOutcome } from '../../../src/core/late-fixes.js';
+import { emptyHistory, historyBase, rebuildHistory, recordMark, takeFix, type DeviceHistory, type FixOutcome } from '../../../src/core/late-fixes.js';
 import { DEFAULT_RULES, type RuleConfig } from '../../../src/core/rule-config.js';
 import { fence, fix, north, T0, type Row } from './timeline.js';
 
@@ -19,6 +19,7 @@ function device(index: GeofenceIndex, rules: RuleConfig, maxFixes = 10_000) {
   const emitted: DerivedEvent[] = [];
   const outcomes: FixOutcome[] = [];
   return {
+    history,
     take(f: Fix, receivedAt = f.ts) {
       const taken = takeFix(history, state, f, { index, rules, receivedAt }, maxFixes);
       state = taken.state;
@@ -156,5 +157,39 @@ describe('late fixes, corrected', () => {
     expect(d.state).toMatchObject({ driverId: 'anna', offlineSince: T0 + 700_000 });
     const back = d.take(fix({ t: 900, lat: 48.0, lon: 11.0 }));
     expect(back.events.map((e) => e.type)).toContain('device.online');
+  });
+
+  it('rebuilds a history from its checkpointed base and the stored fixes that corrects a later fix as the original does (fast-check)', () => {
+    fc.assert(fc.property(drive, fences, fc.integer({ min: 0, max: 59 }), (rows, geofences, lateOne) => {
+      fc.pre(rows.length >= 4);
+      const index = new GeofenceIndex(geofences);
+      const late = rows[lateOne % rows.length] as Row;
+      const rest = rows.filter((row) => row !== late);
+      // A small cap, so that the base is often a trimmed history's and not the start.
+      const original = device(index, RULES, 8);
+      for (const row of rest) original.take(fix(row));
+      original.mark({ driverId: 'anna' });
+      const base = historyBase(original.history);
+      if (base === null) return;
+      const stored = rest.map(fix).filter((f) => f.ts > (base.lastFix?.ts ?? Number.NEGATIVE_INFINITY));
+      const rebuilt = rebuildHistory(base, original.state, stored, { index, rules: RULES }, 8);
+      expect(rebuilt).not.toBeNull();
+      if (rebuilt === null) return;
+      expect(withoutReceipt(rebuilt.state)).toEqual(withoutReceipt(original.state));
+      const lateFix = fix(late);
+      const fromOriginal = original.take(lateFix);
+      const fromRebuilt = takeFix(rebuilt.history, rebuilt.state, lateFix, { index, rules: RULES, receivedAt: lateFix.ts }, 8);
+      expect(fromRebuilt.outcome).toBe(fromOriginal.outcome);
+      expect(fromRebuilt.events.map((e) => e.id)).toEqual(fromOriginal.events.map((e) => e.id));
+    }), { numRuns: 200 });
+  });
+
+  it('gives no history back when the stored fixes do not reach the checkpoint (retention deleted them)', () => {
+    const index = new GeofenceIndex([]);
+    const original = device(index, DEFAULT_RULES);
+    for (const t of [0, 10, 20]) original.take(fix({ t, lat: 48.0, lon: 11.0 }));
+    const base = historyBase(original.history);
+    expect(base).not.toBeNull();
+    expect(rebuildHistory(base as DeviceState, original.state, [fix({ t: 0, lat: 48.0, lon: 11.0 })], { index, rules: DEFAULT_RULES }, 100)).toBeNull();
   });
 });
