@@ -6,6 +6,7 @@
  */
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { seededRandom } from '../src/simulate/random.js';
 import { epochNow, steadyFleet } from './steady-fleet.js';
 
 interface GatewayArgs {
@@ -18,6 +19,8 @@ interface GatewayArgs {
   readonly warmUpSeconds: number;
   readonly devices: number;
   readonly base: number;
+  /** A share of the fixes sent 1 to maxDelayS seconds of fix time late. */
+  readonly late?: { readonly share: number; readonly maxDelayS: number; readonly seed: number };
 }
 
 const MAX_IN_FLIGHT = 2000;
@@ -26,7 +29,8 @@ const ACK_TIMEOUT_MS = 5000;
 const args = JSON.parse(process.env.GATEWAY_ARGS ?? '{}') as GatewayArgs;
 const nc = await connect({ servers: args.natsUrl, ...(args.user ? { user: args.user, pass: args.password ?? '' } : {}) });
 const js = jetstream(nc, { timeout: ACK_TIMEOUT_MS });
-const outgoing = steadyFleet(args.rate, args.seconds, args.warmUpSeconds, args.devices, args.base);
+const lateness = args.late === undefined ? undefined : { share: args.late.share, maxDelayS: args.late.maxDelayS, random: seededRandom(args.late.seed) };
+const outgoing = steadyFleet(args.rate, args.seconds, args.warmUpSeconds, args.devices, args.base, lateness);
 let inFlight = 0;
 let timedOut = 0;
 let failed = 0;
@@ -36,7 +40,7 @@ for (let i = 0; i < outgoing.length;) {
   for (; i < due && inFlight < MAX_IN_FLIGHT; i++) {
     const m = outgoing[i] as (typeof outgoing)[number];
     const at = epochNow();
-    if (m.key !== null || m.probe) process.send?.({ key: m.key, probe: m.probe, at });
+    if (m.key !== null || m.probe) process.send?.({ key: m.key, probe: m.probe, late: m.late, at });
     inFlight++;
     js.publish(`${args.subjectPrefix}${m.device}`, m.payload).then(
       () => inFlight--,

@@ -9,7 +9,9 @@
  *     published by a gateway process awaiting acks, publish -> event on a core subscription,
  *     p50 and p99 and the per-stage histograms (the baseline: publish -> receipt of the fix);
  *   - scale: the drain with 1, 2 and 3 processors;
- *   - wide: peak RSS of a processor that knows 100 000 devices.
+ *   - wide: peak RSS of a processor that knows 100 000 devices;
+ *   - late: the drain with a tenth of the fixes 1-60 s late against the ordered drain, and a
+ *     steady fleet with late fixes: publish of a late fix -> its correction on EVENTS.
  *
  *   npm run build && npx tsx bench/ingest.bench.ts [--fixes N] [--devices N] [--only NAME] [--rate R,R] [--seconds S]
  */
@@ -30,7 +32,7 @@ import { syntheticFeatures } from './geofence-fixtures.js';
 import { cpuSeconds, cpuSecondsOf, formatRate, machineBusySeconds, machineLine, peakRssMiB } from './machine.js';
 import { spawnBuilt } from './spawn-built.js';
 import { histogramPercentiles } from './stage-percentiles.js';
-import { epochNow } from './steady-fleet.js';
+import { epochNow, sentLate } from './steady-fleet.js';
 
 const { values } = parseArgs({ options: { fixes: { type: 'string' }, devices: { type: 'string' }, only: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } } });
 const ONLY = values.only;
@@ -204,6 +206,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+/** Issue 19's lateness: a tenth of the fixes 1 to 60 s late. */
+interface LateArgs {
+  readonly share: number;
+  readonly maxDelayS: number;
+  readonly seed: number;
+}
+const LATE: LateArgs = { share: 0.1, maxDelayS: 60, seed: 19 };
+
 /** Seconds at the start of a steady run whose fixes are not measured: the processor warms up. */
 const WARM_UP_SECONDS = 3;
 
@@ -215,19 +225,24 @@ const WARM_UP_SECONDS = 3;
  * baseline: the publishes of device 0's fixes to their own arrival on a core subscription (what
  * NATS and the two processes alone cost).
  */
-async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, devices: number): Promise<{ event: number[]; bare: number[]; sent: number; timedOut: number; cpu: string; stages: string }> {
+async function steadyLatency(
+  nats: PrivateNats, rate: number, seconds: number, devices: number, late?: LateArgs,
+): Promise<{ event: number[]; corrections: number[]; bare: number[]; sent: number; timedOut: number; cpu: string; stages: string }> {
   const w = await world(nats);
   const proc = await spawnBuilt(w.env);
   try {
     const sentAt = new Map<string, number>();
+    const sentLateKeys = new Set<string>();
     const event: number[] = [];
+    const corrections: number[] = [];
     const bare: number[] = [];
     let probeSentAt: number | null = null;
     const sub = w.nc.subscribe(`${w.topology.eventsPrefix}${TENANT}.ignition.>`, {
       callback: (_err, msg) => {
         const body = msg.json<{ device_id: string; occurred_at: string }>();
-        const at = sentAt.get(`${body.device_id}@${Date.parse(body.occurred_at)}`);
-        if (at !== undefined) event.push(epochNow() - at);
+        const key = `${body.device_id}@${Date.parse(body.occurred_at)}`;
+        const at = sentAt.get(key);
+        if (at !== undefined) (sentLateKeys.has(key) ? corrections : event).push(epochNow() - at);
       },
     });
     const probe = w.nc.subscribe(`${w.topology.telemetryPrefix}${TENANT}.veh-0.>`, {
@@ -242,7 +257,7 @@ async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, d
         ...process.env,
         GATEWAY_ARGS: JSON.stringify({
           natsUrl: w.config.natsUrl, user: w.config.natsUser, password: w.config.natsPassword, subjectPrefix: `${w.topology.telemetryPrefix}${TENANT}.`,
-          rate, seconds, warmUpSeconds: WARM_UP_SECONDS, devices, base: Date.now() - 3_600_000,
+          rate, seconds, warmUpSeconds: WARM_UP_SECONDS, devices, base: Date.now() - 3_600_000, late,
         }),
       },
     });
@@ -253,9 +268,10 @@ async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, d
       });
     }, WARM_UP_SECONDS * 1000);
     const finished = await new Promise<{ sent: number; timedOut: number; failed: number }>((resolve, reject) => {
-      gateway.on('message', (m: { key?: string | null; probe?: boolean; at?: number; done?: boolean; sent: number; timedOut: number; failed: number }) => {
+      gateway.on('message', (m: { key?: string | null; probe?: boolean; late?: boolean; at?: number; done?: boolean; sent: number; timedOut: number; failed: number }) => {
         if (m.done) return resolve(m);
         if (m.key) sentAt.set(m.key, m.at as number);
+        if (m.key && m.late) sentLateKeys.add(m.key);
         if (m.probe) probeSentAt = m.at as number;
       });
       gateway.on('exit', (code) => code !== 0 && reject(new Error(`the gateway exited with ${code}`)));
@@ -268,11 +284,12 @@ async function steadyLatency(nats: PrivateNats, rate: number, seconds: number, d
     sub.unsubscribe();
     probe.unsubscribe();
     if (finished.failed > 0) throw new Error(`${finished.failed} publishes failed`);
-    if (event.length < sentAt.size * 0.99) throw new Error(`only ${event.length} of ${sentAt.size} events arrived`);
+    if (event.length + corrections.length < sentAt.size * 0.99) throw new Error(`only ${event.length + corrections.length} of ${sentAt.size} events arrived`);
     // Where the time went, from the processor's own per-stage histograms (warm-up included).
     const perStage = histogramPercentiles(await (await fetch(`http://127.0.0.1:${proc.httpPort}/metrics`)).text(), 'fencewire_stage_seconds', 'stage', [50, 99]);
     const stages = [...perStage].map(([stage, [p50, p99]]) => `${stage} p50 <= ${((p50 ?? 0) * 1000).toFixed(1)} ms, p99 <= ${((p99 ?? 0) * 1000).toFixed(1)} ms`).join('; ');
-    return { event: event.sort((a, b) => a - b), bare: bare.sort((a, b) => a - b), sent: sentAt.size, timedOut: finished.timedOut, cpu, stages };
+    const sorted = (values: number[]) => values.sort((a, b) => a - b);
+    return { event: sorted(event), corrections: sorted(corrections), bare: sorted(bare), sent: sentAt.size, timedOut: finished.timedOut, cpu, stages };
   } finally {
     await proc.stop();
     await w.dispose();
@@ -316,6 +333,21 @@ async function main(): Promise<void> {
         console.log(`baseline     publish -> the fix itself on a core subscription: p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms`);
         console.log(`stages       (bucket bounds) ${stages}`);
       }
+    }
+    if (run('late')) {
+      // The same backlog with a tenth of the fixes 1 to 60 s late, against the ordered drain,
+      // round by round; then the steady fleet with late fixes: publish -> correction.
+      const late = sentLate(messages, DEVICES, { share: LATE.share, maxDelayS: LATE.maxDelayS, random: seededRandom(LATE.seed) }).map((m) => m.message);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const ordered = await drain(nats, messages);
+        const disordered = await drain(nats, late);
+        const ratio = disordered.perSecond / ordered.perSecond;
+        console.log(`late #${round}      ${FIXES} fixes of ${DEVICES} devices, 10% late by 1-60 s: ${formatRate(disordered.perSecond)} (${disordered.events} events) against the ordered drain's ${formatRate(ordered.perSecond)} (${ordered.events} events): ratio ${ratio.toFixed(2)} (target >= 0.7: ${ratio >= 0.7 ? 'met' : 'not met'}); ${disordered.cpu}`);
+      }
+      const rate = STEADY_RATES[0] ?? 2000;
+      const steady = await steadyLatency(nats, rate, STEADY_SECONDS, 2000, LATE);
+      console.log(`late steady  ${formatRate(rate)} for ${STEADY_SECONDS} s, 2 000 devices, 10% of fixes 1-60 s late: publish -> event p50 ${percentile(steady.event, 50).toFixed(1)} ms, p99 ${percentile(steady.event, 99).toFixed(1)} ms (${steady.event.length}); publish of a late fix -> its correction p50 ${percentile(steady.corrections, 50).toFixed(1)} ms, p99 ${percentile(steady.corrections, 99).toFixed(1)} ms (${steady.corrections.length}); ${steady.cpu}`);
+      console.log(`stages       (bucket bounds) ${steady.stages}`);
     }
     if (run('scale')) {
       for (const processors of [1, 2, 3]) {

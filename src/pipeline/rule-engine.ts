@@ -1,7 +1,8 @@
 import { INITIAL_STATE, type DeviceState, type DeviceStateRow } from '../core/device-state.js';
 import type { DerivedEvent } from '../core/event.js';
 import { COMMAND_EVENTS, TIMER_EVENTS } from '../core/event-sources.js';
-import { emptyHistory, historyBase, rebuildHistory, recordMark, takeFix, type DeviceHistory, type FixOutcome } from '../core/late-fixes.js';
+import { emptyHistory, historyBase, recordMark, type DeviceHistory } from '../core/device-history.js';
+import { rebuildHistory, takeFix, type FixOutcome } from '../core/late-fixes.js';
 import type { RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';

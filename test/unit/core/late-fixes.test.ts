@@ -4,7 +4,8 @@ import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.
 import type { DerivedEvent } from '../../../src/core/event.js';
 import type { Fix } from '../../../src/core/fix.js';
 import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
-import { emptyHistory, historyBase, rebuildHistory, recordMark, takeFix, type DeviceHistory, type FixOutcome } from '../../../src/core/late-fixes.js';
+import { emptyHistory, historyBase, recordMark, type DeviceHistory } from '../../../src/core/device-history.js';
+import { rebuildHistory, takeFix, type FixOutcome } from '../../../src/core/late-fixes.js';
 import { DEFAULT_RULES, type RuleConfig } from '../../../src/core/rule-config.js';
 import { fence, fix, north, T0, type Row } from './timeline.js';
 
