@@ -44,6 +44,9 @@ export interface HistoryLimits {
   readonly maxFixes: number;
 }
 
+/** Most fixes derive nothing: their entries share one empty list. */
+const NO_EVENTS: readonly DerivedEvent[] = Object.freeze([]);
+
 /** A snapshot of the state is kept every this many entries: a correction replays at most this many extra. */
 export const SNAPSHOT_EVERY = 16;
 
@@ -59,7 +62,7 @@ export function recordFix(history: DeviceHistory, before: DeviceState, fix: Fix,
     return;
   }
   const { entries } = history;
-  entries.push({ kind: 'fix', fix, receivedAt, events, before: snapshotDue(entries) ? before : null });
+  entries.push({ kind: 'fix', fix, receivedAt, events: events.length === 0 ? NO_EVENTS : events, before: snapshotDue(entries) ? before : null });
   trim(history, fix.ts, limits);
 }
 

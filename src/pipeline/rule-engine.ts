@@ -24,7 +24,7 @@ export interface EngineOutcome {
 const UNCHANGED: Omit<EngineOutcome, 'events'> = { slot: null, failures: [] };
 
 /** Fixes of history a device keeps for late fixes by default (LATE_FIX_HISTORY). */
-export const DEFAULT_LATE_FIX_HISTORY = 200;
+export const DEFAULT_LATE_FIX_HISTORY = 64;
 
 /**
  * Holds every known device's rule state in memory (packed, in a DeviceTable) and runs fixes

@@ -14,7 +14,7 @@ const munich = loadDrive('munich-car-1hz.json');
 const START = Math.floor(Date.now() / 1000) * 1000 - 2 * 3600_000;
 const drive = driveThrough(munich, munich, SF, START);
 // A 1 Hz device delayed up to five minutes is up to 300 fixes behind its newest: the history
-// must hold them (LATE_FIX_HISTORY; the default keeps 200).
+// must hold them (LATE_FIX_HISTORY; the default keeps 64).
 const HISTORY = { LATE_FIX_HISTORY: '400' };
 
 let world: TestEnv;

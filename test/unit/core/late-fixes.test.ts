@@ -4,7 +4,7 @@ import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.
 import type { DerivedEvent } from '../../../src/core/event.js';
 import type { Fix } from '../../../src/core/fix.js';
 import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
-import { emptyHistory, historyBase, recordMark, type DeviceHistory } from '../../../src/core/device-history.js';
+import { emptyHistory, historyBase, recordMark, SNAPSHOT_EVERY, type DeviceHistory } from '../../../src/core/device-history.js';
 import { rebuildHistory, takeFix, type FixOutcome } from '../../../src/core/late-fixes.js';
 import { DEFAULT_RULES, type RuleConfig } from '../../../src/core/rule-config.js';
 import { fence, fix, north, T0, type Row } from './timeline.js';
@@ -145,6 +145,22 @@ describe('late fixes, corrected', () => {
     for (const t of [0, 10, 20, 30, 40]) capped.take(fix({ t, lat: 48.0, lon: 11.0 }));
     expect(capped.take(fix({ t: 5, lat: 48.0, lon: 11.0 })).outcome).toBe('too_late');
     expect(capped.take(fix({ t: 35, lat: 48.0, lon: 11.0 })).outcome).toBe('corrected');
+  });
+
+  it('corrects a tunnel\'s whole buffer, uploaded after the newest fix, with a history far shorter than it', () => {
+    const index = new GeofenceIndex([BOX('tunnel-exit', 48.137, 11.575, north(300)), BOX('depot', 48.137 + north(1000), 11.575, north(300))]);
+    const route = Array.from({ length: 60 }, (_, i): Row => ({ t: i * 10, lat: 48.137 + north(i * 25), lon: 11.575 + north(100) / 0.667, speed: 40 }));
+    const sorted = device(index, RULES, 8);
+    for (const row of route) sorted.take(fix(row));
+    const arrived = device(index, RULES, 8);
+    for (const row of route.slice(0, 20)) arrived.take(fix(row));
+    // Into the tunnel at the 20th fix; out at the 59th, sent first, then the 39 it kept.
+    arrived.take(fix(route[59] as Row));
+    const buffered = route.slice(20, 59).map((row) => arrived.take(fix(row)));
+    expect(buffered.every((taken) => taken.outcome === 'corrected')).toBe(true);
+    expect(Math.max(...buffered.map((taken) => taken.replayed))).toBeLessThanOrEqual(SNAPSHOT_EVERY + 2);
+    expect(net(arrived.emitted)).toEqual(net(sorted.emitted));
+    expect(net(sorted.emitted).length).toBeGreaterThan(2);
   });
 
   it('replays a driver assignment or device.offline in its place among the fixes', () => {
