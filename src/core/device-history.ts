@@ -63,7 +63,7 @@ export function recordFix(history: DeviceHistory, before: DeviceState, fix: Fix,
   }
   const { entries } = history;
   entries.push({ kind: 'fix', fix, receivedAt, events: events.length === 0 ? NO_EVENTS : events, before: snapshotDue(entries) ? before : null });
-  trim(history, fix.ts, limits);
+  trim(history, fix.ts, limits, before);
 }
 
 /** True when none of the last SNAPSHOT_EVERY - 1 entries holds a snapshot. */
@@ -83,29 +83,40 @@ export function recordMark(history: DeviceHistory, before: DeviceState, patch: P
 }
 
 /**
- * Drops the oldest entries past the window or the cap, and then up to the next snapshot: the
- * first entry always holds the state before it.
+ * Drops the oldest entries past the window or the cap, and then up to the next fix with a
+ * snapshot, or up to the newest fix, which `newestBefore` (the state before it) gives one: the
+ * first entry is always a fix that holds the state before it.
  */
-function trim(history: DeviceHistory, newest: number, limits: HistoryLimits): void {
+function trim(history: DeviceHistory, newest: number, limits: HistoryLimits, newestBefore: DeviceState): void {
   const { entries } = history;
   let fixes = 0;
   for (const entry of entries) if (entry.kind === 'fix') fixes++;
+  const last = entries.length - 1;
   let drop = 0;
-  while (drop < entries.length) {
+  while (drop < last) {
     const entry = entries[drop] as Entry;
     const old = entry.kind === 'fix' && (fixes > limits.maxFixes || entry.fix.ts < newest - limits.windowMs);
-    if (!old && entry.before !== null) break;
+    if (!old && entry.kind === 'fix' && entry.before !== null) break;
     if (entry.kind === 'fix') fixes--;
     drop++;
   }
+  if (drop === last) (entries[last] as Entry).before ??= newestBefore;
   if (drop > 0) entries.splice(0, drop);
 }
 
 
+/** Where a device's history starts: the state before its oldest fix, and that fix's time. */
+export interface HistoryBase {
+  readonly state: DeviceState;
+  readonly from: number;
+}
+
 /**
- * The state before the history's oldest entry: checkpointed with the device's state, so that a
- * new owner can rebuild the history from the fixes stored after it (rebuildHistory).
+ * Where the history starts, checkpointed with the device's state, so that a new owner can
+ * rebuild the history from the fixes stored from `from` on (rebuildHistory). A fix stored
+ * between the state's last fix and `from` was too late, and is left out again.
  */
-export function historyBase(history: DeviceHistory): DeviceState | null {
-  return history.entries[0]?.before ?? null;
+export function historyBase(history: DeviceHistory): HistoryBase | null {
+  const first = history.entries[0];
+  return first === undefined || first.kind !== 'fix' || first.before === null ? null : { state: first.before, from: first.fix.ts };
 }

@@ -89,6 +89,6 @@ export interface DeviceStateRow {
   readonly tenantId: string;
   readonly deviceId: string;
   readonly state: DeviceState;
-  /** The state before the oldest fix of its late-fix history (src/core/late-fixes.ts), when it has one. */
-  readonly historyBase?: DeviceState | null;
+  /** Where its late-fix history starts (src/core/device-history.ts), when it has one. */
+  readonly historyBase?: { readonly state: DeviceState; readonly from: number } | null;
 }

@@ -83,10 +83,10 @@ export interface PartitionStore {
   /** The partition's checkpointed device states (those of an earlier partitioning included). */
   loadStates(claim: PartitionClaim): Promise<DeviceStateRow[]>;
   /**
-   * The stored fixes of these devices after each one's time (all of them for null), by device
-   * and fix time: what a new owner rebuilds the devices' late-fix histories from.
+   * The stored fixes of these devices from each one's time on, by device and fix time: what a
+   * new owner rebuilds the devices' late-fix histories from.
    */
-  storedFixes(devices: readonly { readonly tenantId: string; readonly deviceId: string; readonly after: number | null }[]): Promise<Fix[]>;
+  storedFixes(devices: readonly { readonly tenantId: string; readonly deviceId: string; readonly from: number }[]): Promise<Fix[]>;
   /**
    * Committed events of the partition past its publish watermark, oldest first: what the last
    * owner committed but may not have published (a batch or two, unless NATS was away).

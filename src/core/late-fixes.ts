@@ -1,5 +1,5 @@
 import type { DeviceState } from './device-state.js';
-import { emptyHistory, recordFix, recordMark, SNAPSHOT_EVERY, type DeviceHistory, type Entry } from './device-history.js';
+import { emptyHistory, recordFix, recordMark, SNAPSHOT_EVERY, type DeviceHistory, type Entry, type HistoryBase } from './device-history.js';
 import { derivedEvent, type DerivedEvent } from './event.js';
 import type { Fix } from './fix.js';
 import { processFix, type ProcessContext, type RuleFailure } from './process-fix.js';
@@ -145,18 +145,18 @@ export function takeFix(history: DeviceHistory, state: DeviceState, fix: Fix, ct
 
 /**
  * A device's history as a new owner rebuilds it: from the checkpointed base through the stored
- * fixes after it, in fix-time order, with the checkpoint's driver and offline state put in as a
+ * fixes from its time on, in fix-time order, with the checkpoint's driver and offline state put in as a
  * mark after the fixes the checkpoint had seen (assignments and device.offline are not fixes).
  * Null when the stored fixes do not reach the checkpoint (retention deleted them): the device
  * then starts without history.
  */
 export function rebuildHistory(
-  base: DeviceState, checkpointed: DeviceState, fixes: readonly Fix[], ctx: Omit<ProcessContext, 'receivedAt'>, maxFixes: number,
+  base: HistoryBase, checkpointed: DeviceState, fixes: readonly Fix[], ctx: Omit<ProcessContext, 'receivedAt'>, maxFixes: number,
 ): { history: DeviceHistory; state: DeviceState } | null {
   const history = emptyHistory();
   const seen = checkpointed.lastFix?.ts ?? Number.NEGATIVE_INFINITY;
   const receivedAt = checkpointed.lastReceivedAt ?? 0;
-  let state = base;
+  let state = base.state;
   let marked = false;
   const mark = () => {
     marked = true;
@@ -166,6 +166,7 @@ export function rebuildHistory(
     state = { ...state, ...patch };
   };
   for (const fix of fixes) {
+    if (fix.ts < base.from) continue;
     if (!marked && fix.ts > seen) mark();
     state = takeFix(history, state, fix, { ...ctx, receivedAt }, maxFixes).state;
   }

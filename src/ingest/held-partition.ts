@@ -74,7 +74,7 @@ export class HeldPartition {
     const states = await store.loadStates(claim);
     const engine = new RuleEngine(this.deps.rules, states, settings.lateFixHistory);
     const withHistory = states.filter((row) => row.historyBase !== undefined && row.historyBase !== null);
-    const stored = await store.storedFixes(withHistory.map((row) => ({ tenantId: row.tenantId, deviceId: row.deviceId, after: row.historyBase?.lastFix?.ts ?? null })));
+    const stored = await store.storedFixes(withHistory.map((row) => ({ tenantId: row.tenantId, deviceId: row.deviceId, from: row.historyBase?.from ?? 0 })));
     const restored = engine.restoreHistories(withHistory, stored);
     if (this.ending) return;
     const pipeline = new PartitionPipeline({

@@ -26,15 +26,15 @@ SELECT id, tenant_id, device_id, type, occurred_at, data, late, source_seq, crea
  WHERE lane = $1 AND source_seq > $2 AND source_seq <= $3
  ORDER BY source_seq, seq`;
 
-// By device and fix time, each device's after its history's base (every one for a null base).
+// By device and fix time, each device's from its history's first fix on.
 const STORED_FIXES = `
 SELECT p.tenant_id, p.device_id, round(extract(epoch FROM p.ts) * 1000) AS ms, p.lat, p.lon, p.speed, p.heading, p.altitude,
        p.accuracy, p.satellites, p.ignition, p.odometer, p.attributes
-  FROM unnest($1::text[], $2::text[], $3::float8[]) AS d(t, dv, after)
-  JOIN positions p ON p.tenant_id = d.t AND p.device_id = d.dv AND (d.after IS NULL OR p.ts > to_timestamp(d.after / 1000.0))
+  FROM unnest($1::text[], $2::text[], $3::float8[]) AS d(t, dv, from_ms)
+  JOIN positions p ON p.tenant_id = d.t AND p.device_id = d.dv AND p.ts >= to_timestamp(d.from_ms / 1000.0)
  ORDER BY p.tenant_id, p.device_id, p.ts`;
 
-const AFTER_COLUMNS: Column<{ tenantId: string; deviceId: string; after: number | null }>[] = [token((d) => d.tenantId), token((d) => d.deviceId), num((d) => d.after)];
+const FROM_COLUMNS: Column<{ tenantId: string; deviceId: string; from: number }>[] = [token((d) => d.tenantId), token((d) => d.deviceId), num((d) => d.from)];
 
 interface StoredFixRow {
   tenant_id: string;
@@ -82,16 +82,18 @@ export class PgPartitionStore implements PartitionStore {
       LOAD_STATES, [claim.lane, claim.partitions]);
     const states: DeviceStateRow[] = [];
     const parse = (text: string): DeviceState => ({ ...INITIAL_STATE, ...(JSON.parse(text) as DeviceState) });
+    // history_base: {"state": ..., "from": <ms>}, where the device's late-fix history starts.
     for (const r of rows) {
       if (r.own !== true && partitionOf(r.tenant_id, r.device_id, claim.partitions) !== claim.partition) continue;
-      states.push({ tenantId: r.tenant_id, deviceId: r.device_id, state: parse(r.state), historyBase: r.history_base === null ? null : parse(r.history_base) });
+      const base = r.history_base === null ? null : (JSON.parse(r.history_base) as { state: DeviceState; from: number });
+      states.push({ tenantId: r.tenant_id, deviceId: r.device_id, state: parse(r.state), historyBase: base === null ? null : { state: { ...INITIAL_STATE, ...base.state }, from: base.from } });
     }
     return states;
   }
 
-  async storedFixes(devices: readonly { tenantId: string; deviceId: string; after: number | null }[]): Promise<Fix[]> {
+  async storedFixes(devices: readonly { tenantId: string; deviceId: string; from: number }[]): Promise<Fix[]> {
     if (devices.length === 0) return [];
-    const { rows } = await this.pool.query<StoredFixRow>(STORED_FIXES, columnArrays(devices, AFTER_COLUMNS));
+    const { rows } = await this.pool.query<StoredFixRow>(STORED_FIXES, columnArrays(devices, FROM_COLUMNS));
     return rows.map((r) => ({
       tenantId: r.tenant_id, deviceId: r.device_id, ts: Number(r.ms), lat: r.lat, lon: r.lon, speed: r.speed, heading: r.heading, altitude: r.altitude,
       accuracy: r.accuracy, satellites: r.satellites, ignition: r.ignition, odometer: r.odometer, attributes: r.attributes,

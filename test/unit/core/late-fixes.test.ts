@@ -4,7 +4,7 @@ import { INITIAL_STATE, type DeviceState } from '../../../src/core/device-state.
 import type { DerivedEvent } from '../../../src/core/event.js';
 import type { Fix } from '../../../src/core/fix.js';
 import { GeofenceIndex } from '../../../src/core/geometry/geofence-index.js';
-import { emptyHistory, historyBase, recordMark, SNAPSHOT_EVERY, type DeviceHistory } from '../../../src/core/device-history.js';
+import { emptyHistory, historyBase, recordMark, SNAPSHOT_EVERY, type DeviceHistory, type HistoryBase } from '../../../src/core/device-history.js';
 import { rebuildHistory, takeFix, type FixOutcome } from '../../../src/core/late-fixes.js';
 import { DEFAULT_RULES, type RuleConfig } from '../../../src/core/rule-config.js';
 import { fence, fix, north, T0, type Row } from './timeline.js';
@@ -137,6 +137,8 @@ describe('late fixes, corrected', () => {
     d.take(fix({ t: 0, lat: 48.0, lon: 11.0 }));
     d.take(fix({ t: 600, lat: 48.0, lon: 11.0 }));
     expect(d.take(fix({ t: 300, lat: 48.137 + north(100), lon: 11.576 })).outcome).toBe('too_late');
+    // The window dropped the fix at 0, not the history: one inside the window is corrected.
+    expect(d.take(fix({ t: 590, lat: 48.0, lon: 11.0 })).outcome).toBe('corrected');
     const off = device(index, { ...DEFAULT_RULES, lateFixWindowS: 0 });
     off.take(fix({ t: 600, lat: 48.0, lon: 11.0 }));
     expect(off.take(fix({ t: 599, lat: 48.0, lon: 11.0 })).outcome).toBe('too_late');
@@ -188,7 +190,7 @@ describe('late fixes, corrected', () => {
       original.mark({ driverId: 'anna' });
       const base = historyBase(original.history);
       if (base === null) return;
-      const stored = rest.map(fix).filter((f) => f.ts > (base.lastFix?.ts ?? Number.NEGATIVE_INFINITY));
+      const stored = rest.map(fix).filter((f) => f.ts >= base.from);
       const rebuilt = rebuildHistory(base, original.state, stored, { index, rules: RULES }, 8);
       expect(rebuilt).not.toBeNull();
       if (rebuilt === null) return;
@@ -201,12 +203,25 @@ describe('late fixes, corrected', () => {
     }), { numRuns: 200 });
   });
 
+  it('leaves a fix that was too late out of a rebuilt history, as the original left it out', () => {
+    const index = new GeofenceIndex([BOX('depot', 48.137, 11.575, north(500))]);
+    const rules = { ...DEFAULT_RULES, lateFixWindowS: 60 };
+    const original = device(index, rules);
+    const rows: Row[] = [{ t: 0, lat: 48.0, lon: 11.0 }, { t: 600, lat: 48.0, lon: 11.0 }, { t: 300, lat: 48.137 + north(100), lon: 11.576 }];
+    for (const row of rows) original.take(fix(row));
+    expect(original.outcomes).toEqual(['in_order', 'in_order', 'too_late']);
+    const base = historyBase(original.history) as HistoryBase;
+    const stored = rows.map(fix).sort((a, b) => a.ts - b.ts);
+    const rebuilt = rebuildHistory(base, original.state, stored, { index, rules }, 100);
+    expect(rebuilt && withoutReceipt(rebuilt.state)).toEqual(withoutReceipt(original.state));
+  });
+
   it('gives no history back when the stored fixes do not reach the checkpoint (retention deleted them)', () => {
     const index = new GeofenceIndex([]);
     const original = device(index, DEFAULT_RULES);
     for (const t of [0, 10, 20]) original.take(fix({ t, lat: 48.0, lon: 11.0 }));
     const base = historyBase(original.history);
     expect(base).not.toBeNull();
-    expect(rebuildHistory(base as DeviceState, original.state, [fix({ t: 0, lat: 48.0, lon: 11.0 })], { index, rules: DEFAULT_RULES }, 100)).toBeNull();
+    expect(rebuildHistory(base as HistoryBase, original.state, [fix({ t: 0, lat: 48.0, lon: 11.0 })], { index, rules: DEFAULT_RULES }, 100)).toBeNull();
   });
 });
