@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { IngestBus } from '../bus/ingest-bus.js';
 import type { PartitionConsumer } from '../bus/partition-consumer.js';
 import type { EventSink } from '../core/event.js';
-import type { BatchStore, PartitionStore } from '../core/ingest-ports.js';
+import type { BatchStore, PartitionClaim, PartitionStore } from '../core/ingest-ports.js';
 import type { RuleSource } from '../core/rule-source.js';
 import { PartitionPublisher } from '../events/event-publisher.js';
 import type { Metrics } from '../metrics.js';
@@ -70,12 +70,12 @@ export class HeldPartition {
     const { partition } = this;
     const claim = await store.claim(partitionCount, partition, owner);
     const publisher = new PartitionPublisher(this.deps.events, claim.publishedSeq, log, metrics);
-    await republishUnpublished(claim, publisher, { ...this.deps, partitions: store });
-    const states = await store.loadStates(claim);
-    const engine = new RuleEngine(this.deps.rules, states, settings.lateFixHistory);
-    const withHistory = states.filter((row) => row.historyBase !== undefined && row.historyBase !== null);
-    const stored = await store.storedFixes(withHistory.map((row) => ({ tenantId: row.tenantId, deviceId: row.deviceId, from: row.historyBase?.from ?? 0 })));
-    const restored = engine.restoreHistories(withHistory, stored);
+    // The republish and the device states (with their histories) are read side by side: a
+    // partition waits for both before it consumes, so a takeover takes the longer of the two.
+    const [, { engine, restored, historyFixes }] = await Promise.all([
+      republishUnpublished(claim, publisher, { ...this.deps, partitions: store }),
+      this.loadEngine(claim),
+    ]);
     if (this.ending) return;
     const pipeline = new PartitionPipeline({
       claim, layout: { prefix: this.deps.telemetryPrefix, partitions: partitionCount }, commandKey: this.deps.commandKey,
@@ -87,8 +87,18 @@ export class HeldPartition {
     this.consumer = await this.deps.bus.consume(partition, partitionCount, claim.checkpointSeq + 1, claim.epoch, pipeline);
     this.timers = [setInterval(() => pipeline.sweep(), SWEEP_MS), setInterval(() => pipeline.tick(), TICK_MS)];
     metrics.partitionHeld.set({ partition: String(partition) }, 1);
-    log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount, histories: restored, historyFixes: stored.length }, 'partition taken');
+    log.info({ partition, epoch: claim.epoch, replayFrom: claim.checkpointSeq + 1, committedSeq: claim.committedSeq, devices: engine.deviceCount, histories: restored, historyFixes, takeMs: Date.now() - this.takenAt }, 'partition taken');
     if (this.ending) await this.stop(false);
+  }
+
+  /** The partition's device states as checkpointed, each with its late-fix history rebuilt from the stored fixes. */
+  private async loadEngine(claim: PartitionClaim): Promise<{ engine: RuleEngine; restored: number; historyFixes: number }> {
+    const { partitions: store, settings } = this.deps;
+    const states = await store.loadStates(claim);
+    const engine = new RuleEngine(this.deps.rules, states, settings.lateFixHistory);
+    const withHistory = states.filter((row) => row.historyBase !== undefined && row.historyBase !== null);
+    const stored = await store.storedFixes(withHistory.map((row) => ({ tenantId: row.tenantId, deviceId: row.deviceId, from: row.historyBase?.from ?? 0 })));
+    return { engine, restored: engine.restoreHistories(withHistory, stored), historyFixes: stored.length };
   }
 
   /**
