@@ -156,9 +156,28 @@ export interface WebhookEndpoints {
 }
 
 /** Everything the HTTP API reads and writes in PostgreSQL, one narrow interface per table group. */
+/** Which visits a report lists: a range (required) and optionally one geofence or device. */
+export interface VisitFilter {
+  readonly from: string;
+  readonly to: string;
+  readonly geofenceId: string | null;
+  readonly deviceId: string | null;
+}
+
+export type ZoneTimeGrouping = 'device' | 'geofence';
+
+/** Reports over the stored events: who was where, and for how long. */
+export interface VisitReports {
+  /** Each visit to a geofence in the range, cut to it, oldest first. */
+  visits(tenantId: string, filter: VisitFilter, page: Page): Promise<CountedRows<Record<string, unknown>>>;
+  /** The visits' count and time inside, per device or per geofence. */
+  timeInZone(tenantId: string, range: { readonly from: string; readonly to: string }, groupBy: ZoneTimeGrouping, page: Page): Promise<CountedRows<Record<string, unknown>>>;
+}
+
 export interface ApiStore {
   readonly devices: DeviceReads;
   readonly events: EventLog;
+  readonly reports: VisitReports;
   readonly geofences: GeofenceStore;
   readonly keys: KeyStore;
   readonly webhooks: WebhookEndpoints;

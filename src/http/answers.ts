@@ -66,6 +66,14 @@ const SHARED: Record<string, Schema> = {
     },
   }),
   InboundEvent: object({ id: { type: 'integer' }, received_at: time, body: open }),
+  Visit: object({
+    device_id: text, geofence_id: text, geofence_name: nullableText, entered_at: time,
+    left_at: { ...nullableTime, description: 'null while the device is inside and the range has not ended' },
+    dwell_seconds: { type: 'number', description: 'time inside within the range (until now for an open visit)' },
+  }),
+  ZoneTime: object({
+    device_id: text, geofence_id: text, geofence_name: nullableText, visits: { type: 'integer' }, seconds_inside: { type: 'number' },
+  }, ['visits', 'seconds_inside']),
 };
 
 /** Registers the shared schemas on the instance whose routes refer to them. */
@@ -81,6 +89,8 @@ export const answer = {
   endpoint: ref('WebhookEndpoint'),
   delivery: ref('Delivery'),
   inboundEvent: ref('InboundEvent'),
+  visit: ref('Visit'),
+  zoneTime: ref('ZoneTime'),
   /** The list answer of contract section 6. */
   list: (item: Schema): Schema => object({ count: { type: 'integer' }, next: nullableText, previous: nullableText, results: { type: 'array', items: item } }),
   /** 204: no body. */

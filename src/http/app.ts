@@ -17,6 +17,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
 import { inboundRoutes } from './routes/inbound.js';
+import { reportRoutes } from './routes/reports.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { mapRoutes } from './routes/map.js';
 import { streamRoutes } from './routes/stream.js';
@@ -183,6 +184,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     addAnswerSchemas(api);
     operationsRoutes(api, deps);
     eventRoutes(api, deps.store.events);
+    reportRoutes(api, deps.store.reports);
     deviceRoutes(api, deps.store.devices, deps.bus);
     geofenceRoutes(api, { store: deps.store.geofences, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
     inboundRoutes(api, deps.store.events, deps.bus, deps.quotas);

@@ -1,0 +1,118 @@
+import { pack } from 'msgpackr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { createApiKey, keyStore } from '../../src/store/key-store.js';
+import { sfNeighbourhoodsWorld } from '../support/geofence-oracle.js';
+import { driveThrough, loadDrive, type DriveFix } from '../support/recorded-drive.js';
+import { countPositions, countUnpublished, silentLog, waitFor, type TestEnv } from '../support/setup.js';
+
+const SF = { lat: 37.765, lon: -122.445 };
+const munich = loadDrive('munich-car-1hz.json');
+const START = Math.floor(Date.now() / 1000) * 1000 - 2 * 3600_000;
+const drive = driveThrough(munich, munich, SF, START);
+const END = (drive[drive.length - 1] as DriveFix).ts;
+
+let world: TestEnv;
+let postgis = false;
+let server: RunningServer;
+let key: string;
+
+interface Visit {
+  device_id: string;
+  geofence_id: string;
+  geofence_name: string;
+  entered_at: string;
+  left_at: string | null;
+  dwell_seconds: number;
+}
+
+async function get<T>(path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, { headers: { 'x-integration-key': key } });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/**
+ * The oracle: gaps and islands over ST_Covers of the stored positions in fix-time order. A
+ * visit begins at the first fix inside and ends at the first fix outside after it (none while
+ * inside), cut to [from, to).
+ */
+async function oracleVisits(deviceId: string, from: string, to: string): Promise<string[]> {
+  const { rows } = await world.db.query<{ name: string; entered: Date; left_at: Date | null }>(`
+    WITH fixes AS (
+      SELECT ts, lat, lon, lead(ts) OVER (ORDER BY ts) AS next_ts, row_number() OVER (ORDER BY ts) AS i FROM positions WHERE device_id = $1
+    ), inside AS (
+      SELECT n.name, f.ts, f.next_ts, f.i - row_number() OVER (PARTITION BY n.name ORDER BY f.i) AS island
+        FROM fixes f JOIN oracle_neighbourhoods n ON ST_Covers(n.geom, ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326))
+    ), visits AS (
+      SELECT name, min(ts) AS entered, (array_agg(next_ts ORDER BY ts DESC))[1] AS left_at FROM inside GROUP BY name, island
+    )
+    SELECT name, greatest(entered, $2::timestamptz) AS entered, CASE WHEN left_at IS NULL THEN NULL ELSE least(left_at, $3::timestamptz) END AS left_at
+      FROM visits WHERE entered < $3 AND (left_at IS NULL OR left_at > $2)`, [deviceId, from, to]);
+  return rows.map((r) => `${r.entered.toISOString()} ${r.left_at?.toISOString() ?? 'inside'} ${r.name}`).sort();
+}
+
+const asLines = (visits: readonly Visit[]) => visits.map((v) => `${v.entered_at} ${v.left_at ?? 'inside'} ${v.geofence_name}`).sort();
+
+beforeAll(async () => {
+  ({ world, postgis } = await sfNeighbourhoodsWorld());
+  server = await startServer(world.config, silentLog);
+  ({ key } = await createApiKey(keyStore(world.db), 'sf'));
+  for (const f of drive) await world.publish('sf', 'car-1', pack({ ts: f.ts, lat: f.lat, lon: f.lon }));
+  await waitFor('the drive stored', async () => (await countPositions(world.db, `device_id = 'car-1'`)) === drive.length, 60_000);
+  await waitFor('its events published', async () => (await countUnpublished(world.db)) === 0);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await world?.dispose();
+});
+
+describe('reports - visits and time in zone from the stored events', () => {
+  it('lists every visit of the drive as PostGIS gives it, whole and cut to a range', async () => {
+    expect(postgis, 'PostGIS must be installed (scripts/services.sh --with-postgis)').toBe(true);
+    const whole = { from: new Date(START - 60_000).toISOString(), to: new Date(END + 60_000).toISOString() };
+    // The last neighbourhood is never left: the drive ends in it, and the range ended since.
+    const all = await get<{ count: number; results: Visit[] }>(`/v1/reports/visits?device_id=car-1&from=${whole.from}&to=${whole.to}&limit=100`);
+    expect(all.status).toBe(200);
+    expect(all.body.count).toBeGreaterThan(5);
+    const oracle = await oracleVisits('car-1', whole.from, whole.to);
+    expect(asLines(all.body.results).map((l) => l.replace(`${whole.to} `, 'inside '))).toEqual(oracle);
+
+    const cut = { from: new Date(START + 400_000).toISOString(), to: new Date(START + 800_000).toISOString() };
+    const part = await get<{ results: Visit[] }>(`/v1/reports/visits?device_id=car-1&from=${cut.from}&to=${cut.to}&limit=100`);
+    expect(asLines(part.body.results)).toEqual(await oracleVisits('car-1', cut.from, cut.to));
+    for (const visit of part.body.results) {
+      expect(visit.dwell_seconds).toBeCloseTo((Date.parse(visit.left_at ?? cut.to) - Date.parse(visit.entered_at)) / 1000, 3);
+    }
+
+    const one = part.body.results[0] as Visit;
+    const ofOne = await get<{ results: Visit[] }>(`/v1/reports/visits?geofence_id=${encodeURIComponent(one.geofence_id)}&from=${cut.from}&to=${cut.to}`);
+    expect(ofOne.body.results.every((v) => v.geofence_id === one.geofence_id)).toBe(true);
+    expect(ofOne.body.results).toContainEqual(one);
+  });
+
+  it('totals the time inside per device and per geofence, equal to the sum of the visits', async () => {
+    const range = `from=${new Date(START + 400_000).toISOString()}&to=${new Date(START + 800_000).toISOString()}`;
+    const visits = (await get<{ results: Visit[] }>(`/v1/reports/visits?${range}&limit=100`)).body.results;
+    const byDevice = await get<{ results: { device_id: string; visits: number; seconds_inside: number }[] }>(`/v1/reports/time-in-zone?${range}`);
+    expect(byDevice.body.results).toEqual([{ device_id: 'car-1', visits: visits.length, seconds_inside: expect.closeTo(visits.reduce((s, v) => s + v.dwell_seconds, 0), 2) }]);
+    const byGeofence = await get<{ results: { geofence_id: string; visits: number; seconds_inside: number }[] }>(`/v1/reports/time-in-zone?${range}&group_by=geofence&limit=100`);
+    expect(byGeofence.body.results.reduce((n, g) => n + g.visits, 0)).toBe(visits.length);
+    for (const total of byGeofence.body.results) {
+      const own = visits.filter((v) => v.geofence_id === total.geofence_id);
+      expect(total.seconds_inside).toBeCloseTo(own.reduce((s, v) => s + v.dwell_seconds, 0), 2);
+    }
+  });
+
+  it('answers 400 naming the parameter for a missing, malformed, reversed or too long range, and another tenant sees nothing', async () => {
+    const bad = async (query: string) => (await get<{ error: { code: string; message: string } }>(`/v1/reports/visits?${query}`)).body.error;
+    expect(await bad('device_id=car-1')).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/needs from and to/) });
+    expect(await bad('from=yesterday&to=2026-01-01T00:00:00Z')).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/from/) });
+    expect(await bad('from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z')).toMatchObject({ message: expect.stringMatching(/from \(.*\) must be before to/) });
+    expect(await bad('from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z')).toMatchObject({ message: expect.stringMatching(/334.0 days apart; a report covers at most 92/) });
+    expect((await get<{ error: { message: string } }>('/v1/reports/time-in-zone?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&group_by=tenant')).body.error.message).toMatch(/group_by/);
+    const other = (await createApiKey(keyStore(world.db), 'other')).key;
+    const response = await fetch(`http://127.0.0.1:${server.httpPort}/v1/reports/visits?from=${new Date(START).toISOString()}&to=${new Date(END).toISOString()}`, { headers: { 'x-integration-key': other } });
+    expect(((await response.json()) as { count: number }).count).toBe(0);
+  });
+});
