@@ -19,6 +19,11 @@ describe('webhooks - subscriptions with * and prefixes, the per-fix types only b
     [['position.*'], 'position.recorded', true],
     [['positions.batch'], 'positions.batch', true],
     [['*'], 'attribute.threshold_exceeded', true],
+    // A late fix's retractions reach whoever takes everything, or names them.
+    [['*'], 'event.retracted', true],
+    [['event.retracted'], 'event.retracted', true],
+    [['event.*'], 'event.retracted', true],
+    [['geofence.*'], 'event.retracted', false],
   ])('%j matches %s: %s', (patterns, type, expected) => {
     expect(matchesSubscription(patterns, type)).toBe(expected);
   });
