@@ -22,6 +22,8 @@ export interface DeviceReads {
   latest(tenantId: string, deviceId: string): Promise<DeviceAnswerRow | null>;
   /** A device's positions in a time window, oldest first. */
   positions(tenantId: string, deviceId: string, range: TimeRange, page: Page): Promise<CountedRows<Record<string, unknown>>>;
+  /** A device's track in the range, oldest first: at most `max` + 1 fixes, so that one more than `max` says there are too many. */
+  track(tenantId: string, deviceId: string, range: TimeRange, max: number): Promise<{ ts: Date; lat: number; lon: number }[]>;
   /** The devices with a fix in the last `withinS` seconds, the most recently seen first, at most `limit`. */
   active(tenantId: string, withinS: number, limit: number): Promise<DeviceAnswerRow[]>;
 }

@@ -71,6 +71,23 @@ const SHARED: Record<string, Schema> = {
     left_at: { ...nullableTime, description: 'null while the device is inside and the range has not ended' },
     dwell_seconds: { type: 'number', description: 'time inside within the range (until now for an open visit)' },
   }),
+  Track: {
+    type: 'object', additionalProperties: false, required: ['type', 'geometry', 'properties'],
+    description: 'A GeoJSON Feature: the track as a LineString of [lon, lat], oldest first (geometry null under two fixes)',
+    properties: {
+      type: { const: 'Feature' },
+      geometry: {
+        anyOf: [
+          { type: 'null' },
+          object({ type: { const: 'LineString' }, coordinates: { type: 'array', items: { type: 'array', items: { type: 'number' } } } }),
+        ],
+      },
+      properties: object({
+        device_id: text, from: nullableTime, to: nullableTime, positions: { type: 'integer', description: 'fixes in the range' },
+        points: { type: 'integer', description: 'points in the line' }, simplify_m: { type: ['number', 'null'] },
+      }),
+    },
+  },
   ZoneTime: object({
     device_id: text, geofence_id: text, geofence_name: nullableText, visits: { type: 'integer' }, seconds_inside: { type: 'number' },
   }, ['visits', 'seconds_inside']),
@@ -90,6 +107,7 @@ export const answer = {
   delivery: ref('Delivery'),
   inboundEvent: ref('InboundEvent'),
   visit: ref('Visit'),
+  track: ref('Track'),
   zoneTime: ref('ZoneTime'),
   /** The list answer of contract section 6. */
   list: (item: Schema): Schema => object({ count: { type: 'integer' }, next: nullableText, previous: nullableText, results: { type: 'array', items: item } }),

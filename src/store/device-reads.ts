@@ -6,6 +6,7 @@ const COLUMNS = `device_id AS id, first_seen_at, last_received_at,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;
 
 const POSITION_COLUMNS = `ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes, received_at`;
+const IN_RANGE = `tenant_id = $1 AND device_id = $2 AND ($3::timestamptz IS NULL OR ts >= $3) AND ($4::timestamptz IS NULL OR ts < $4)`;
 
 export function deviceReads(db: pg.Pool): DeviceReads {
   return {
@@ -15,8 +16,12 @@ export function deviceReads(db: pg.Pool): DeviceReads {
       return result.rows[0] ?? null;
     },
     positions(tenantId, deviceId, range, page) {
-      const where = `tenant_id = $1 AND device_id = $2 AND ($3::timestamptz IS NULL OR ts >= $3) AND ($4::timestamptz IS NULL OR ts < $4)`;
-      return countedRows(db, { select: POSITION_COLUMNS, from: 'positions', where, orderBy: 'ts' }, [tenantId, deviceId, range.from, range.to], page);
+      return countedRows(db, { select: POSITION_COLUMNS, from: 'positions', where: IN_RANGE, orderBy: 'ts' }, [tenantId, deviceId, range.from, range.to], page);
+    },
+    async track(tenantId, deviceId, range, max) {
+      const { rows } = await db.query<{ ts: Date; lat: number; lon: number }>(
+        `SELECT ts, lat, lon FROM positions WHERE ${IN_RANGE} ORDER BY ts LIMIT $5`, [tenantId, deviceId, range.from, range.to, max + 1]);
+      return rows;
     },
     async active(tenantId, withinS, limit) {
       const result = await db.query(

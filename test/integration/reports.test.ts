@@ -116,3 +116,35 @@ describe('reports - visits and time in zone from the stored events', () => {
     expect(((await response.json()) as { count: number }).count).toBe(0);
   });
 });
+
+describe('tracks - a device\'s positions as one LineString, simplified in metres', () => {
+  interface Track { type: string; geometry: { type: string; coordinates: [number, number][] } | null; properties: { positions: number; points: number; simplify_m: number | null } }
+
+  it('draws the whole drive, and a Douglas-Peucker line every fix of which lies within simplify_m of it (PostGIS)', async () => {
+    const range = `from=${new Date(START - 60_000).toISOString()}&to=${new Date(END + 60_000).toISOString()}`;
+    const whole = await get<Track>(`/v1/devices/car-1/positions?format=geojson&${range}`);
+    expect(whole.status).toBe(200);
+    expect(whole.body.properties).toMatchObject({ positions: drive.length, points: drive.length, simplify_m: null });
+    expect(whole.body.geometry?.coordinates[0]).toEqual([(drive[0] as DriveFix).lon, (drive[0] as DriveFix).lat]);
+    const simplified = await get<Track>(`/v1/devices/car-1/positions?format=geojson&simplify_m=20&${range}`);
+    const line = simplified.body.geometry;
+    expect(simplified.body.properties.points).toBeLessThan(drive.length / 4);
+    expect(line?.coordinates[0]).toEqual(whole.body.geometry?.coordinates[0]);
+    expect(line?.coordinates.at(-1)).toEqual(whole.body.geometry?.coordinates.at(-1));
+    const { rows: [far] } = await world.db.query<{ metres: number }>(
+      `SELECT max(ST_Distance(ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)::geography)) AS metres
+         FROM positions WHERE device_id = 'car-1'`, [JSON.stringify(line)]);
+    // The projection to metres around the middle latitude is not the ellipsoid: a few centimetres.
+    expect(far?.metres).toBeLessThan(20.1);
+    expect(far?.metres).toBeGreaterThan(5);
+  });
+
+  it('answers 400 naming simplify_m or format when they are wrong, and a range without fixes draws no line', async () => {
+    const error = async (query: string) => (await get<{ error: { code: string; message: string } }>(`/v1/devices/car-1/positions?${query}`)).body.error;
+    expect((await error('format=geojson&simplify_m=-1')).message).toMatch(/simplify_m/);
+    expect((await error('format=kml')).message).toMatch(/format/);
+    expect(await error('simplify_m=10')).toEqual({ code: 'invalid_request', message: 'simplify_m draws a track: use it with format=geojson' });
+    const empty = await get<Track>('/v1/devices/car-1/positions?format=geojson&from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z');
+    expect(empty.body).toMatchObject({ type: 'Feature', geometry: null, properties: { positions: 0, points: 0 } });
+  });
+});

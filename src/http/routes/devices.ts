@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiBus } from '../../bus/api-bus.js';
+import { simplifyTrack } from '../../core/geometry/track.js';
 import { TOKEN } from '../../core/token.js';
 import { ApiError } from '../api-error.js';
 import { listAnswer, parsePage, timeParameter } from '../pagination.js';
@@ -14,6 +15,17 @@ const DEFAULT_ACTIVE_S = 86_400;
 const MAX_ACTIVE_S = 30 * 86_400;
 /** A bound on one answer of a list without pages (GET /v1/devices pages through all of them). */
 const MAX_VEHICLES = 1000;
+/** The most fixes one track (format=geojson) draws: past it, a 400 asks for a narrower range. */
+const MAX_TRACK_FIXES = 100_000;
+const MAX_SIMPLIFY_M = 100_000;
+
+/** `simplify_m` as metres, null when absent; a 400 naming it when it is not a number in (0, MAX_SIMPLIFY_M]. */
+function simplifyTolerance(raw: unknown): number | null {
+  if (raw === undefined) return null;
+  const metres = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(metres > 0 && metres <= MAX_SIMPLIFY_M)) throw new ApiError('invalid_request', `simplify_m must be a number of metres above 0 and at most ${MAX_SIMPLIFY_M}, got ${JSON.stringify(raw).slice(0, 40)}`);
+  return metres;
+}
 
 async function latest(devices: DeviceReads, tenantId: string, id: string): Promise<unknown> {
   const device = await devices.latest(tenantId, id);
@@ -55,14 +67,38 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
   });
 
   app.get('/v1/devices/:id/positions', {
-    schema: { tags, summary: 'Position history, oldest first', params: idParams, querystring: pageQuery(timeRange), response: answers({ 200: answer.list(answer.position) }, { id: true }) },
+    schema: {
+      tags, summary: 'Position history, oldest first; with format=geojson the track as one LineString Feature, simplified to simplify_m metres',
+      params: idParams,
+      querystring: pageQuery({
+        ...timeRange,
+        format: { type: 'string', enum: ['json', 'geojson'], description: `geojson: the whole range as one LineString Feature (at most ${MAX_TRACK_FIXES} fixes), not paged` },
+        simplify_m: { type: 'string', maxLength: 20, description: `with format=geojson: Douglas-Peucker tolerance in metres, above 0 and at most ${MAX_SIMPLIFY_M}` },
+      }),
+      response: answers({ 200: { anyOf: [answer.list(answer.position), answer.track] } }, { id: true }),
+    },
   }, async (request) => {
     const { id } = request.params as { id: string };
     const query = request.query as Record<string, unknown>;
     const page = parsePage(query);
     await latest(devices, request.tenantId, id);
     const range = { from: timeParameter(query, 'from'), to: timeParameter(query, 'to') };
-    return listAnswer(request.url, page, await devices.positions(request.tenantId, id, range, page));
+    const simplifyM = simplifyTolerance(query.simplify_m);
+    if (query.format !== 'geojson') {
+      if (simplifyM !== null) throw new ApiError('invalid_request', 'simplify_m draws a track: use it with format=geojson');
+      return listAnswer(request.url, page, await devices.positions(request.tenantId, id, range, page));
+    }
+    const fixes = await devices.track(request.tenantId, id, range, MAX_TRACK_FIXES);
+    if (fixes.length > MAX_TRACK_FIXES) {
+      throw new ApiError('invalid_request', `the range holds more than ${MAX_TRACK_FIXES} fixes of ${id}, the most a track draws: narrow from and to`);
+    }
+    const kept = simplifyM === null ? fixes.map((_, i) => i) : simplifyTrack(fixes, simplifyM);
+    const coordinates = kept.map((i) => [(fixes[i] as { lon: number }).lon, (fixes[i] as { lat: number }).lat]);
+    return {
+      type: 'Feature',
+      geometry: coordinates.length < 2 ? null : { type: 'LineString', coordinates },
+      properties: { device_id: id, from: range.from, to: range.to, positions: fixes.length, points: coordinates.length, simplify_m: simplifyM },
+    };
   });
 
   app.get('/api/integration/vehicles', {
