@@ -54,7 +54,6 @@ export function emptyHistory(): DeviceHistory {
   return { entries: [] };
 }
 
-
 /** Records a fix taken in order (newer than every fix of the history), with its events. */
 export function recordFix(history: DeviceHistory, before: DeviceState, fix: Fix, receivedAt: number, events: readonly DerivedEvent[], limits: HistoryLimits): void {
   if (limits.windowMs <= 0 || limits.maxFixes <= 0) {
@@ -66,10 +65,17 @@ export function recordFix(history: DeviceHistory, before: DeviceState, fix: Fix,
   trim(history, fix.ts, limits, before);
 }
 
-/** True when none of the last SNAPSHOT_EVERY - 1 entries holds a snapshot. */
+/**
+ * How many entries back from `end` the nearest snapshot before it is, SNAPSHOT_EVERY when none
+ * is that near: an entry at `end` takes a snapshot when this reaches SNAPSHOT_EVERY.
+ */
+export function sinceSnapshot(entries: readonly Entry[], end: number): number {
+  for (let i = end - 1; i >= 0 && i >= end - (SNAPSHOT_EVERY - 1); i--) if ((entries[i] as Entry).before !== null) return end - i;
+  return SNAPSHOT_EVERY;
+}
+
 function snapshotDue(entries: readonly Entry[]): boolean {
-  for (let i = entries.length - 1; i >= 0 && i >= entries.length - (SNAPSHOT_EVERY - 1); i--) if ((entries[i] as Entry).before !== null) return false;
-  return true;
+  return sinceSnapshot(entries, entries.length) >= SNAPSHOT_EVERY;
 }
 
 /**
@@ -89,6 +95,10 @@ export function recordMark(history: DeviceHistory, before: DeviceState, patch: P
  */
 function trim(history: DeviceHistory, newest: number, limits: HistoryLimits, newestBefore: DeviceState): void {
   const { entries } = history;
+  // Most fixes drop nothing: no more entries than the cap (so no more fixes), and the first a
+  // fix inside the window with its snapshot. Only then are the fixes counted.
+  const first = entries[0] as Entry;
+  if (entries.length <= limits.maxFixes && first.kind === 'fix' && first.before !== null && first.fix.ts >= newest - limits.windowMs) return;
   let fixes = 0;
   for (const entry of entries) if (entry.kind === 'fix') fixes++;
   const last = entries.length - 1;
@@ -103,7 +113,6 @@ function trim(history: DeviceHistory, newest: number, limits: HistoryLimits, new
   if (drop === last) (entries[last] as Entry).before ??= newestBefore;
   if (drop > 0) entries.splice(0, drop);
 }
-
 
 /** Where a device's history starts: the state before its oldest fix, and that fix's time. */
 export interface HistoryBase {

@@ -1,5 +1,5 @@
 import type { DeviceState } from './device-state.js';
-import { emptyHistory, recordFix, recordMark, SNAPSHOT_EVERY, type DeviceHistory, type Entry, type HistoryBase } from './device-history.js';
+import { emptyHistory, recordFix, recordMark, sinceSnapshot, SNAPSHOT_EVERY, type DeviceHistory, type Entry, type HistoryBase } from './device-history.js';
 import { derivedEvent, type DerivedEvent } from './event.js';
 import type { Fix } from './fix.js';
 import { processFix, type ProcessContext, type RuleFailure } from './process-fix.js';
@@ -66,16 +66,10 @@ function correct(history: DeviceHistory, current: DeviceState, fix: Fix, receive
   const newIds = new Set<string>();
   const emitted: DerivedEvent[] = [];
   let replayed = 0;
-  let sinceSnapshot = SNAPSHOT_EVERY;
-  for (let i = at - 1; i >= 0 && i >= at - SNAPSHOT_EVERY; i--) {
-    if ((entries[i] as Entry).before !== null) {
-      sinceSnapshot = at - i;
-      break;
-    }
-  }
+  let sinceLast = sinceSnapshot(entries, at);
   corrected.forEach((entry) => {
-    entry.before = sinceSnapshot >= SNAPSHOT_EVERY ? state : null;
-    sinceSnapshot = entry.before === null ? sinceSnapshot + 1 : 1;
+    entry.before = sinceLast >= SNAPSHOT_EVERY ? state : null;
+    sinceLast = entry.before === null ? sinceLast + 1 : 1;
     const result = replay(entry, state, ctx);
     state = result.state;
     if (entry.kind !== 'fix') return;
