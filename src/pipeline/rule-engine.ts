@@ -68,14 +68,16 @@ export class RuleEngine {
   process(fix: Fix, receivedAt: number): EngineOutcome {
     const known = this.table.slotOf(fix.tenantId, fix.deviceId);
     const before = known === undefined ? INITIAL_STATE : this.table.state(known);
-    const history = (known === undefined ? undefined : this.histories.get(known)) ?? emptyHistory();
+    const kept = known === undefined ? undefined : this.histories.get(known);
+    const history = kept ?? emptyHistory();
     const { index, rules } = this.source.forTenant(fix.tenantId);
     const taken = takeFix(history, before, fix, { index, rules, receivedAt }, this.historyFixes);
     const { events, outcome, replayed } = taken;
     if (outcome === 'duplicate' || outcome === 'too_late') return { events, ...UNCHANGED, outcome };
     const slot = this.table.set({ tenantId: fix.tenantId, deviceId: fix.deviceId, state: taken.state });
-    if (history.entries.length > 0) this.histories.set(slot, history);
-    else this.histories.delete(slot);
+    // The map changes only when a device gains or loses its history, not with every fix.
+    if (kept === undefined && history.entries.length > 0) this.histories.set(slot, history);
+    else if (kept !== undefined && history.entries.length === 0) this.histories.delete(slot);
     return { events, slot, failures: taken.failures, outcome, replayed };
   }
 
