@@ -22,6 +22,11 @@ export interface CommitQueueDeps extends Omit<UnstorableDeps, 'unmoved' | 'engin
   readonly held: () => boolean;
   /** Called once when the partition is found lost (fenced or lease lapsed). */
   readonly lose: (why: string) => void;
+  /**
+   * The stream sequence the rules have reached, so that a checkpoint is taken only as of a batch
+   * that holds everything processed.
+   */
+  readonly processedSeq: () => number;
   readonly clock: () => number;
 }
 
@@ -61,18 +66,14 @@ export class CommitQueue {
     this.queue.push(emptyBatch());
   }
 
-  /**
-   * Starts a commit of what is pending unless one is running; its end starts the next.
-   * `processedSeq`: the stream sequence the rules have reached, so that a checkpoint is taken
-   * only as of a batch that holds everything processed.
-   */
-  commitSoon(processedSeq: () => number, force = false): void {
+  /** Starts a commit of what is pending unless one is running; its end starts the next. */
+  commitSoon(force = false): void {
     if (this.committing !== null || this.stopped || this.finishing) return;
     const head = this.queue[0] as Batch;
     if (!force && head.messages.length === 0 && head.events.length === 0) return;
-    this.committing = this.commit(this.cut(), processedSeq()).finally(() => {
+    this.committing = this.commit(this.cut()).finally(() => {
       this.committing = null;
-      this.commitSoon(processedSeq);
+      this.commitSoon();
     });
   }
 
@@ -89,9 +90,9 @@ export class CommitQueue {
    * checkpoint or devices refresh is taken as of this batch and written once it is committed,
    * beside the next batches rather than in their way.
    */
-  private async commit(batch: Batch, processedSeq: number, upkeepNow = false): Promise<void> {
+  private async commit(batch: Batch, upkeepNow = false): Promise<void> {
     const { writer, metrics, log, publisher, claim } = this.deps;
-    const upkeep = this.deps.upkeep.take(batch.lastSeq, processedSeq === batch.lastSeq, upkeepNow);
+    const upkeep = this.deps.upkeep.take(batch.lastSeq, this.deps.processedSeq() === batch.lastSeq, upkeepNow);
     const summaries = BATCH_EVENTS.positionsBatch(batch.fixes, (tenantId) => this.deps.engine.rulesFor(tenantId).positionsBatch, claim.partition, batch.lastSeq);
     for (const event of summaries) metrics.eventsDerived.inc({ type: event.type });
     const events = summaries.length === 0 ? batch.events : [...batch.events, ...summaries];
@@ -154,15 +155,15 @@ export class CommitQueue {
    * Commits what is in hand with a checkpoint, waits for its events to be published and records
    * the watermark. Resolves true when all of that was done (false: the partition was lost).
    */
-  async finish(processedSeq: number): Promise<boolean> {
+  async finish(): Promise<boolean> {
     this.finishing = true;
     while (this.committing !== null) await this.committing;
-    while (!this.stopped && this.queue.length > 1) await this.commit(this.cut(), processedSeq);
+    while (!this.stopped && this.queue.length > 1) await this.commit(this.cut());
     if (this.stopped) return false;
     await this.deps.upkeep.written();
-    await this.commit(this.cut(), processedSeq, true);
+    await this.commit(this.cut(), true);
     await Promise.all([this.deps.upkeep.written(), this.deps.publisher.idle()]);
-    if (!this.stopped && this.watermarkBehind) await this.commit(this.cut(), processedSeq);
+    if (!this.stopped && this.watermarkBehind) await this.commit(this.cut());
     return !this.stopped;
   }
 }

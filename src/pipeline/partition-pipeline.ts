@@ -60,7 +60,6 @@ export class PartitionPipeline {
   private readonly upkeep: PartitionUpkeep;
   /** Stream sequence of the last message run through the rules. */
   private processedSeq: number;
-  private readonly processed = () => this.processedSeq;
   private lastStoredAt = 0;
   private lastAcceptedAt = 0;
   private readonly startedAt: number;
@@ -78,6 +77,7 @@ export class PartitionPipeline {
     this.commits = new CommitQueue({
       ...deps, upkeep: this.upkeep, clock: this.clock,
       lose: (why) => this.lose(why),
+      processedSeq: () => this.processedSeq,
     });
   }
 
@@ -129,8 +129,9 @@ export class PartitionPipeline {
     batch.messages.push(msg);
     batch.lastSeq = msg.seq;
     if (batch.fixes.length >= this.deps.settings.batchSize) this.commits.closeFilling();
-    this.commits.commitSoon(this.processed);
+    this.commits.commitSoon();
   }
+
   /** Runs a fix through the rules; on a replay only the device state is kept. */
   private derive(fix: Fix, receivedAt: number, replay: boolean): void {
     const { engine, metrics, log } = this.deps;
@@ -183,12 +184,12 @@ export class PartitionPipeline {
     const swept = this.deps.engine.sweep(now);
     for (const slot of swept.slots) this.upkeep.changed(slot);
     this.addEvents(swept.events);
-    this.commits.commitSoon(this.processed);
+    this.commits.commitSoon();
   }
 
   /** Commits the publish watermark and a due checkpoint even when no message comes. */
   tick(): void {
-    if (this.commits.watermarkBehind || this.upkeep.due()) this.commits.commitSoon(this.processed, true);
+    if (this.commits.watermarkBehind || this.upkeep.due()) this.commits.commitSoon(true);
   }
 
   private lose(why: string): void {
@@ -210,6 +211,6 @@ export class PartitionPipeline {
    */
   async finish(): Promise<boolean> {
     this.finishing = true;
-    return (await this.commits.finish(this.processedSeq)) && !this.lost;
+    return (await this.commits.finish()) && !this.lost;
   }
 }
