@@ -19,7 +19,6 @@ export function emptyBatch(): Batch {
   return { messages: [], fixes: [], events: [], causedAt: new Map(), deadLetters: [], lastSeq: 0 };
 }
 
-
 /**
  * Adds an event to a batch not yet committed, netting a late fix's correction against the
  * batch: the retraction of an event of the same batch removes that event instead (it was never
@@ -28,18 +27,14 @@ export function emptyBatch(): Batch {
  * an event and mark it retracted. False when the event was netted away.
  */
 export function addEvent(batch: Batch, event: DerivedEvent): boolean {
-  if (event.type === 'event.retracted') {
-    const at = batch.events.findIndex((e) => e.id === event.data.retracted_id);
-    if (at < 0) return batch.events.push(event) > 0;
-    batch.events.splice(at, 1);
+  const retraction = event.type === 'event.retracted';
+  // Only a correction's events can net: the scan stays off the path of every other event.
+  const netted = retraction ? batch.events.findIndex((e) => e.id === event.data.retracted_id)
+    : event.late === true ? batch.events.findIndex((e) => e.type === 'event.retracted' && e.data.retracted_id === event.id)
+      : -1;
+  if (netted >= 0) {
+    batch.events.splice(netted, 1);
     return false;
-  }
-  if (event.late === true) {
-    const at = batch.events.findIndex((e) => e.type === 'event.retracted' && e.data.retracted_id === event.id);
-    if (at >= 0) {
-      batch.events.splice(at, 1);
-      return false;
-    }
   }
   batch.events.push(event);
   return true;
