@@ -51,13 +51,13 @@ WITH advanced AS (
 ), retracted AS (
   -- The batch nets a retraction against an event of its own (src/pipeline/batch.ts), so the
   -- event it withdraws was committed by an earlier statement.
+  -- A data-modifying CTE runs whether or not the query reads it: nothing reads this one.
   UPDATE events e SET retracted_by = u.id
     FROM unnest($19::text[], $22::text[], $24::jsonb[]) AS u(id, type, data)
    WHERE u.type = 'event.retracted' AND e.id = u.data->>'retracted_id' AND u.id IN (SELECT id FROM recorded)
-  RETURNING 1
 )
 SELECT ARRAY(SELECT id FROM advanced) AS advanced, (SELECT count(*) FROM stored)::int AS inserted,
-       ARRAY(SELECT id FROM recorded UNION ALL SELECT id FROM restored) AS recorded, (SELECT count(*) FROM retracted)::int AS retracted`;
+       ARRAY(SELECT id FROM recorded UNION ALL SELECT id FROM restored) AS recorded`;
 
 // The probes of `unstorable`: the rows as the batch statement writes them, without the partition.
 const PROBE_POSITIONS = `

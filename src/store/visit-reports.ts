@@ -13,7 +13,7 @@ const VISITS = `(
     SELECT device_id, data->>'geofence_id' AS geofence_id, data->>'geofence_name' AS geofence_name, type, occurred_at, seq,
            lead(type) OVER w AS next_type, lead(occurred_at) OVER w AS next_at
       FROM events
-     WHERE tenant_id = $1 AND type IN ('geofence.enter', 'geofence.leave', 'geofence.crossed') AND retracted_by IS NULL
+     WHERE tenant_id = $1 AND type IN ('geofence.enter', 'geofence.leave') AND retracted_by IS NULL
        AND ($2::text IS NULL OR data->>'geofence_id' = $2) AND ($3::text IS NULL OR device_id = $3) AND occurred_at < $5
     WINDOW w AS (PARTITION BY device_id, data->>'geofence_id' ORDER BY occurred_at, seq)
   ), visits AS (

@@ -92,8 +92,8 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
     if (fixes.length > MAX_TRACK_FIXES) {
       throw new ApiError('invalid_request', `the range holds more than ${MAX_TRACK_FIXES} fixes of ${id}, the most a track draws: narrow from and to`);
     }
-    const kept = simplifyM === null ? fixes.map((_, i) => i) : simplifyTrack(fixes, simplifyM);
-    const coordinates = kept.map((i) => [(fixes[i] as { lon: number }).lon, (fixes[i] as { lat: number }).lat]);
+    const drawn = simplifyM === null ? fixes : simplifyTrack(fixes, simplifyM).map((i) => fixes[i] as (typeof fixes)[number]);
+    const coordinates = drawn.map((fix) => [fix.lon, fix.lat]);
     return {
       type: 'Feature',
       geometry: coordinates.length < 2 ? null : { type: 'LineString', coordinates },
