@@ -2,6 +2,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { jetStreamApiBus } from './bus/api-bus.js';
 import { buildOperationsApp } from './http/operations.js';
 import { LiveStreams } from './http/live-stream.js';
+import { LiveDevices } from './http/live-devices.js';
+import { followDeviceAnnouncements } from './bus/device-announcements.js';
 import { natsLiveSource } from './bus/live-source.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from './bus/connection.js';
@@ -122,7 +124,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
     ingestPool = createPool(config.databaseUrl, log, INGEST_CONNECTIONS, sessions);
     upkeepPool = createPool(config.databaseUrl, log, UPKEEP_CONNECTIONS, sessions);
     control = await connectServing(config, log, 'fencewire-leases');
-    const bus = natsIngestBus({ control, js, jsm, topology: t, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD, log });
+    const bus = natsIngestBus({ control, nc, js, jsm, topology: t, settings: config.ingest, maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD, log });
     ingest = new IngestProcessor({
       bus, telemetryPrefix: t.telemetryPrefix, batches: new PgBatchStore(ingestPool, upkeepPool), partitions: new PgPartitionStore(ingestPool), rules: catalog,
       events: jetStreamEventSink(js, t), metrics, log, settings: config.ingest, commandKey,
@@ -162,8 +164,11 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       database: () => withTimeout(ping(pool)),
     },
   };
+  let stopFollowing: (() => void) | null = null;
   if (roles.includes('api')) {
     const store = apiStore(pool);
+    const liveDevices = new LiveDevices({ lastPositions: store.devices.lastPositions, feature: store.geofences.feature });
+    stopFollowing = followDeviceAnnouncements(nc, t, liveDevices);
     app = buildApp({
       ...operations,
       store,
@@ -174,6 +179,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       quotas: config.quotas,
       bus: jetStreamApiBus(js, t, commandKey),
       live: new LiveStreams(natsLiveSource(nc, t), metrics, (hashes) => store.keys.valid(hashes)),
+      liveDevices,
       mapTileUrl: config.mapTileUrl,
       requestTimeoutMs: config.httpRequestTimeoutMs,
     });
@@ -205,6 +211,7 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       if (jobStatsTimer) clearInterval(jobStatsTimer);
       const committed = ingest ? await ingest.stop(config.shutdownTimeoutMs) : true;
       catalog?.stop();
+      stopFollowing?.();
       await webhooks?.stop();
       await app?.close();
       await nc.drain().catch(() => undefined);

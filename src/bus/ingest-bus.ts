@@ -1,6 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { TelemetryMessage } from '../decode/telemetry-message.js';
+import type { DevicePosition } from '../core/fix.js';
+import { announceDevices } from './device-announcements.js';
 import { eventIdsSince, eventsDuplicateWindowMs } from './events-stream.js';
 import { LeaseTable } from './leases.js';
 import { PartitionConsumer, type PartitionConsumerDeps } from './partition-consumer.js';
@@ -18,6 +20,8 @@ export interface IngestBus {
   eventsDuplicateWindowMs(): Promise<number>;
   /** The ids of the events on EVENTS stored since `since`. */
   eventIdsSince(since: Date): Promise<Set<string>>;
+  /** Tells the API processes the latest positions the devices table was refreshed with. */
+  announceDevices(positions: readonly DevicePosition[]): void;
 }
 
 export interface NatsIngestConnections extends PartitionConsumerDeps {
@@ -26,15 +30,18 @@ export interface NatsIngestConnections extends PartitionConsumerDeps {
    * waits behind the telemetry a busy processor is being sent on the data connection.
    */
   readonly control: NatsConnection;
+  /** The data connection: announcements go out on it. */
+  readonly nc: NatsConnection;
 }
 
 export function natsIngestBus(connections: NatsIngestConnections): IngestBus {
-  const { control, js, jsm, topology } = connections;
+  const { control, nc, js, jsm, topology } = connections;
   return {
     partitionCount: () => discoverPartitions(control, topology),
     openLeases: (owner, leaseMs, partitions, log) => LeaseTable.open(control, topology, owner, leaseMs, partitions, log),
     consume: (partition, partitions, startSeq, epoch, pipeline) => PartitionConsumer.start(connections, partition, partitions, startSeq, epoch, pipeline),
     eventsDuplicateWindowMs: () => eventsDuplicateWindowMs(jsm, topology),
     eventIdsSince: (since) => eventIdsSince(js, topology, since),
+    announceDevices: (positions) => announceDevices(nc, topology, positions),
   };
 }

@@ -25,6 +25,11 @@ export interface Topology {
   readonly partitionProbe: string;
   /** The KV bucket holding partition leases and processor heartbeats. */
   readonly leaseBucket: string;
+  /**
+   * Core NATS subjects (followed by the tenant) on which processors announce the latest positions
+   * they refreshed the devices table with, for the API's live queries.
+   */
+  readonly devicesAnnounced: string;
 }
 
 /** Dead letters whose subject named no valid tenant go under this tenant token. */
@@ -46,6 +51,7 @@ export function topology(namespace: string): Topology {
     geofenceChanges: `${subject}fencewire.geofences.changed`,
     partitionProbe: `${subject}fencewire.partitions`,
     leaseBucket: `${stream}fencewire-leases`,
+    devicesAnnounced: `${subject}fencewire.devices.`,
   };
 }
 

@@ -25,8 +25,13 @@ export interface Fix {
   readonly postedSpeedLimit?: number | null;
 }
 
-/** A device's latest position, as the devices table holds it. */
-export type DevicePosition = Pick<Fix, 'tenantId' | 'deviceId' | 'ts' | 'lat' | 'lon' | 'speed' | 'heading' | 'ignition'>;
+/**
+ * A device's latest position, as the devices table holds it, with the geofences its rule state
+ * has it inside (geofence id to the epoch ms it entered): what the API's live queries answer from.
+ */
+export type DevicePosition = Pick<Fix, 'tenantId' | 'deviceId' | 'ts' | 'lat' | 'lon' | 'speed' | 'heading' | 'ignition'> & {
+  readonly inside: Readonly<Record<string, number>>;
+};
 
 /** A key naming one device across tenants, for maps and for sorting rows in a stable order. */
 export function deviceKey(tenantId: string, deviceId: string): string {

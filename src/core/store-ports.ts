@@ -1,5 +1,6 @@
 import type { GeofenceLimits, GeofenceRow } from './geofence-limits.js';
 import type { CountedRows, Page, TimeRange } from './page.js';
+import type { DevicePosition } from './fix.js';
 
 // What the API, the CLI and the geofence catalog need of the database, one narrow interface per
 // table group; src/store/ implements each (device-reads.ts, event-log.ts, geofence-store.ts,
@@ -24,6 +25,8 @@ export interface DeviceReads {
   positions(tenantId: string, deviceId: string, range: TimeRange, page: Page): Promise<CountedRows<Record<string, unknown>>>;
   /** A device's track in the range, oldest first: at most `max` + 1 fixes, so that one more than `max` says there are too many. */
   track(tenantId: string, deviceId: string, range: TimeRange, max: number): Promise<{ ts: Date; lat: number; lon: number }[]>;
+  /** Every device of a tenant at its latest position, with the geofences it is inside: the live queries' start. */
+  lastPositions(tenantId: string): Promise<DevicePosition[]>;
   /** The devices with a fix in the last `withinS` seconds, the most recently seen first, at most `limit`. */
   active(tenantId: string, withinS: number, limit: number): Promise<DeviceAnswerRow[]>;
 }

@@ -88,6 +88,13 @@ const SHARED: Record<string, Schema> = {
       }),
     },
   },
+  LiveDevice: object({
+    id: text, last_position: ref('LatestPosition'),
+    distance_m: { type: 'number', description: 'with near and nearest: geodesic metres (WGS84) from the point asked about' },
+  }, ['id', 'last_position']),
+  Occupant: object({
+    device_id: text, entered_at: time, dwell_seconds: { type: 'number', description: 'seconds since entered_at, now' }, last_position: ref('LatestPosition'),
+  }),
   ZoneTime: object({
     device_id: text, geofence_id: text, geofence_name: nullableText, visits: { type: 'integer' }, seconds_inside: { type: 'number' },
   }, ['visits', 'seconds_inside']),
@@ -109,6 +116,8 @@ export const answer = {
   visit: ref('Visit'),
   track: ref('Track'),
   zoneTime: ref('ZoneTime'),
+  liveDevice: ref('LiveDevice'),
+  occupant: ref('Occupant'),
   /** The list answer of contract section 6. */
   list: (item: Schema): Schema => object({ count: { type: 'integer' }, next: nullableText, previous: nullableText, results: { type: 'array', items: item } }),
   /** 204: no body. */

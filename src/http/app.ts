@@ -14,6 +14,7 @@ import { ApiError, codeForStatus, errorBody } from './api-error.js';
 import { checkedJsonBody, unstorableString } from './json-body.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
 import { deviceRoutes } from './routes/devices.js';
+import type { LiveDevices } from './live-devices.js';
 import { eventRoutes } from './routes/events.js';
 import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
 import { inboundRoutes } from './routes/inbound.js';
@@ -47,6 +48,8 @@ export interface AppDeps extends OperationsDeps {
   readonly bus: ApiBus;
   /** The live stream of positions and events (GET /v1/stream). */
   readonly live: LiveStreams;
+  /** Who is where now: the live queries of GET /v1/devices and the geofences' occupants. */
+  readonly liveDevices: LiveDevices;
   /** MAP_TILE_URL: the live map's raster background; null, a plain one. */
   readonly mapTileUrl: string | null;
   /** HTTP_REQUEST_TIMEOUT_MS: a request (headers and body) must have arrived within this; default 30 s. */
@@ -185,8 +188,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     operationsRoutes(api, deps);
     eventRoutes(api, deps.store.events);
     reportRoutes(api, deps.store.reports);
-    deviceRoutes(api, deps.store.devices, deps.bus);
-    geofenceRoutes(api, { store: deps.store.geofences, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences });
+    deviceRoutes(api, deps.store.devices, deps.bus, deps.liveDevices);
+    geofenceRoutes(api, { store: deps.store.geofences, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences, live: deps.liveDevices });
     inboundRoutes(api, deps.store.events, deps.bus, deps.quotas);
     webhookRoutes(api, deps.store.webhooks, deps.webhookAllowPrivate, deps.quotas);
     streamRoutes(api, deps.live);

@@ -79,7 +79,7 @@ export class HeldPartition {
     if (this.ending) return;
     const pipeline = new PartitionPipeline({
       claim, layout: { prefix: this.deps.telemetryPrefix, partitions: partitionCount }, commandKey: this.deps.commandKey,
-      engine, writer: this.deps.writer, store: this.deps.batches, publisher, metrics, log, settings,
+      engine, writer: this.deps.writer, store: this.deps.batches, announce: (positions) => this.deps.bus.announceDevices(positions), publisher, metrics, log, settings,
       held: () => Date.now() < this.validUntil,
       onLost,
     });

@@ -120,6 +120,11 @@ export class DeviceTable {
     };
   }
 
+  /** The geofences a slot's device is inside, without the rest of the state. */
+  inside(slot: number): Readonly<Record<string, InsideGeofence>> {
+    return this.rare[slot]?.inside ?? {};
+  }
+
   /** The tenant and device a slot holds. */
   device(slot: number): { readonly tenantId: string; readonly deviceId: string } {
     return { tenantId: this.tenants[slot] as string, deviceId: this.devices[slot] as string };

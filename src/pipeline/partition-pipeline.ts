@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DerivedEvent } from '../core/event.js';
-import type { Fix } from '../core/fix.js';
+import type { DevicePosition, Fix } from '../core/fix.js';
 import { decodeTelemetryMessage } from '../decode/message.js';
 import type { SubjectLayout } from '../decode/subject.js';
 import type { PartitionPublisher } from '../events/event-publisher.js';
@@ -31,6 +31,8 @@ export interface PipelineDeps {
   readonly writer: BatchWriter;
   /** Checkpoints and devices refreshes, and the probe for rows PostgreSQL refuses. */
   readonly store: Pick<BatchStore, 'checkpoint' | 'refreshDevices' | 'unstorable'>;
+  /** Tells the API's live queries what the devices table was refreshed with. */
+  readonly announce: (positions: readonly DevicePosition[]) => void;
   readonly publisher: PartitionPublisher;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -73,7 +75,7 @@ export class PartitionPipeline {
     this.processedSeq = deps.claim.checkpointSeq;
     this.startedAt = this.clock();
     const { claim, engine, store, log, settings } = deps;
-    this.upkeep = new PartitionUpkeep({ claim, engine, store, log, checkpointMs: settings.checkpointMs, clock: this.clock });
+    this.upkeep = new PartitionUpkeep({ claim, engine, store, announce: deps.announce, log, checkpointMs: settings.checkpointMs, clock: this.clock });
     this.commits = new CommitQueue({
       ...deps, upkeep: this.upkeep, clock: this.clock,
       lose: (why) => this.lose(why),

@@ -124,14 +124,16 @@ export class RuleEngine {
     return restored;
   }
 
-  /** The latest positions of the devices in these slots (each has had a fix). */
+  /** The latest positions of the devices in these slots (each has had a fix), with the geofences each is inside. */
   positions(slots: Iterable<number>): DevicePosition[] {
     const positions: DevicePosition[] = [];
     for (const slot of slots) {
       const fix = this.table.lastFix(slot);
       if (fix === null) continue;
       const { tenantId, deviceId } = this.table.device(slot);
-      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition });
+      const inside: Record<string, number> = {};
+      for (const [id, { enteredAt }] of Object.entries(this.table.inside(slot))) inside[id] = enteredAt;
+      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition, inside });
     }
     return positions;
   }

@@ -20,6 +20,8 @@ export interface UpkeepDeps {
   readonly claim: PartitionClaim;
   readonly engine: Pick<RuleEngine, 'rows' | 'positions'>;
   readonly store: Pick<BatchStore, 'checkpoint' | 'refreshDevices'>;
+  /** Tells the API's live queries what the devices table was refreshed with. */
+  readonly announce: (positions: readonly DevicePosition[]) => void;
   readonly log: Logger;
   /** How often the partition's changed device states are checkpointed. */
   readonly checkpointMs: number;
@@ -107,7 +109,7 @@ export class PartitionUpkeep {
       });
     }
     if (latest !== null) {
-      this.refreshing = store.refreshDevices(latest.positions).catch((err: Error) => {
+      this.refreshing = store.refreshDevices(latest.positions).then(() => this.deps.announce(latest.positions), (err: Error) => {
         log.warn({ err: err.message, partition: claim.partition }, 'refreshing the devices table failed; will retry');
         for (const slot of latest.slots) this.latest.add(slot);
       }).finally(() => {

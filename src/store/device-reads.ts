@@ -23,6 +23,14 @@ export function deviceReads(db: pg.Pool): DeviceReads {
         `SELECT ts, lat, lon FROM positions WHERE ${IN_RANGE} ORDER BY ts LIMIT $5`, [tenantId, deviceId, range.from, range.to, max + 1]);
       return rows;
     },
+    async lastPositions(tenantId) {
+      const { rows } = await db.query<{ device_id: string; ms: number; lat: number; lon: number; speed: number | null; heading: number | null; ignition: boolean | null; inside: string }>(
+        `SELECT device_id, extract(epoch FROM last_ts) * 1000 AS ms, lat, lon, speed, heading, ignition, inside FROM devices WHERE tenant_id = $1`, [tenantId]);
+      return rows.map((r) => ({
+        tenantId, deviceId: r.device_id, ts: Number(r.ms), lat: r.lat, lon: r.lon, speed: r.speed, heading: r.heading, ignition: r.ignition,
+        inside: JSON.parse(r.inside) as Record<string, number>,
+      }));
+    },
     async active(tenantId, withinS, limit) {
       const result = await db.query(
         `SELECT ${COLUMNS} FROM devices WHERE tenant_id = $1 AND last_ts > now() - make_interval(secs => $2) ORDER BY last_ts DESC, device_id LIMIT $3`,

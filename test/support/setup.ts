@@ -23,7 +23,9 @@ import { PgBatchStore } from '../../src/store/batch-store.js';
 import type { GroupOutcome } from '../../src/core/ingest-ports.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
 import { loadCommandKey } from '../../src/store/command-key.js';
-import type { Fix } from '../../src/core/fix.js';
+import { LiveDevices } from '../../src/http/live-devices.js';
+import { followDeviceAnnouncements } from '../../src/bus/device-announcements.js';
+import type { DevicePosition, Fix } from '../../src/core/fix.js';
 import type { DerivedEvent } from '../../src/core/event.js';
 
 /** The database server tests create their databases on; NATS likewise. */
@@ -106,8 +108,12 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
  * NATS), with no geometry thread and the world's quotas unless `overrides` says otherwise.
  */
 export function apiDeps(world: TestEnv, overrides: Partial<AppDeps> = {}): AppDeps {
+  const store = apiStore(world.db);
+  const liveDevices = new LiveDevices({ lastPositions: store.devices.lastPositions, feature: store.geofences.feature });
+  // Followed until the world's connection closes.
+  followDeviceAnnouncements(world.nc, world.topology, liveDevices);
   return {
-    version: '0.1.0', metrics: createMetrics(), store: apiStore(world.db), log: silentLog, health: { nats: async () => true, database: async () => true },
+    version: '0.1.0', metrics: createMetrics(), store, liveDevices, log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
     bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics(), (hashes) => keyStore(world.db).valid(hashes)), mapTileUrl: null,
     ...overrides,
@@ -165,10 +171,10 @@ export function jsonBytes(value: unknown): Uint8Array {
  * without a processor: it claims the one partition of an unpartitioned server (fencing any
  * earlier claim) and writes one batch under that hold.
  */
-function latestPerDevice(fixes: readonly Fix[]): Fix[] {
+function latestPerDevice(fixes: readonly Fix[]): DevicePosition[] {
   const latest = new Map<string, Fix>();
   for (const fix of fixes) if ((latest.get(`${fix.tenantId}.${fix.deviceId}`)?.ts ?? -Infinity) < fix.ts) latest.set(`${fix.tenantId}.${fix.deviceId}`, fix);
-  return [...latest.values()];
+  return [...latest.values()].map((fix) => ({ ...fix, inside: {} }));
 }
 
 export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<GroupOutcome> {

@@ -3,7 +3,9 @@ import type { ApiBus } from '../../bus/api-bus.js';
 import { simplifyTrack } from '../../core/geometry/track.js';
 import { TOKEN } from '../../core/token.js';
 import { ApiError } from '../api-error.js';
-import { listAnswer, parsePage, timeParameter } from '../pagination.js';
+import { listAnswer, MAX_LIMIT, parsePage, timeParameter } from '../pagination.js';
+import type { LiveDevices } from '../live-devices.js';
+import { DEFAULT_NEAREST, isLiveQuery, MAX_RADIUS_M, pageOf, parseLiveQuery, runLiveQuery } from '../live-query.js';
 import { answer, answers } from '../answers.js';
 import { idParams, pageQuery, timeRange } from '../schemas.js';
 import type { DeviceReads } from '../../core/store-ports.js';
@@ -37,10 +39,34 @@ async function latest(devices: DeviceReads, tenantId: string, id: string): Promi
  * `GET /v1/devices`, `/v1/devices/{id}`, `/v1/devices/{id}/positions?from=&to=`, and the
  * integration views `/api/integration/vehicles` and `/api/integration/vehicle-location`.
  */
-export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: ApiBus): void {
-  app.get('/v1/devices', { schema: { tags, summary: 'Devices with their latest position', querystring: pageQuery(), response: answers({ 200: answer.list(answer.device) }) } }, async (request) => {
-    const page = parsePage(request.query as Record<string, unknown>);
-    return listAnswer(request.url, page, await devices.list(request.tenantId, page));
+export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: ApiBus, live: LiveDevices): void {
+  app.get('/v1/devices', {
+    schema: {
+      tags,
+      summary: 'Devices with their latest position; with near, nearest, bbox, within or seen_since, answered from the live index (nearest first for near and nearest, else by id)',
+      querystring: pageQuery({
+        near: { type: 'string', maxLength: 60, description: 'LAT,LON: the devices within radius_m of it, nearest first, each with distance_m (geodesic)' },
+        radius_m: { type: 'string', maxLength: 20, description: `with near: metres, above 0 and at most ${MAX_RADIUS_M}` },
+        nearest: { type: 'string', maxLength: 60, description: `LAT,LON: the limit (default ${DEFAULT_NEAREST}) nearest devices, however far, each with distance_m` },
+        bbox: { type: 'string', maxLength: 120, description: 'MINLON,MINLAT,MAXLON,MAXLAT: the devices in the box (MINLON > MAXLON crosses the antimeridian)' },
+        within: { type: 'string', maxLength: 200, description: 'a geofence id: the devices its exact shape covers' },
+        seen_since: { type: 'string', maxLength: 40, description: 'RFC 3339: only devices whose latest fix is at or after it; combines with the others' },
+      }),
+      response: answers({ 200: { anyOf: [answer.list(answer.device), answer.list(answer.liveDevice)] } }, { id: true }),
+    },
+  }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    if (!isLiveQuery(query)) {
+      const page = parsePage(query);
+      return listAnswer(request.url, page, await devices.list(request.tenantId, page));
+    }
+    const liveQuery = parseLiveQuery(query, MAX_LIMIT);
+    const { selection } = liveQuery;
+    const page = selection.kind === 'nearest' ? { limit: selection.k, offset: 0 } : parsePage(query);
+    const shape = selection.kind === 'within' ? await live.shape(request.tenantId, selection.geofenceId) : null;
+    if (selection.kind === 'within' && shape === null) throw new ApiError('not_found', `no geofence "${selection.geofenceId}" in this tenant`);
+    const index = await live.of(request.tenantId);
+    return listAnswer(request.url, page, pageOf(runLiveQuery(index, liveQuery, shape), page));
   });
 
   app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams, response: answers({ 200: answer.device }, { id: true }) } }, async (request) => latest(devices, request.tenantId, (request.params as { id: string }).id));

@@ -6,6 +6,11 @@ import { listAnswer, parsePage } from '../pagination.js';
 import { answer, answers } from '../answers.js';
 import { geofenceCollection, geofenceFeature, idParams, pageQuery } from '../schemas.js';
 import type { GeofenceStore } from '../../core/store-ports.js';
+import type { LiveDevices } from '../live-devices.js';
+import { liveDeviceAnswer, pageOf } from '../live-query.js';
+
+/** A stored Feature's geofence id (the import put it in properties.id). */
+const featureId = (feature: unknown): string => String((feature as { properties?: { id?: unknown } }).properties?.id);
 
 const tags = ['geofences'];
 
@@ -15,6 +20,8 @@ export type GeofencesChanged = (tenantId: string, geofenceIds: readonly string[]
 export interface GeofenceRouteDeps extends ImportOptions {
   readonly store: GeofenceStore;
   readonly changed: GeofencesChanged;
+  /** Who the rules have inside each geofence now. */
+  readonly live: LiveDevices;
 }
 
 /**
@@ -65,9 +72,35 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
     return { imported: await save(deps, request.tenantId, collection.features) };
   });
 
-  app.get('/v1/geofences', { schema: { tags, summary: 'List geofences', querystring: pageQuery(), response: answers({ 200: answer.list(answer.geofence) }) } }, async (request) => {
+  app.get('/v1/geofences', {
+    schema: {
+      tags, summary: 'List geofences; with occupancy=true each Feature has `occupancy`, the devices the rules have inside it now',
+      querystring: pageQuery({ occupancy: { type: 'string', enum: ['true', 'false'] } }), response: answers({ 200: answer.list(answer.geofence) }),
+    },
+  }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const features = await store.features(request.tenantId, page);
+    if (query.occupancy !== 'true') return listAnswer(request.url, page, features, (row) => row.feature);
+    const index = await deps.live.of(request.tenantId);
+    return listAnswer(request.url, page, features, (row) => ({ ...(row.feature as object), occupancy: index.occupancy(featureId(row.feature)) }));
+  });
+
+  app.get('/v1/geofences/:id/devices', {
+    schema: {
+      tags, summary: 'The devices the rules have inside the geofence now, by id, with entered_at and the dwell so far',
+      params: idParams, querystring: pageQuery(), response: answers({ 200: answer.list(answer.occupant) }, { id: true }),
+    },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
     const page = parsePage(request.query as Record<string, unknown>);
-    return listAnswer(request.url, page, await store.features(request.tenantId, page), (row) => row.feature);
+    if (!(await store.exists(request.tenantId, id))) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
+    const now = Date.now();
+    const occupants = (await deps.live.of(request.tenantId)).inside(id).map(({ device, enteredAt }) => ({
+      device_id: device.deviceId, entered_at: new Date(enteredAt).toISOString(), dwell_seconds: Math.max(0, (now - enteredAt) / 1000),
+      last_position: liveDeviceAnswer(device).last_position,
+    }));
+    return listAnswer(request.url, page, pageOf(occupants, page));
   });
 
   app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams, response: answers({ 200: answer.geofence }, { id: true }) } }, async (request) => find(store, request.tenantId, (request.params as { id: string }).id));

@@ -70,9 +70,10 @@ function pipeline(claim: Partial<PartitionClaim>, writer: BatchWriter, states: D
         checkpoints.push({ seq, states: rows.length });
         return true;
       },
-      refreshDevices: async (_latest: readonly Fix[]) => undefined,
+      refreshDevices: async () => undefined,
       unstorable: probe(probeFirstOnly),
     },
+    announce: () => undefined,
     publisher: new PartitionPublisher(async (e) => void published.push(e.type), claimed.publishedSeq, log, metrics),
     metrics, log, settings: { batchSize: 2000, checkpointMs: 60_000 },
     held: () => true,
