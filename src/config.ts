@@ -18,6 +18,8 @@ export interface Config {
   readonly databaseUrl: string;
   /** A request to the HTTP API (headers and body) must have arrived within this many ms. */
   readonly httpRequestTimeoutMs: number;
+  /** BACKTEST_MAX_POSITIONS: the most stored positions one geofence backtest reads. */
+  readonly backtestMaxPositions: number;
   /** Bytes the streams may hold; how long they keep messages stays as DEFAULT_STREAM_SETTINGS says. */
   readonly streams: StreamSettings;
   /** How long `serve` and `migrate` wait for NATS and PostgreSQL to answer at start (ms), trying again with back-off. */
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://127.0.0.1:5432/fencewire', ['postgres:', 'postgresql:']),
     startupWaitMs: integer(env, 'STARTUP_WAIT_MS', 60_000, 0, 3_600_000),
     httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    backtestMaxPositions: integer(env, 'BACKTEST_MAX_POSITIONS', 5_000_000, 1, 50_000_000),
     streams: {
       ...DEFAULT_STREAM_SETTINGS,
       telemetryMaxBytes: integer(env, 'TELEMETRY_STREAM_MAX_BYTES', DEFAULT_STREAM_SETTINGS.telemetryMaxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER),

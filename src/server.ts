@@ -3,6 +3,7 @@ import { jetStreamApiBus } from './bus/api-bus.js';
 import { buildOperationsApp } from './http/operations.js';
 import { LiveStreams } from './http/live-stream.js';
 import { LiveDevices } from './http/live-devices.js';
+import { startBacktest } from './backtest/backtest-thread.js';
 import { followDeviceAnnouncements } from './bus/device-announcements.js';
 import { natsLiveSource } from './bus/live-source.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -180,6 +181,8 @@ export async function startServer(config: Config, log: Logger, roles: readonly R
       bus: jetStreamApiBus(js, t, commandKey),
       live: new LiveStreams(natsLiveSource(nc, t), metrics, (hashes) => store.keys.valid(hashes)),
       liveDevices,
+      startBacktest: (job) => startBacktest({ ...job, databaseUrl: config.databaseUrl }),
+      backtestMaxPositions: config.backtestMaxPositions,
       mapTileUrl: config.mapTileUrl,
       requestTimeoutMs: config.httpRequestTimeoutMs,
     });

@@ -186,4 +186,6 @@ export interface ApiStore {
   readonly geofences: GeofenceStore;
   readonly keys: KeyStore;
   readonly webhooks: WebhookEndpoints;
+  /** The tenants' rules (a backtest runs with them). */
+  readonly tenants: TenantStore;
 }

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-script.js';
 import type { TransferredGeofence } from './geofence-transfer.js';
 import type { ValidationResult } from './geofence-validation.js';
 import { FencewireError } from '../errors.js';
@@ -24,7 +25,7 @@ const WORKER_HEAP_MB = 1024;
  * One worker thread for geofence validation and preparation, which take up to seconds for a
  * large outline: done here, they leave the event loop (health, ingest, the API) responsive.
  * Jobs run one at a time, in order. A worker that dies fails the jobs it held; the next job
- * starts a new one. Under tsx (tests) the worker runs the TypeScript source.
+ * starts a new one.
  */
 export class GeometryThread {
   private worker: Worker | null = null;
@@ -58,11 +59,7 @@ export class GeometryThread {
   private started(): Worker {
     if (this.worker) return this.worker;
     const options = { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
-    // Built, the worker is a .js file beside this one; run from source (tests), the worker
-    // registers tsx's loader in its own thread first, then imports the TypeScript.
-    const worker = import.meta.url.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./geometry-worker.ts', import.meta.url).href)}); });`, { ...options, eval: true })
-      : new Worker(new URL('./geometry-worker.js', import.meta.url), options);
+    const worker = startWorker(import.meta.url, 'geometry-worker', options);
     worker.on('message', (reply: GeometryReply) => {
       const job = this.pending.get(reply.id);
       this.pending.delete(reply.id);

@@ -92,6 +92,13 @@ const SHARED: Record<string, Schema> = {
     id: text, last_position: ref('LatestPosition'),
     distance_m: { type: 'number', description: 'with near and nearest: geodesic metres (WGS84) from the point asked about' },
   }, ['id', 'last_position']),
+  BacktestEvent: object({ id: text, type: text, device_id: nullableText, occurred_at: time, data: open }),
+  Backtest: object({
+    geofence_id: text, from: time, to: time, positions: { type: 'integer', description: 'stored positions in the range (of device_ids when given)' },
+    events: { type: 'array', items: ref('BacktestEvent'), description: 'by device, then time: enter, leave, dwell and crossed as the live path derives them' },
+    summary: { ...object({ fixes: { type: 'integer' }, devices: { type: 'integer' }, events: { type: 'integer' } }), description: 'present when the backtest finished' },
+    error: { ...ref('Error'), description: 'in place of summary when the backtest failed after its answer began' },
+  }, ['geofence_id', 'from', 'to', 'positions', 'events']),
   Occupant: object({
     device_id: text, entered_at: time, dwell_seconds: { type: 'number', description: 'seconds since entered_at, now' }, last_position: ref('LatestPosition'),
   }),
@@ -118,6 +125,7 @@ export const answer = {
   zoneTime: ref('ZoneTime'),
   liveDevice: ref('LiveDevice'),
   occupant: ref('Occupant'),
+  backtest: ref('Backtest'),
   /** The list answer of contract section 6. */
   list: (item: Schema): Schema => object({ count: { type: 'integer' }, next: nullableText, previous: nullableText, results: { type: 'array', items: item } }),
   /** 204: no body. */

@@ -15,6 +15,7 @@ import { checkedJsonBody, unstorableString } from './json-body.js';
 import { keyFromHeaders, tenantForKey } from './api-keys.js';
 import { deviceRoutes } from './routes/devices.js';
 import type { LiveDevices } from './live-devices.js';
+import { backtestRoutes, type StartBacktest } from './routes/backtest.js';
 import { eventRoutes } from './routes/events.js';
 import { geofenceRoutes, type GeofencesChanged } from './routes/geofences.js';
 import { inboundRoutes } from './routes/inbound.js';
@@ -50,6 +51,10 @@ export interface AppDeps extends OperationsDeps {
   readonly live: LiveStreams;
   /** Who is where now: the live queries of GET /v1/devices and the geofences' occupants. */
   readonly liveDevices: LiveDevices;
+  /** Runs a geofence backtest on a thread of its own. */
+  readonly startBacktest: StartBacktest;
+  /** BACKTEST_MAX_POSITIONS; 5 000 000 when absent. */
+  readonly backtestMaxPositions?: number;
   /** MAP_TILE_URL: the live map's raster background; null, a plain one. */
   readonly mapTileUrl: string | null;
   /** HTTP_REQUEST_TIMEOUT_MS: a request (headers and body) must have arrived within this; default 30 s. */
@@ -57,6 +62,7 @@ export interface AppDeps extends OperationsDeps {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_BACKTEST_MAX_POSITIONS = 5_000_000;
 
 /** Schema violations listed in one answer, and characters of a bad value echoed back. */
 const MAX_VIOLATIONS = 10;
@@ -189,6 +195,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     eventRoutes(api, deps.store.events);
     reportRoutes(api, deps.store.reports);
     deviceRoutes(api, deps.store.devices, deps.bus, deps.liveDevices);
+    backtestRoutes(api, { geofences: deps.store.geofences, tenants: deps.store.tenants, start: deps.startBacktest, maxPositions: deps.backtestMaxPositions ?? DEFAULT_BACKTEST_MAX_POSITIONS });
     geofenceRoutes(api, { store: deps.store.geofences, changed: deps.geofencesChanged, geometry: deps.geometry, limits: deps.quotas.geofences, live: deps.liveDevices });
     inboundRoutes(api, deps.store.events, deps.bus, deps.quotas);
     webhookRoutes(api, deps.store.webhooks, deps.webhookAllowPrivate, deps.quotas);

@@ -2,9 +2,10 @@ import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createApiKey, keyStore } from '../../src/store/key-store.js';
-import { sfNeighbourhoodsWorld } from '../support/geofence-oracle.js';
+import { buildApp } from '../../src/http/app.js';
+import { oracleTransitions, sfNeighbourhoodsWorld } from '../support/geofence-oracle.js';
 import { driveThrough, loadDrive, type DriveFix } from '../support/recorded-drive.js';
-import { countPositions, countUnpublished, silentLog, waitFor, type TestEnv } from '../support/setup.js';
+import { apiDeps, countPositions, countUnpublished, silentLog, waitFor, type TestEnv } from '../support/setup.js';
 
 const SF = { lat: 37.765, lon: -122.445 };
 const munich = loadDrive('munich-car-1hz.json');
@@ -146,5 +147,89 @@ describe('tracks - a device\'s positions as one LineString, simplified in metres
     expect(await error('simplify_m=10')).toEqual({ code: 'invalid_request', message: 'simplify_m draws a track: use it with format=geojson' });
     const empty = await get<Track>('/v1/devices/car-1/positions?format=geojson&from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z');
     expect(empty.body).toMatchObject({ type: 'Feature', geometry: null, properties: { positions: 0, points: 0 } });
+  });
+});
+
+describe('backtest - what a geofence would have derived over the stored positions, before it goes live', () => {
+  interface BacktestEvent { id: string; type: string; device_id: string; occurred_at: string; data: Record<string, unknown> }
+  interface BacktestAnswer { geofence_id: string; positions: number; events: BacktestEvent[]; summary?: { fixes: number; devices: number; events: number }; error?: unknown }
+  const whole = () => ({ from: new Date(START - 60_000).toISOString(), to: new Date(END + 60_000).toISOString() });
+
+  async function backtest<T = BacktestAnswer>(body: unknown, withKey = key): Promise<{ status: number; body: T }> {
+    const response = await fetch(`http://127.0.0.1:${server.httpPort}/v1/geofences/backtest`, {
+      method: 'POST', headers: { 'x-integration-key': withKey, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  it('derives from the stored drive exactly the events the live path derived, for every geofence it touched', async () => {
+    const { rows: touched } = await world.db.query<{ id: string }>(
+      `SELECT DISTINCT data->>'geofence_id' AS id FROM events WHERE type LIKE 'geofence.%' AND retracted_by IS NULL ORDER BY 1`);
+    expect(touched.length).toBeGreaterThan(5);
+    for (const { id } of touched) {
+      const { rows: live } = await world.db.query<{ id: string; type: string; occurred_at: Date; data: Record<string, unknown> }>(
+        `SELECT id, type, occurred_at, data FROM events WHERE data->>'geofence_id' = $1 AND type LIKE 'geofence.%' AND retracted_by IS NULL ORDER BY occurred_at, id`, [id]);
+      const answer = await backtest({ geofence_id: id, ...whole() });
+      expect(answer.status, id).toBe(200);
+      expect(answer.body.positions).toBe(drive.length);
+      expect(answer.body.summary).toEqual({ fixes: drive.length, devices: 1, events: live.length });
+      const derived = [...answer.body.events].sort((a, b) => a.occurred_at.localeCompare(b.occurred_at) || a.id.localeCompare(b.id));
+      expect(derived, id).toEqual(live.map((e) => ({ id: e.id, type: e.type, device_id: 'car-1', occurred_at: e.occurred_at.toISOString(), data: e.data })));
+    }
+  });
+
+  it('enters and leaves a draft Feature where PostGIS has the drive cross its outline', async () => {
+    const { rows: [stored] } = await world.db.query<{ feature: { properties: Record<string, unknown> } }>(
+      `SELECT g.feature FROM geofences g WHERE g.tenant_id = 'sf' AND g.id = (SELECT data->>'geofence_id' FROM events WHERE type = 'geofence.enter' ORDER BY occurred_at LIMIT 1 OFFSET 2)`);
+    const name = String(stored?.feature.properties.name);
+    const draft = { ...stored?.feature, properties: { ...stored?.feature.properties, id: 'draft-zone', name: 'Draft zone' } };
+    const answer = await backtest({ geofence: draft, ...whole() });
+    expect(answer.status).toBe(200);
+    expect(answer.body.geofence_id).toBe('draft-zone');
+    const transitions = answer.body.events.filter((e) => e.type === 'geofence.enter' || e.type === 'geofence.leave').map((e) => `${e.occurred_at} ${e.type.slice(9)} ${name}`);
+    const oracle = (await oracleTransitions(world.db, drive)).filter((line) => line.endsWith(` ${name}`));
+    expect(oracle.length).toBeGreaterThan(0);
+    expect(transitions).toEqual(oracle);
+    expect(answer.body.events.every((e) => e.data.geofence_id === 'draft-zone' && e.data.geofence_name === 'Draft zone')).toBe(true);
+  });
+
+  it('refuses past its limits with a 400 naming them, runs one per tenant at a time, and keeps tenants apart', async () => {
+    const error = async (body: unknown) => (await backtest<{ error: { code: string; message: string } }>(body)).body.error;
+    const id = (await world.db.query<{ id: string }>(`SELECT id FROM geofences WHERE tenant_id = 'sf' ORDER BY id LIMIT 1`)).rows[0]?.id as string;
+    expect((await error({ geofence_id: id, from: '2026-01-01T00:00:00Z', to: '2026-01-09T00:00:00Z' })).message).toMatch(/more than 7 days/);
+    expect((await error({ geofence_id: id, from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' })).message).toMatch(/from must be before to/);
+    expect((await error({ ...whole() })).message).toMatch(/give one of geofence .* and geofence_id/);
+    expect((await error({ geofence_id: id, geofence: { type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [0, 0] } }, ...whole() })).message).toMatch(/give one of/);
+    expect((await error({ geofence: { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 1], [0, 0]]] } }, ...whole() })).message).toMatch(/geofence/);
+    expect((await error({ geofence_id: id, device_ids: ['not ok'], ...whole() })).message).toMatch(/device_ids/);
+    expect((await backtest({ geofence_id: 'no-such-zone', ...whole() })).status).toBe(404);
+    const other = (await createApiKey(keyStore(world.db), 'elsewhere')).key;
+    expect((await backtest({ geofence_id: id, ...whole() }, other)).status).toBe(404);
+    const nothing = await backtest({ geofence_id: id, device_ids: ['car-2'], ...whole() });
+    expect(nothing.body).toMatchObject({ positions: 0, events: [], summary: { fixes: 0, devices: 0, events: 0 } });
+
+    // Another backtest of the tenant holds the lock (here, this session): a second is refused.
+    const holder = await world.db.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(hashtextextended('fencewire.backtest.' || 'sf', 0))`);
+      const busy = await backtest<{ error: { code: string; message: string } }>({ geofence_id: id, ...whole() });
+      expect(busy.status).toBe(409);
+      expect(busy.body.error.message).toMatch(/one runs at a time/);
+      expect((await backtest({ geofence_id: id, ...whole() }, other)).status).toBe(404);
+    } finally {
+      await holder.query(`SELECT pg_advisory_unlock_all()`);
+      holder.release();
+    }
+    expect((await backtest({ geofence_id: id, ...whole() })).status).toBe(200);
+
+    // A range holding more positions than the limit (set low here).
+    const app = buildApp(apiDeps(world, { backtestMaxPositions: 100 }));
+    try {
+      const answer = await app.inject({ method: 'POST', url: '/v1/geofences/backtest', headers: { 'x-integration-key': key }, payload: { geofence_id: id, ...whole() } });
+      expect(answer.statusCode).toBe(400);
+      expect(answer.json<{ error: { message: string } }>().error.message).toMatch(/more than 100 positions, the most one backtest reads/);
+    } finally {
+      await app.close();
+    }
   });
 });

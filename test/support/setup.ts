@@ -24,6 +24,7 @@ import type { GroupOutcome } from '../../src/core/ingest-ports.js';
 import { PgPartitionStore } from '../../src/store/partition-store.js';
 import { loadCommandKey } from '../../src/store/command-key.js';
 import { LiveDevices } from '../../src/http/live-devices.js';
+import { startBacktest } from '../../src/backtest/backtest-thread.js';
 import { followDeviceAnnouncements } from '../../src/bus/device-announcements.js';
 import type { DevicePosition, Fix } from '../../src/core/fix.js';
 import type { DerivedEvent } from '../../src/core/event.js';
@@ -113,7 +114,7 @@ export function apiDeps(world: TestEnv, overrides: Partial<AppDeps> = {}): AppDe
   // Followed until the world's connection closes.
   followDeviceAnnouncements(world.nc, world.topology, liveDevices);
   return {
-    version: '0.1.0', metrics: createMetrics(), store, liveDevices, log: silentLog, health: { nats: async () => true, database: async () => true },
+    version: '0.1.0', metrics: createMetrics(), store, liveDevices, startBacktest: (job) => startBacktest({ ...job, databaseUrl: world.config.databaseUrl }), log: silentLog, health: { nats: async () => true, database: async () => true },
     geofencesChanged: async () => undefined, webhookAllowPrivate: false, geometry: null, quotas: world.config.quotas,
     bus: jetStreamApiBus(world.js, world.topology, world.commandKey), live: new LiveStreams(natsLiveSource(world.nc, world.topology), createMetrics(), (hashes) => keyStore(world.db).valid(hashes)), mapTileUrl: null,
     ...overrides,

@@ -11,7 +11,7 @@ describe('OpenAPI document', () => {
     const app = buildApp({
       version: '0.1.0', metrics: createMetrics(), store: {} as never, log: pino({ level: 'silent' }),
       health: { nats: async () => true, database: async () => true }, geofencesChanged: async () => undefined,
-      webhookAllowPrivate: false, geometry: null, quotas: loadConfig({}).quotas, bus: {} as never, live: { stop: () => undefined } as never, liveDevices: {} as never, mapTileUrl: null,
+      webhookAllowPrivate: false, geometry: null, quotas: loadConfig({}).quotas, bus: {} as never, live: { stop: () => undefined } as never, liveDevices: {} as never, startBacktest: () => ({}) as never, mapTileUrl: null,
     });
     try {
       const document = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{ openapi: string; paths: Record<string, unknown> }>();
