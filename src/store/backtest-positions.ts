@@ -38,18 +38,29 @@ export async function countBacktestPositions(client: pg.ClientBase, range: Backt
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The range's fixes, by device and then time, in chunks from a cursor (in a transaction of its own). */
+/**
+ * The range's fixes, by device and then time, in chunks from a cursor (in a transaction of its
+ * own). The next chunk is asked for before this one is handed over, so that the database reads
+ * while the caller computes.
+ */
 export async function* backtestFixes(client: pg.ClientBase, range: BacktestRange): AsyncGenerator<BacktestFix[]> {
+  type Row = { device_id: string; ms: number; lat: number; lon: number; speed: number | null };
+  const fetchChunk = () => client.query<Row>(`FETCH ${FETCH_ROWS} FROM backtest`).then((r) => r.rows);
   await client.query('BEGIN READ ONLY');
+  let next: Promise<Row[]> | null = null;
   try {
     await client.query(`DECLARE backtest NO SCROLL CURSOR FOR
       SELECT device_id, (extract(epoch FROM ts) * 1000)::float8 AS ms, lat, lon, speed FROM positions WHERE ${IN_RANGE} ORDER BY device_id, ts`, params(range));
+    next = fetchChunk();
     for (;;) {
-      const { rows } = await client.query<{ device_id: string; ms: number; lat: number; lon: number; speed: number | null }>(`FETCH ${FETCH_ROWS} FROM backtest`);
+      const rows: Row[] = await next;
       if (rows.length === 0) break;
+      next = fetchChunk();
       yield rows.map((r) => ({ deviceId: r.device_id, ts: r.ms, lat: r.lat, lon: r.lon, speed: r.speed }));
     }
   } finally {
+    // A chunk asked for and not taken (the caller stopped) is read and dropped before the commit.
+    await next?.catch(() => undefined);
     await client.query('COMMIT').catch(() => undefined);
   }
 }
