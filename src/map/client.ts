@@ -2,6 +2,8 @@
 // dist/map/map.js. It reads one tenant's geofences and devices through the API, then follows
 // GET /v1/stream: devices move as their positions arrive, events are listed as they happen.
 import maplibregl, { type GeoJSONSource, type StyleSpecification } from 'maplibre-gl';
+import { all, api } from './api.js';
+import { SelectionPanel, type Get } from './selection.js';
 
 interface Envelope {
   id: string;
@@ -36,6 +38,9 @@ const filter = $<HTMLSelectElement>('type-filter');
 
 const devices = new Map<string, Feature>();
 const labels: maplibregl.Marker[] = [];
+/** Each geofence's label and name, and how many devices the rules have inside it. */
+const occupancy = new Map<string, { element: HTMLElement; name: string; inside: number }>();
+let currentKey: string | null = null;
 const events: Envelope[] = [];
 let geofenceCount = 0;
 let stream: AbortController | null = null;
@@ -56,26 +61,6 @@ function drawable(feature: Feature): Feature {
     ring.push([lon + (radius / (111_320 * Math.cos((lat * Math.PI) / 180))) * Math.cos(angle), lat + (radius / 111_320) * Math.sin(angle)]);
   }
   return { ...feature, geometry: { type: 'Polygon', coordinates: [ring] } };
-}
-
-async function api<T>(key: string, path: string): Promise<T> {
-  const response = await fetch(path, { headers: { 'x-integration-key': key } });
-  if (!response.ok) {
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    throw new Error(response.status === 401 ? 'the key was refused' : body?.error?.message ?? `${path} answered ${response.status}`);
-  }
-  return (await response.json()) as T;
-}
-
-/** Every page of a list route. */
-async function all<T>(key: string, path: string): Promise<T[]> {
-  const results: T[] = [];
-  for (let next: string | null = `${path}?limit=100`; next !== null; ) {
-    const page: { next: string | null; results: T[] } = await api(key, next);
-    results.push(...page.results);
-    next = page.next;
-  }
-  return results;
 }
 
 function style(tileUrl: string | null): StyleSpecification {
@@ -118,7 +103,21 @@ function renderEvents(): void {
   }));
 }
 
+function labelText(name: string, inside: number): string {
+  return `${name} (${inside})`;
+}
+
+/** An enter or leave moves the geofence's occupancy in its label. */
+function countOccupancy(e: Envelope): void {
+  const step = e.type === 'geofence.enter' ? 1 : e.type === 'geofence.leave' ? -1 : 0;
+  const label = step === 0 ? undefined : occupancy.get(String(e.data.geofence_id));
+  if (label === undefined) return;
+  label.inside = Math.max(0, label.inside + step);
+  label.element.textContent = labelText(label.name, label.inside);
+}
+
 function addEvent(e: Envelope): void {
+  countOccupancy(e);
   events.unshift(e);
   if (events.length > MAX_LISTED * 5) events.length = MAX_LISTED * 5;
   if (![...filter.options].some((o) => o.value === e.type)) filter.append(new Option(e.type, e.type));
@@ -165,11 +164,12 @@ function positions(coordinates: unknown, into: [number, number][] = []): [number
 }
 
 /**
- * Geofence names as HTML labels at the middle of each one's extent: MapLibre's own text needs
- * glyphs from a server, and the map works without the internet.
+ * Geofence names and occupancy as HTML labels at the middle of each one's extent: MapLibre's
+ * own text needs glyphs from a server, and the map works without the internet.
  */
 function showLabels(map: maplibregl.Map, fences: Feature[]): void {
   for (const label of labels.splice(0)) label.remove();
+  occupancy.clear();
   for (const fence of fences) {
     const name = fence.properties.name ?? fence.properties.id;
     const points = positions(fence.geometry.coordinates);
@@ -178,7 +178,9 @@ function showLabels(map: maplibregl.Map, fences: Feature[]): void {
     for (const p of points) box.extend(p);
     const element = document.createElement('div');
     element.className = 'label';
-    element.textContent = name;
+    const inside = typeof fence.properties.occupancy === 'number' ? fence.properties.occupancy : 0;
+    element.textContent = labelText(name, inside);
+    occupancy.set(String(fence.properties.id), { element, name, inside });
     labels.push(new maplibregl.Marker({ element }).setLngLat(box.getCenter()).addTo(map));
   }
 }
@@ -190,11 +192,13 @@ async function show(map: maplibregl.Map, key: string): Promise<void> {
   renderEvents();
   say('Loading...');
   const [fences, vehicles] = await Promise.all([
-    all<Feature>(key, '/v1/geofences'),
+    all<Feature & { occupancy?: number }>(key, '/v1/geofences', 'occupancy=true'),
     api<{ results: { id: string; last_position: { ts: string; lat: number; lon: number; speed: number | null } }[] }>(key, '/api/integration/vehicles'),
   ]);
   geofenceCount = fences.length;
-  const drawn = fences.map(drawable);
+  currentKey = key;
+  // The occupancy rides on the Feature; the label reads it from the properties.
+  const drawn = fences.map(({ occupancy: inside, ...fence }) => drawable({ ...fence, properties: { ...fence.properties, occupancy: inside ?? 0 } }));
   (map.getSource('geofences') as GeoJSONSource).setData(collection(drawn));
   showLabels(map, drawn);
   for (const v of vehicles.results) move(map, { device_id: v.id, ...v.last_position });
@@ -220,6 +224,8 @@ async function start(): Promise<void> {
   map.addLayer({ id: 'geofence-line', type: 'line', source: 'geofences', paint: { 'line-color': '#2f6fb0', 'line-width': 1.5 } });
   map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: { 'circle-radius': 6, 'circle-color': '#e8590c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   filter.addEventListener('change', renderEvents);
+  const selection = new SelectionPanel(map, $('selection'), $('selection-title'), $<HTMLOListElement>('selection-list'));
+  selection.follow(() => (currentKey === null ? null : (<T>(path: string) => api<T>(currentKey as string, path)) as Get));
   const form = $<HTMLFormElement>('key-form');
   const input = $<HTMLInputElement>('key');
   const use = (key: string) => show(map, key).catch((err: Error) => say(err.message, true));

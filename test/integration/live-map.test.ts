@@ -74,6 +74,15 @@ async function openMap(tenant: string): Promise<Page> {
 const drawnGeofences = (page: Page) =>
   page.evaluate<string[]>("[...new Set(window.fencewire.map.querySourceFeatures('geofences').map((f) => f.properties.name))].sort()");
 
+/** Clicks the map at a longitude and latitude. */
+async function clickAt(page: Page, lon: number, lat: number): Promise<void> {
+  const [x, y] = await page.evaluate<number[]>(
+    `(() => { const p = window.fencewire.map.project([${lon}, ${lat}]); const r = document.getElementById('map').getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()`);
+  await page.mouse.click(x as number, y as number);
+}
+
+const labelTexts = async (page: Page) => (await page.$$eval('.label', (labels) => labels.map((l) => l.textContent))).sort();
+
 const devicePosition = (page: Page, device: string) =>
   page.evaluate<number[] | null>(`window.fencewire.devices.get(${JSON.stringify(device)})?.geometry.coordinates ?? null`);
 
@@ -82,7 +91,7 @@ describe('live map - /map in Chromium', () => {
     const city = await openMap('city');
     await waitFor('the geofences drawn', async () => (await drawnGeofences(city)).length === 2, 10_000);
     expect(await drawnGeofences(city)).toEqual(['Marina', 'Mission']);
-    expect((await city.$$eval('.label', (labels) => labels.map((l) => l.textContent))).sort()).toEqual(['Marina', 'Mission']);
+    expect(await labelTexts(city)).toEqual(['Marina (0)', 'Mission (0)']);
 
     const now = Date.now();
     await world.publish('city', 'cab-7', jsonBytes({ ts: now - 2000, lat: 37.74, lon: -122.42, speed: 20 }));
@@ -93,13 +102,28 @@ describe('live map - /map in Chromium', () => {
     expect(seenAfterMs).toBeLessThan(2000);
     expect(await city.textContent('#events li[data-type="geofence.enter"]')).toMatch(/geofence\.enter cab-7 Mission/);
     await waitFor('the device moved', async () => JSON.stringify(await devicePosition(city, 'cab-7')) === '[-122.42,37.76]', 2000);
+    expect(await labelTexts(city)).toEqual(['Marina (0)', 'Mission (1)']);
 
+    // A click on Mission lists the devices inside it now; a click elsewhere, the nearest devices.
+    await waitFor('the API to have cab-7 inside Mission', async () => {
+      const answer = await fetch(`${base}/v1/geofences/mission/devices`, { headers: { 'x-integration-key': keys.city as string } });
+      return ((await answer.json()) as { count: number }).count === 1;
+    }, 5000);
+    await clickAt(city, -122.415, 37.755);
+    await city.locator('#selection-title', { hasText: 'Inside Mission: 1' }).waitFor({ timeout: 5000 });
+    expect(await city.textContent('#selection-list li[data-device="cab-7"]')).toMatch(/^cab-7 for \d+ (s|min)$/);
+    await clickAt(city, -122.44, 37.78);
+    await city.locator('#selection-title', { hasText: /^Nearest to 37\.7[78]\d\d, -122\.4[34]/ }).waitFor({ timeout: 5000 });
+    // cab-7 at (37.76, -122.42) is about 2.8 km away.
+    expect(await city.textContent('#selection-list li[data-device="cab-7"]')).toMatch(/^cab-7 2\.\d\d km$/);
     mkdirSync('.local', { recursive: true });
     await city.screenshot({ path: '.local/map.png' });
+
 
     const other = await openMap('other');
     await waitFor('its geofence drawn', async () => (await drawnGeofences(other)).length === 1, 10_000);
     expect(await drawnGeofences(other)).toEqual(['Harbour']);
+    expect(await labelTexts(other)).toEqual(['Harbour (0)']);
     await world.publish('city', 'cab-7', jsonBytes({ ts: now, lat: 37.765, lon: -122.425, speed: 20 }));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await devicePosition(other, 'cab-7')).toBeNull();
