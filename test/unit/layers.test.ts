@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['decode'],
   ['store', 'bus'],
-  ['events', 'geofences', 'webhooks', 'simulate'],
+  ['events', 'geofences', 'webhooks', 'simulate', 'backtest'],
   ['pipeline'],
   ['ingest'],
   ['http', 'map'],
@@ -24,7 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['main.ts'],
 ];
 /** Helpers every layer may use: errors, retries, time limits, metrics, the logger. */
-const SHARED = new Set(['errors.ts', 'retry.ts', 'single-flight.ts', 'coalescing-writer.ts', 'timeout.ts', 'metrics.ts', 'log.ts', 'version.ts', 'unhandled-rejections.ts']);
+const SHARED = new Set(['errors.ts', 'retry.ts', 'single-flight.ts', 'coalescing-writer.ts', 'timeout.ts', 'metrics.ts', 'log.ts', 'version.ts', 'unhandled-rejections.ts', 'worker-script.ts']);
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
