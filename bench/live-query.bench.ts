@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       // The index alone, on the same rows, for where the time goes.
       const index = new DeviceIndex();
       const { rows } = await world.db.query<{ device_id: string; lat: number; lon: number }>(`SELECT device_id, lat, lon FROM devices WHERE tenant_id = $1`, [tenant]);
-      for (const r of rows) index.put({ deviceId: r.device_id, ts: 0, lat: r.lat, lon: r.lon, speed: null, heading: null, ignition: null, inside: {} });
+      for (const r of rows) index.put({ deviceId: r.device_id, ts: 0, lat: r.lat, lon: r.lon, speed: null, heading: null, ignition: null, inside: {}, tags: [] });
       const stored = await geofenceStore(world.db).stored(tenant, fences);
       const shapes = fences.map((id) => {
         const g = geofenceFromFeature(tenant, stored.find((s) => s.id === id)?.feature, id);

@@ -11,8 +11,8 @@ import type { Topology } from './topology.js';
  */
 const DEVICES_PER_MESSAGE = 2000;
 
-/** A row on the wire: [device, ts ms, lat, lon, speed, heading, ignition, {geofence: entered ms}]. */
-type AnnouncedRow = [string, number, number, number, number | null, number | null, boolean | null, Record<string, number>];
+/** A row on the wire: [device, ts ms, lat, lon, speed, heading, ignition, {geofence: entered ms}, [tags]]. */
+type AnnouncedRow = [string, number, number, number, number | null, number | null, boolean | null, Record<string, number>, string[]];
 
 const packr = new Packr({ useRecords: false });
 
@@ -26,7 +26,7 @@ export function announceDevices(nc: NatsConnection, t: Topology, positions: read
   for (const p of positions) {
     let rows = byTenant.get(p.tenantId);
     if (rows === undefined) byTenant.set(p.tenantId, (rows = []));
-    rows.push([p.deviceId, p.ts, p.lat, p.lon, p.speed, p.heading, p.ignition, p.inside as Record<string, number>]);
+    rows.push([p.deviceId, p.ts, p.lat, p.lon, p.speed, p.heading, p.ignition, p.inside as Record<string, number>, p.tags as string[]]);
   }
   for (const [tenantId, rows] of byTenant) {
     for (let i = 0; i < rows.length; i += DEVICES_PER_MESSAGE) nc.publish(`${t.devicesAnnounced}${tenantId}`, packr.pack(rows.slice(i, i + DEVICES_PER_MESSAGE)));
@@ -44,9 +44,12 @@ export function parseDeviceAnnouncement(tenantId: string, data: Uint8Array): Dev
   if (!Array.isArray(rows)) return null;
   const positions: DevicePosition[] = [];
   for (const row of rows as unknown[]) {
-    if (!Array.isArray(row) || row.length !== 8 || typeof row[0] !== 'string' || typeof row[1] !== 'number' || typeof row[2] !== 'number' || typeof row[3] !== 'number') return null;
-    const [deviceId, ts, lat, lon, speed, heading, ignition, inside] = row as AnnouncedRow;
-    positions.push({ tenantId, deviceId, ts, lat, lon, speed, heading, ignition, inside: typeof inside === 'object' && inside !== null ? inside : {} });
+    if (!Array.isArray(row) || row.length !== 9 || typeof row[0] !== 'string' || typeof row[1] !== 'number' || typeof row[2] !== 'number' || typeof row[3] !== 'number') return null;
+    const [deviceId, ts, lat, lon, speed, heading, ignition, inside, tags] = row as AnnouncedRow;
+    positions.push({
+      tenantId, deviceId, ts, lat, lon, speed, heading, ignition,
+      inside: typeof inside === 'object' && inside !== null ? inside : {}, tags: Array.isArray(tags) ? tags.filter((t) => typeof t === 'string') : [],
+    });
   }
   return positions;
 }

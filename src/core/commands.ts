@@ -11,6 +11,13 @@ export interface DriverAssignment {
   readonly driverId: string | null;
 }
 
+/** A dispatcher's tags for a device (PUT /v1/devices/{id}/tags): they replace the device's tags. */
+export interface DeviceTagging {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly tags: readonly string[];
+}
+
 /** An inbound dvir.* event, kept in the audit log as `receiptId` (POST /api/integration/webhook). */
 export interface InboundSubmission {
   readonly tenantId: string;

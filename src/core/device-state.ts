@@ -65,6 +65,8 @@ export interface DeviceState {
   readonly offlineSince: number | null;
   /** The driver assigned by the device or a dispatcher; null when none. */
   readonly driverId: string | null;
+  /** The device's tags (PUT /v1/devices/{id}/tags), sorted; absent: none (so in checkpoints written before tags). */
+  readonly tags?: readonly string[];
   /** Fix time of the last device.heartbeat (or of the first fix, before one was due). */
   readonly heartbeatAt: number | null;
   /** Open threshold episodes by `<attribute>:above` or `<attribute>:below`. */
@@ -82,6 +84,7 @@ export const INITIAL_STATE: DeviceState = Object.freeze({
   driverId: null,
   heartbeatAt: null,
   thresholds: {},
+  tags: [],
 });
 
 /** A device's rule state, with the device it belongs to. */

@@ -27,10 +27,13 @@ export interface Fix {
 
 /**
  * A device's latest position, as the devices table holds it, with the geofences its rule state
- * has it inside (geofence id to the epoch ms it entered): what the API's live queries answer from.
+ * has it inside (geofence id to the epoch ms it entered) and its tags: what the API's live
+ * queries answer from.
  */
 export type DevicePosition = Pick<Fix, 'tenantId' | 'deviceId' | 'ts' | 'lat' | 'lon' | 'speed' | 'heading' | 'ignition'> & {
   readonly inside: Readonly<Record<string, number>>;
+  /** The device's tags, sorted. */
+  readonly tags: readonly string[];
 };
 
 /** A key naming one device across tenants, for maps and for sorting rows in a stable order. */

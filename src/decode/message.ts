@@ -1,6 +1,6 @@
 import { Unpackr } from 'msgpackr';
 import { commandSigned } from '../core/command-signature.js';
-import type { DriverAssignment, InboundSubmission } from '../core/commands.js';
+import type { DeviceTagging, DriverAssignment, InboundSubmission } from '../core/commands.js';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection, type RejectionCode } from './rejection.js';
@@ -37,6 +37,8 @@ export interface DecodedMessage {
   readonly assignment?: DriverAssignment;
   /** Set for an inbound-dvir command instead of fixes. */
   readonly inbound?: InboundSubmission;
+  /** Set for a set-tags command instead of fixes. */
+  readonly tagging?: DeviceTagging;
 }
 
 /**
@@ -48,6 +50,9 @@ export const COMMAND_HEADER = 'Fencewire-Command';
 export const COMMAND_SIGNATURE_HEADER = 'Fencewire-Command-Signature';
 export const ASSIGN_DRIVER = 'assign-driver';
 export const INBOUND_DVIR = 'inbound-dvir';
+export const SET_TAGS = 'set-tags';
+/** The most tags a device has. */
+export const MAX_DEVICE_TAGS = 32;
 
 /** A command header as a message carries it, with the key to check its signature against. */
 export interface CommandHeader {
@@ -73,16 +78,17 @@ function parsePayload(data: Uint8Array, encoding: Encoding): unknown {
 }
 
 /**
- * A command, signed by fencewire's API: `assign-driver`, `{"driver_id": "<token>" | null}`, or
- * `inbound-dvir`, `{"receipt_id", "received_at", "body"}`; both JSON.
+ * A command, signed by fencewire's API: `assign-driver`, `{"driver_id": "<token>" | null}`,
+ * `set-tags`, `{"tags": ["<token>", ...]}`, or `inbound-dvir`, `{"receipt_id", "received_at",
+ * "body"}`; all JSON.
  */
 function decodeCommand(tenantId: string, deviceId: string, header: CommandHeader, data: Uint8Array): DecodedMessage {
   const command = header.name;
   if (!commandSigned(header.key, tenantId, deviceId, command, data, header.signature)) {
     return wholeMessage(tenantId, 'json', reject('forged_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" carries no valid ${COMMAND_SIGNATURE_HEADER}: commands come from fencewire's API (PUT /v1/devices/{id}/driver), not from devices`));
   }
-  if (command !== ASSIGN_DRIVER && command !== INBOUND_DVIR) {
-    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the ones there are are ${ASSIGN_DRIVER} and ${INBOUND_DVIR}`));
+  if (command !== ASSIGN_DRIVER && command !== INBOUND_DVIR && command !== SET_TAGS) {
+    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the ones there are are ${ASSIGN_DRIVER}, ${SET_TAGS} and ${INBOUND_DVIR}`));
   }
   let payload: unknown;
   try {
@@ -96,6 +102,13 @@ function decodeCommand(tenantId: string, deviceId: string, header: CommandHeader
       return wholeMessage(tenantId, 'json', reject('invalid_field', `${INBOUND_DVIR} needs {"receipt_id": a string, "received_at": epoch ms, "body": an object}`));
     }
     return { tenantId, encoding: 'json', fixes: [], rejected: [], inbound: { tenantId, receiptId, receivedAt, body: body as Record<string, unknown> } };
+  }
+  if (command === SET_TAGS) {
+    const tags = (payload as { tags?: unknown } | null)?.tags;
+    if (!Array.isArray(tags) || tags.length > MAX_DEVICE_TAGS || !tags.every((t) => typeof t === 'string' && isValidToken(t))) {
+      return wholeMessage(tenantId, 'json', reject('invalid_field', `${SET_TAGS} needs {"tags": at most ${MAX_DEVICE_TAGS} tokens of 1-64 characters of A-Z a-z 0-9 _ -}`));
+    }
+    return { tenantId, encoding: 'json', fixes: [], rejected: [], tagging: { tenantId, deviceId, tags: tags as string[] } };
   }
   const driverId = (payload as { driver_id?: unknown } | null)?.driver_id;
   if (driverId !== null && (typeof driverId !== 'string' || !isValidToken(driverId))) {

@@ -28,7 +28,10 @@ const SHARED: Record<string, Schema> = {
     error: object({ code: { type: 'string', enum: Object.keys(API_ERROR_STATUS) }, message: text }),
   }),
   LatestPosition: object({ ts: nullableTime, lat: nullableNumber, lon: nullableNumber, speed: nullableNumber, heading: nullableNumber, ignition: { type: ['boolean', 'null'] } }),
-  Device: object({ id: text, first_seen_at: time, last_received_at: nullableTime, last_position: ref('LatestPosition') }),
+  Device: object({
+    id: text, first_seen_at: time, last_received_at: nullableTime, last_position: ref('LatestPosition'),
+    tags: { type: 'array', items: text, description: 'the device\'s tags (PUT /v1/devices/{id}/tags), sorted' },
+  }),
   Position: object({
     ts: time, lat: { type: 'number' }, lon: { type: 'number' }, speed: nullableNumber, heading: nullableNumber, altitude: nullableNumber,
     accuracy: nullableNumber, satellites: { type: ['integer', 'null'] }, ignition: { type: ['boolean', 'null'] }, odometer: nullableNumber,
@@ -89,9 +92,9 @@ const SHARED: Record<string, Schema> = {
     },
   },
   LiveDevice: object({
-    id: text, last_position: ref('LatestPosition'),
+    id: text, last_position: ref('LatestPosition'), tags: { type: 'array', items: text },
     distance_m: { type: 'number', description: 'with near and nearest: geodesic metres (WGS84) from the point asked about' },
-  }, ['id', 'last_position']),
+  }, ['id', 'last_position', 'tags']),
   BacktestEvent: object({ id: text, type: text, device_id: nullableText, occurred_at: time, data: open }),
   Backtest: object({
     geofence_id: text, from: time, to: time, positions: { type: 'integer', description: 'stored positions in the range (of device_ids when given)' },

@@ -5,7 +5,7 @@ import { ApiError } from './api-error.js';
 import type { Page } from '../core/page.js';
 
 /** The query parameters of GET /v1/devices that the live index answers (the rest page through the table). */
-export const LIVE_PARAMETERS = ['near', 'radius_m', 'nearest', 'bbox', 'within', 'seen_since'] as const;
+export const LIVE_PARAMETERS = ['near', 'radius_m', 'nearest', 'bbox', 'within', 'seen_since', 'tag'] as const;
 /** A `near` circle's largest radius: past it, a query would read most of a fleet. */
 export const MAX_RADIUS_M = 1_000_000;
 /** `nearest` without a limit. */
@@ -27,6 +27,8 @@ export interface LiveQuery {
   readonly selection: LiveSelection;
   /** Epoch ms: only devices whose latest fix is at or after it; null keeps all. */
   readonly seenSince: number | null;
+  /** Only devices with this tag; null keeps all. */
+  readonly tag: string | null;
 }
 
 const quoted = (raw: unknown): string => JSON.stringify(raw)?.slice(0, 60) ?? String(raw);
@@ -103,13 +105,16 @@ export function parseLiveQuery(query: Record<string, unknown>, maxLimit: number)
         return { kind: 'all' };
     }
   })();
-  return { selection, seenSince };
+  const tag = query.tag === undefined ? null : query.tag;
+  if (tag !== null && (typeof tag !== 'string' || !isValidToken(tag))) throw new ApiError('invalid_request', `tag must be a token of 1-64 characters of A-Z a-z 0-9 _ -, got ${quoted(tag)}`);
+  return { selection, seenSince, tag };
 }
 
 /** A device as a live query answers it: `distance_m` (geodesic, metres) with near and nearest. */
 export function liveDeviceAnswer(device: LiveDevice, distanceM?: number): Record<string, unknown> {
   return {
     id: device.deviceId,
+    tags: device.tags,
     last_position: {
       ts: new Date(device.ts).toISOString(), lat: device.lat, lon: device.lon, speed: device.speed, heading: device.heading, ignition: device.ignition,
     },
@@ -119,8 +124,8 @@ export function liveDeviceAnswer(device: LiveDevice, distanceM?: number): Record
 
 /** Every device the query selects, in its order (nearest first, else by id), as answered. */
 export function runLiveQuery(index: DeviceIndex, query: LiveQuery, shape: Shape | null): Record<string, unknown>[] {
-  const since = query.seenSince;
-  const keep: DeviceFilter = since === null ? () => true : (device) => device.ts >= since;
+  const { seenSince: since, tag } = query;
+  const keep: DeviceFilter = (device) => (since === null || device.ts >= since) && (tag === null || device.tags.includes(tag));
   const { selection } = query;
   switch (selection.kind) {
     case 'near':

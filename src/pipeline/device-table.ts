@@ -7,6 +7,7 @@ interface RareParts {
   readonly overspeedActive: OverspeedState['active'];
   readonly driverId: string | null;
   readonly thresholds: Readonly<Record<string, ThresholdState>>;
+  readonly tags: readonly string[];
 }
 
 /** The numbers of a state, at these offsets within its slot's stride: NaN stands for null. */
@@ -105,6 +106,7 @@ export class DeviceTable {
       driverId: rare?.driverId ?? null,
       heartbeatAt: orNull(n(N.heartbeatAt)),
       thresholds: rare?.thresholds ?? {},
+      tags: rare?.tags ?? [],
     };
   }
 
@@ -123,6 +125,11 @@ export class DeviceTable {
   /** The geofences a slot's device is inside, without the rest of the state. */
   inside(slot: number): Readonly<Record<string, InsideGeofence>> {
     return this.rare[slot]?.inside ?? {};
+  }
+
+  /** A slot's device's tags, without the rest of the state. */
+  tags(slot: number): readonly string[] {
+    return this.rare[slot]?.tags ?? [];
   }
 
   /** The tenant and device a slot holds. */
@@ -167,9 +174,10 @@ export class DeviceTable {
     put(N.tripMovingTs, trip?.lastMoving.ts);
     put(N.tripMovingLat, trip?.lastMoving.lat);
     put(N.tripMovingLon, trip?.lastMoving.lon);
-    const hasRare = !isEmpty(state.inside) || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds);
+    const tags = state.tags ?? [];
+    const hasRare = !isEmpty(state.inside) || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0;
     this.rare[slot] = hasRare
-      ? { inside: state.inside, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds }
+      ? { inside: state.inside, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags }
       : undefined;
   }
 

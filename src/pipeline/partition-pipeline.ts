@@ -112,6 +112,7 @@ export class PartitionPipeline {
     }
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
     if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay, msg.storedAt);
+    if (decoded.tagging !== undefined) this.retag(this.deps.engine.setTags(decoded.tagging), replay, msg.storedAt);
     if (decoded.inbound !== undefined && !replay) this.addEvents(this.deps.engine.inbound(decoded.inbound), msg.storedAt);
     this.processedSeq = msg.seq;
     this.lastStoredAt = msg.storedAt;
@@ -155,6 +156,13 @@ export class PartitionPipeline {
       metrics.ruleFailures.inc({ rule: failure.rule });
       log.error({ rule: failure.rule, err: (failure.error as Error)?.message, tenantId: fix.tenantId, deviceId: fix.deviceId }, 'rule failed on a fix');
     }
+  }
+
+  /** New tags: the device's state, and its row of the devices table (where the tags are shown). */
+  private retag(outcome: EngineOutcome, replay: boolean, storedAt: number): void {
+    if (outcome.slot === null) return;
+    this.upkeep.moved(outcome.slot);
+    this.keep(outcome, replay, storedAt);
   }
 
   /** A device's changed state, to checkpoint, and its events unless replayed. */

@@ -7,7 +7,7 @@ import type { RuleFailure } from '../core/process-fix.js';
 import type { RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';
 import { deviceKey, type DevicePosition, type Fix } from '../core/fix.js';
-import type { DriverAssignment, InboundSubmission } from '../core/commands.js';
+import type { DeviceTagging, DriverAssignment, InboundSubmission } from '../core/commands.js';
 import { DeviceTable } from './device-table.js';
 
 export interface EngineOutcome {
@@ -62,6 +62,17 @@ export class RuleEngine {
     const slot = this.table.set({ tenantId, deviceId, state: { ...before, ...change.state } });
     this.mark(slot, before, change.state);
     return { events: [...change.events], slot, failures: [] };
+  }
+
+  /** A dispatcher's tags for a device: they replace its tags (no event). */
+  setTags(tagging: DeviceTagging): EngineOutcome {
+    const { tenantId, deviceId } = tagging;
+    const before = this.stateOf(tenantId, deviceId);
+    const tags = [...new Set(tagging.tags)].sort();
+    if ((before.tags ?? []).join('\u0000') === tags.join('\u0000')) return { events: [], ...UNCHANGED };
+    const slot = this.table.set({ tenantId, deviceId, state: { ...before, tags } });
+    this.mark(slot, before, { tags });
+    return { events: [], slot, failures: [] };
   }
 
   /** Runs a fix through the rules: in order, or, late, in its place in the device's history. */
@@ -133,7 +144,7 @@ export class RuleEngine {
       const { tenantId, deviceId } = this.table.device(slot);
       const inside: Record<string, number> = {};
       for (const [id, { enteredAt }] of Object.entries(this.table.inside(slot))) inside[id] = enteredAt;
-      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition, inside });
+      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition, inside, tags: this.table.tags(slot) });
     }
     return positions;
   }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { countedRows } from './list-rows.js';
 import type { DeviceReads } from '../core/store-ports.js';
 
-const COLUMNS = `device_id AS id, first_seen_at, last_received_at,
+const COLUMNS = `device_id AS id, first_seen_at, last_received_at, tags,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;
 
 const POSITION_COLUMNS = `ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes, received_at`;
@@ -24,11 +24,11 @@ export function deviceReads(db: pg.Pool): DeviceReads {
       return rows;
     },
     async lastPositions(tenantId) {
-      const { rows } = await db.query<{ device_id: string; ms: number; lat: number; lon: number; speed: number | null; heading: number | null; ignition: boolean | null; inside: string }>(
-        `SELECT device_id, extract(epoch FROM last_ts) * 1000 AS ms, lat, lon, speed, heading, ignition, inside FROM devices WHERE tenant_id = $1`, [tenantId]);
+      const { rows } = await db.query<{ device_id: string; ms: number; lat: number; lon: number; speed: number | null; heading: number | null; ignition: boolean | null; inside: string; tags: string[] }>(
+        `SELECT device_id, extract(epoch FROM last_ts) * 1000 AS ms, lat, lon, speed, heading, ignition, inside, tags FROM devices WHERE tenant_id = $1`, [tenantId]);
       return rows.map((r) => ({
         tenantId, deviceId: r.device_id, ts: Number(r.ms), lat: r.lat, lon: r.lon, speed: r.speed, heading: r.heading, ignition: r.ignition,
-        inside: JSON.parse(r.inside) as Record<string, number>,
+        inside: JSON.parse(r.inside) as Record<string, number>, tags: r.tags,
       }));
     },
     async active(tenantId, withinS, limit) {

@@ -186,6 +186,30 @@ describe('live queries - who is where now, from the live index', () => {
     expect(nearSince.body.count).toBeGreaterThan(MOVED / 2);
   }, 120_000);
 
+  it('tags devices through the stream: shown on the device, and tag= keeps only those that have it', async () => {
+    const put = (id: string, tags: string[]) => fetch(`http://127.0.0.1:${server.httpPort}/v1/devices/${id}/tags`, {
+      method: 'PUT', headers: { 'x-integration-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ tags }),
+    });
+    const reefers = ['v10', 'v11', 'v12', 'v200'];
+    for (const id of reefers) expect((await put(id, ['reefer', 'north'])).status).toBe(202);
+    expect(await (await put('v12', ['reefer'])).json()).toEqual({ device_id: 'v12', tags: ['reefer'] });
+    await waitFor('the tags on the devices', async () => {
+      const answer = await get<LiveAnswer & { results: { tags: string[] }[] }>('/v1/devices?tag=reefer&limit=100');
+      return answer.body.results.map((d) => d.id).join() === [...reefers].sort().join();
+    }, 20_000);
+    expect((await get<{ tags: string[] }>('/v1/devices/v12')).body.tags).toEqual(['reefer']);
+    expect((await get<{ tags: string[] }>('/v1/devices/v10')).body.tags).toEqual(['north', 'reefer']);
+    expect((await get<LiveAnswer>('/v1/devices?tag=north&limit=100')).body.results.map((d) => d.id)).toEqual(['v10', 'v11', 'v200']);
+    const near = await get<LiveAnswer>('/v1/devices?nearest=37.76,-122.44&limit=100&tag=reefer');
+    expect(near.body.results.map((d) => d.id).sort()).toEqual([...reefers].sort());
+    // A device with new tags but no new fix keeps its position and time.
+    const { rows } = await world.db.query<{ tags: string[]; last_ts: Date }>(`SELECT tags, last_ts FROM devices WHERE tenant_id = 'sf' AND device_id = 'v200'`);
+    expect(rows[0]).toEqual({ tags: ['north', 'reefer'], last_ts: new Date(T0 + 200) });
+    expect((await put('v200', ['not a tag'])).status).toBe(400);
+    expect((await put('nobody', ['reefer'])).status).toBe(404);
+    expect((await get<{ error: { message: string } }>('/v1/devices?tag=a%20b')).body.error.message).toMatch(/^tag must be a token/);
+  });
+
   it('keeps tenants apart on every route', async () => {
     const other = await get<LiveAnswer>('/v1/devices?near=37.76,-122.44&radius_m=50000&limit=100', otherKey);
     expect(other.body.count).toBe(OTHER_FLEET - 1);

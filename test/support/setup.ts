@@ -175,7 +175,7 @@ export function jsonBytes(value: unknown): Uint8Array {
 function latestPerDevice(fixes: readonly Fix[]): DevicePosition[] {
   const latest = new Map<string, Fix>();
   for (const fix of fixes) if ((latest.get(`${fix.tenantId}.${fix.deviceId}`)?.ts ?? -Infinity) < fix.ts) latest.set(`${fix.tenantId}.${fix.deviceId}`, fix);
-  return [...latest.values()].map((fix) => ({ ...fix, inside: {} }));
+  return [...latest.values()].map((fix) => ({ ...fix, inside: {}, tags: [] }));
 }
 
 export async function storeBatch(db: pg.Pool, contents: { fixes?: readonly Fix[]; events?: readonly DerivedEvent[] }): Promise<GroupOutcome> {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiBus } from '../../bus/api-bus.js';
 import { simplifyTrack } from '../../core/geometry/track.js';
 import { TOKEN } from '../../core/token.js';
+import { MAX_DEVICE_TAGS } from '../../decode/message.js';
 import { ApiError } from '../api-error.js';
 import { listAnswer, MAX_LIMIT, parsePage, timeParameter } from '../pagination.js';
 import type { LiveDevices } from '../live-devices.js';
@@ -51,6 +52,7 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
         bbox: { type: 'string', maxLength: 120, description: 'MINLON,MINLAT,MAXLON,MAXLAT: the devices in the box (MINLON > MAXLON crosses the antimeridian)' },
         within: { type: 'string', maxLength: 200, description: 'a geofence id: the devices its exact shape covers' },
         seen_since: { type: 'string', maxLength: 40, description: 'RFC 3339: only devices whose latest fix is at or after it; combines with the others' },
+        tag: { type: 'string', maxLength: 64, description: 'only devices with this tag; combines with the others' },
       }),
       response: answers({ 200: { anyOf: [answer.list(answer.device), answer.list(answer.liveDevice)] } }, { id: true }),
     },
@@ -90,6 +92,26 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
     });
     // Accepted: the device's partition owner applies it in order with the device's reports.
     return reply.code(202).send({ device_id: id, driver_id: driverId });
+  });
+
+  app.put('/v1/devices/:id/tags', {
+    schema: {
+      tags, summary: 'Replace a device\'s tags; its partition owner applies them in stream order with its reports, and they show on the device within about a second',
+      params: idParams,
+      body: {
+        type: 'object', required: ['tags'], additionalProperties: false,
+        properties: { tags: { type: 'array', maxItems: MAX_DEVICE_TAGS, uniqueItems: true, items: { type: 'string', pattern: TOKEN.source } } },
+      },
+      response: answers({ 202: answer.object({ device_id: answer.text, tags: { type: 'array', items: answer.text } }) }, { body: true, id: true, errors: [503] }),
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const tagList = [...(request.body as { tags: string[] }).tags].sort();
+    await latest(devices, request.tenantId, id);
+    await bus.setTags(request.tenantId, id, tagList).catch((err: Error) => {
+      throw new ApiError('unavailable', `the tags could not be put on the bus (${err.message}); nothing changed, send them again`);
+    });
+    return reply.code(202).send({ device_id: id, tags: tagList });
   });
 
   app.get('/v1/devices/:id/positions', {

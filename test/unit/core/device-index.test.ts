@@ -4,7 +4,7 @@ import { boxesAround, DeviceIndex, geodesicMetres, unwrapBox, type LiveDevice } 
 import { geofenceFromFeature, isGeofenceError } from '../../../src/core/geometry/geofence.js';
 
 const device = (deviceId: string, lat: number, lon: number, ts = 1000, inside: Record<string, number> = {}): LiveDevice =>
-  ({ deviceId, ts, lat, lon, speed: null, heading: null, ignition: null, inside });
+  ({ deviceId, ts, lat, lon, speed: null, heading: null, ignition: null, inside, tags: [] });
 
 const inBoxes = (lat: number, lon: number, boxes: ReturnType<typeof boxesAround>) =>
   boxes.some(([w, s, e, n]) => lon >= w && lon <= e && lat >= s && lat <= n);

@@ -26,6 +26,7 @@ const anyState: fc.Arbitrary<DeviceState> = fc.record({
   driverId: maybe(name),
   heartbeatAt: maybe(time),
   thresholds: fc.dictionary(name, fc.record({ since: time, exceeded: fc.boolean(), extreme: coordinate })),
+  tags: fc.uniqueArray(name, { maxLength: 4 }),
 });
 
 describe('the packed device table', () => {
@@ -43,6 +44,12 @@ describe('the packed device table', () => {
         expect(table.row(slot)).toEqual({ tenantId: 't', deviceId: `d${device}`, state });
       }
     }), { numRuns: 30 });
+  });
+
+  it('reads a checkpoint written before devices had tags as one without tags', () => {
+    const { tags: _, ...before } = INITIAL_STATE;
+    const table = new DeviceTable([{ tenantId: 't', deviceId: 'old', state: { ...before, driverId: 'anna' } }]);
+    expect(table.state(table.slotOf('t', 'old') as number).tags).toEqual([]);
   });
 
   it('reads a checkpoint written before fixes kept their heading as one without a heading', () => {
