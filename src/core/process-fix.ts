@@ -3,7 +3,8 @@ import type { DeviceState } from './device-state.js';
 import type { DerivedEvent } from './event.js';
 import type { GeofenceIndex } from './geometry/geofence-index.js';
 import type { Rule } from './rule.js';
-import type { RuleConfig } from './rule-config.js';
+import { rulesForTags, type RuleConfig } from './rule-config.js';
+import { targetedTo } from './geometry/geofence.js';
 import { recordedEvent } from './rules/position.js';
 import { RULES } from './event-sources.js';
 
@@ -40,8 +41,10 @@ export function processFix(state: DeviceState, fix: Fix, ctx: ProcessContext, ru
     const late = fix.ts < state.lastFix.ts && ctx.rules.positionRecorded;
     return { state, events: late ? [recordedEvent(fix)] : [], stale: true, failures: [] };
   }
-  const containing = ctx.index.containing(fix.lon, fix.lat);
-  const input = { fix, state, containing, index: ctx.index, rules: ctx.rules };
+  // The device's tags, as its state holds them at this fix, pick the geofences that apply to it
+  // and the tenant's rule override for it (tags change in stream order, like a driver).
+  const containing = targetedTo(ctx.index.containing(fix.lon, fix.lat), state.tags);
+  const input = { fix, state, containing, index: ctx.index, rules: rulesForTags(ctx.rules, state.tags) };
   // Every rule sees the state before the fix and answers with the part it owns: the parts are
   // merged once, in rule order, into one new state (not a copy per rule).
   const next: { -readonly [K in keyof DeviceState]: DeviceState[K] } = { ...state };

@@ -51,6 +51,17 @@ export interface RuleConfig {
    * the rules. At most MAX_LATE_FIX_WINDOW_S.
    */
   readonly lateFixWindowS: number;
+  /**
+   * Rules for devices with a tag: the tenant's rules with some settings changed. A device takes
+   * the first override whose tag it has (in the order given), else the tenant's rules.
+   */
+  readonly ruleOverrides: readonly TagOverride[];
+}
+
+/** The rules of the devices with `tag` (one entry of ruleOverrides, resolved). */
+export interface TagOverride {
+  readonly tag: string;
+  readonly rules: RuleConfig;
 }
 
 export const DEFAULT_RULES: RuleConfig = Object.freeze({
@@ -70,6 +81,7 @@ export const DEFAULT_RULES: RuleConfig = Object.freeze({
   positionsBatch: false,
   attributeThresholds: Object.freeze([]),
   lateFixWindowS: 86_400,
+  ruleOverrides: Object.freeze([]),
 });
 
 /** The longest late-fix window a tenant may set: seven days. */
@@ -77,6 +89,14 @@ export const MAX_LATE_FIX_WINDOW_S = 7 * 86_400;
 
 /** At most this many attribute thresholds per tenant (a report carries at most 32 attributes). */
 export const MAX_ATTRIBUTE_THRESHOLDS = 32;
+
+/** At most this many rule overrides per tenant (a device has at most 32 tags). */
+export const MAX_RULE_OVERRIDES = 32;
+
+/** Settings of the whole tenant, which an override by tag cannot change. */
+const TENANT_WIDE = ['ruleOverrides', 'positionsBatch', 'lateFixWindowS'];
+
+const TAG = /^[A-Za-z0-9_-]{1,64}$/;
 
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const THRESHOLD_KEYS = ['attribute', 'above', 'below', 'minDurationS', 'hysteresis'];
@@ -127,25 +147,63 @@ function resolveThresholds(value: unknown, problems: string[]): readonly Attribu
   return thresholds.every((t) => t !== null) && repeated.length === 0 ? Object.freeze(thresholds as AttributeThreshold[]) : null;
 }
 
+/** Puts each setting of `settings` on `rules`, checked; `where` prefixes the problems' names. */
+function applySettings(rules: Record<string, unknown>, settings: Record<string, unknown>, problems: string[], where: string): void {
+  for (const [key, value] of Object.entries(settings)) {
+    const name = `${where}${key}`;
+    if (!(key in DEFAULT_RULES)) problems.push(`unknown rule setting ${name}`);
+    else if (key === 'attributeThresholds') rules[key] = resolveThresholds(value, problems) ?? rules[key];
+    else if (key === 'ruleOverrides') continue;
+    else if (typeof DEFAULT_RULES[key as keyof RuleConfig] === 'boolean') {
+      if (typeof value === 'boolean') rules[key] = value;
+      else problems.push(`${name} must be true or false`);
+    } else if (value === null && key === 'overspeedLimitKmh') rules[key] = null;
+    else if (!isNumber(value) || value < 0) problems.push(`${name} must be a number >= 0`);
+    else if (key === 'lateFixWindowS' && value > MAX_LATE_FIX_WINDOW_S) problems.push(`lateFixWindowS must be at most ${MAX_LATE_FIX_WINDOW_S} (seven days)`);
+    else rules[key] = value;
+  }
+}
+
+/** `ruleOverrides`: each `{"tag", ...settings}` over the tenant's rules, or the problems with them. */
+function resolveOverrides(value: unknown, tenant: Readonly<Record<string, unknown>>, problems: string[]): readonly TagOverride[] {
+  if (!Array.isArray(value) || value.length > MAX_RULE_OVERRIDES) {
+    problems.push(`ruleOverrides must be an array of at most ${MAX_RULE_OVERRIDES} overrides such as {"tag": "reefer", "overspeedLimitKmh": 80}`);
+    return [];
+  }
+  const resolved: TagOverride[] = [];
+  for (const [index, item] of value.entries()) {
+    const where = `ruleOverrides[${index}]`;
+    const { tag, ...settings } = (item !== null && typeof item === 'object' && !Array.isArray(item) ? item : {}) as Record<string, unknown>;
+    if (typeof tag !== 'string' || !TAG.test(tag)) {
+      problems.push(`${where}.tag must be a device tag (1-64 of A-Z a-z 0-9 _ -)`);
+      continue;
+    }
+    const tenantWide = Object.keys(settings).filter((key) => TENANT_WIDE.includes(key));
+    if (tenantWide.length > 0) problems.push(`${where} cannot set ${tenantWide.join(', ')}: a tenant-wide setting`);
+    const rules: Record<string, unknown> = { ...tenant };
+    applySettings(rules, Object.fromEntries(Object.entries(settings).filter(([key]) => !TENANT_WIDE.includes(key))), problems, `${where}.`);
+    resolved.push(Object.freeze({ tag, rules: Object.freeze(rules) as unknown as RuleConfig }));
+  }
+  return Object.freeze(resolved);
+}
+
 /**
- * A tenant's rules: its stored overrides over the defaults. Unknown keys and values of the wrong
- * type are reported, not silently used.
+ * A tenant's rules: its stored overrides over the defaults, and its rule overrides by device tag
+ * over those. Unknown keys and values of the wrong type are reported, not silently used.
  */
 export function resolveRules(overrides: unknown): { rules: RuleConfig; problems: string[] } {
   const problems: string[] = [];
   const rules: Record<string, unknown> = { ...DEFAULT_RULES };
   if (overrides !== null && typeof overrides === 'object' && !Array.isArray(overrides)) {
-    for (const [key, value] of Object.entries(overrides)) {
-      if (!(key in DEFAULT_RULES)) problems.push(`unknown rule setting ${key}`);
-      else if (key === 'attributeThresholds') rules[key] = resolveThresholds(value, problems) ?? rules[key];
-      else if (typeof DEFAULT_RULES[key as keyof RuleConfig] === 'boolean') {
-        if (typeof value === 'boolean') rules[key] = value;
-        else problems.push(`${key} must be true or false`);
-      } else if (value === null && key === 'overspeedLimitKmh') rules[key] = null;
-      else if (!isNumber(value) || value < 0) problems.push(`${key} must be a number >= 0`);
-      else if (key === 'lateFixWindowS' && value > MAX_LATE_FIX_WINDOW_S) problems.push(`lateFixWindowS must be at most ${MAX_LATE_FIX_WINDOW_S} (seven days)`);
-      else rules[key] = value;
-    }
+    const settings = overrides as Record<string, unknown>;
+    applySettings(rules, settings, problems, '');
+    if (settings.ruleOverrides !== undefined) rules.ruleOverrides = resolveOverrides(settings.ruleOverrides, rules, problems);
   }
   return { rules: Object.freeze(rules) as unknown as RuleConfig, problems };
+}
+
+/** The rules of a device with these tags: the first override whose tag it has, else the tenant's. */
+export function rulesForTags(rules: RuleConfig, tags: readonly string[] | undefined): RuleConfig {
+  if (rules.ruleOverrides.length === 0 || tags === undefined || tags.length === 0) return rules;
+  return rules.ruleOverrides.find((o) => tags.includes(o.tag))?.rules ?? rules;
 }

@@ -4,7 +4,7 @@ import { COMMAND_EVENTS, TIMER_EVENTS } from '../core/event-sources.js';
 import { emptyHistory, historyBase, recordMark, type DeviceHistory } from '../core/device-history.js';
 import { rebuildHistory, takeFix, type FixOutcome } from '../core/late-fixes.js';
 import type { RuleFailure } from '../core/process-fix.js';
-import type { RuleConfig } from '../core/rule-config.js';
+import { rulesForTags, type RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';
 import { deviceKey, type DevicePosition, type Fix } from '../core/fix.js';
 import type { DeviceTagging, DriverAssignment, InboundSubmission } from '../core/commands.js';
@@ -161,7 +161,7 @@ export class RuleEngine {
     const slots: number[] = [];
     for (const slot of this.table.slotsInUse()) {
       const row = this.table.row(slot);
-      const swept = TIMER_EVENTS.offline(row.tenantId, row.deviceId, row.state, nowMs, this.source.rulesFor(row.tenantId));
+      const swept = TIMER_EVENTS.offline(row.tenantId, row.deviceId, row.state, nowMs, rulesForTags(this.source.rulesFor(row.tenantId), row.state.tags));
       if (swept.events.length === 0) continue;
       this.table.set({ ...row, state: swept.state });
       this.mark(slot, row.state, { offlineSince: swept.state.offlineSince });

@@ -15,6 +15,8 @@ export interface Geofence {
   readonly hysteresisM: number | null;
   /** Seconds inside before `geofence.dwell`; null for no dwell event. */
   readonly dwellS: number | null;
+  /** properties.device_tags: the geofence applies only to devices with at least one of them; null: to every device. */
+  readonly deviceTags: readonly string[] | null;
   readonly shape: Shape;
 }
 
@@ -125,9 +127,25 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (hysteresis !== null && typeof hysteresis === 'object') return hysteresis;
   const dwell = optionalNumber(properties, 'dwell_s', 1);
   if (dwell !== null && typeof dwell === 'object') return dwell;
+  const deviceTags = properties.device_tags ?? null;
+  if (deviceTags !== null && (!Array.isArray(deviceTags) || deviceTags.length === 0 || !deviceTags.every((t) => typeof t === 'string' && isValidToken(t)))) {
+    return fail('properties.device_tags must be a non-empty array of device tags (tokens of 1-64 characters of [A-Za-z0-9_-])');
+  }
   const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
-  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, shape };
+  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, deviceTags: deviceTags as string[] | null, shape };
+}
+
+/** True when the geofence applies to a device with these tags (properties.device_tags). */
+export function appliesTo(geofence: Geofence, deviceTags: readonly string[] | undefined): boolean {
+  const wanted = geofence.deviceTags;
+  if (wanted === null) return true;
+  return deviceTags !== undefined && deviceTags.some((tag) => wanted.includes(tag));
+}
+
+/** Of the geofences, those that apply to a device with these tags (the same array when all do). */
+export function targetedTo(geofences: Geofence[], deviceTags: readonly string[] | undefined): Geofence[] {
+  return geofences.every((g) => g.deviceTags === null) ? geofences : geofences.filter((g) => appliesTo(g, deviceTags));
 }
 
 export function isGeofenceError(value: Geofence | GeofenceError): value is GeofenceError {

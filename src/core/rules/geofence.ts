@@ -1,5 +1,5 @@
 import type { InsideGeofence } from '../device-state.js';
-import type { Geofence } from '../geometry/geofence.js';
+import { appliesTo, type Geofence } from '../geometry/geofence.js';
 import { derivedEvent, type DerivedEvent } from '../event.js';
 import { seconds, type Rule } from '../rule.js';
 
@@ -11,7 +11,8 @@ import { seconds, type Rule } from '../rule.js';
  *   does not flap.
  * - `crossed`: the straight line from the previous fix passes through a fence that neither fix
  *   is inside (sparse reporting); entry and exit times are interpolated along it.
- * - A fence deleted while the device was inside is forgotten without an event.
+ * - A fence deleted while the device was inside is forgotten without an event, and so is one
+ *   that no longer applies to the device (properties.device_tags, after its tags changed).
  */
 export const geofenceRule: Rule = {
   name: 'geofence',
@@ -24,7 +25,8 @@ export const geofenceRule: Rule = {
 
     for (const [id, was] of Object.entries(state.inside)) {
       const geofence = index.get(id);
-      if (geofence === undefined) continue;
+      // Deleted, or no longer for this device (its tags changed): forgotten, like a deleted one.
+      if (geofence === undefined || !appliesTo(geofence, state.tags)) continue;
       const hysteresisM = geofence.hysteresisM ?? rules.geofenceHysteresisM;
       const stillInside = coveringIds.has(id) || (hysteresisM > 0 && geofence.shape.distanceToBoundary(fix.lon, fix.lat) <= hysteresisM);
       const dwellSeconds = seconds(was.enteredAt, fix.ts);
@@ -49,7 +51,7 @@ export const geofenceRule: Rule = {
     const previous = state.lastFix;
     if (previous !== null) {
       const span = fix.ts - previous.ts;
-      const skip = (g: Geofence) => g.id in state.inside || coveringIds.has(g.id);
+      const skip = (g: Geofence) => g.id in state.inside || coveringIds.has(g.id) || !appliesTo(g, state.tags);
       for (const crossing of index.crossedBy(previous.lon, previous.lat, fix.lon, fix.lat, skip)) {
         const id = crossing.geofence.id;
         events.push(derivedEvent(tenantId, deviceId, 'geofence.crossed', fix.ts, {
