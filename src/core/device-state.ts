@@ -58,6 +58,8 @@ export interface DeviceState {
   /** Receiver clock (epoch ms) when the last fix was processed: the offline sweep's reference. */
   readonly lastReceivedAt: number | null;
   readonly inside: Readonly<Record<string, InsideGeofence>>;
+  /** The highest-ranked geofence the device is inside (its zone, for geofence.change); null: none. Absent in checkpoints written before it. */
+  readonly zone?: string | null;
   readonly overspeed: OverspeedState;
   readonly idle: IdleState;
   readonly trip: TripState | null;
@@ -77,6 +79,7 @@ export const INITIAL_STATE: DeviceState = Object.freeze({
   lastFix: null,
   lastReceivedAt: null,
   inside: {},
+  zone: null,
   overspeed: { candidateSince: null, active: null },
   idle: { since: null, started: false },
   trip: null,

@@ -3,7 +3,7 @@ import { pythonJson } from './python-json.js';
 
 /** The event types of contract section 3. */
 export type EventType =
-  | 'geofence.enter' | 'geofence.leave' | 'geofence.dwell' | 'geofence.crossed'
+  | 'geofence.enter' | 'geofence.leave' | 'geofence.dwell' | 'geofence.crossed' | 'geofence.change'
   | 'overspeed.started' | 'overspeed.ended'
   | 'idle.started' | 'idle.ended'
   | 'ignition.on' | 'ignition.off'

@@ -4,6 +4,7 @@ import { deviceKey } from '../core/fix.js';
 /** The parts of a state most devices do not have: kept as an object only where one does. */
 interface RareParts {
   readonly inside: Readonly<Record<string, InsideGeofence>>;
+  readonly zone: string | null;
   readonly overspeedActive: OverspeedState['active'];
   readonly driverId: string | null;
   readonly thresholds: Readonly<Record<string, ThresholdState>>;
@@ -93,6 +94,7 @@ export class DeviceTable {
       lastFix: this.lastFix(slot),
       lastReceivedAt: orNull(n(N.lastReceivedAt)),
       inside: rare?.inside ?? {},
+      zone: rare?.zone ?? null,
       overspeed: { candidateSince, active: rare?.overspeedActive ?? null },
       idle: { since: orNull(n(N.idleSince)), started: f(F.idleStarted) === true },
       trip: Number.isNaN(tripStartedAt) ? null : {
@@ -175,9 +177,10 @@ export class DeviceTable {
     put(N.tripMovingLat, trip?.lastMoving.lat);
     put(N.tripMovingLon, trip?.lastMoving.lon);
     const tags = state.tags ?? [];
-    const hasRare = !isEmpty(state.inside) || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0;
+    const zone = state.zone ?? null;
+    const hasRare = !isEmpty(state.inside) || zone !== null || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0;
     this.rare[slot] = hasRare
-      ? { inside: state.inside, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags }
+      ? { inside: state.inside, zone, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags }
       : undefined;
   }
 

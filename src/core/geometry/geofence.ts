@@ -1,3 +1,5 @@
+import area from '@turf/area';
+import type { Geometry } from 'geojson';
 import { isValidToken } from '../token.js';
 import type { Rings } from './prepared-polygon.js';
 import { ringCrossing } from './ring-crossing.js';
@@ -17,6 +19,10 @@ export interface Geofence {
   readonly dwellS: number | null;
   /** properties.device_tags: the geofence applies only to devices with at least one of them; null: to every device. */
   readonly deviceTags: readonly string[] | null;
+  /** properties.priority (0 by default): where zones overlap, the highest one is the device's zone and sets the speed limit. */
+  readonly priority: number;
+  /** Square metres on the ellipsoid's authalic sphere (turf's area): of two zones of one priority, the smaller ranks higher. */
+  readonly areaM2: number;
   readonly shape: Shape;
 }
 
@@ -131,9 +137,22 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (deviceTags !== null && (!Array.isArray(deviceTags) || deviceTags.length === 0 || !deviceTags.every((t) => typeof t === 'string' && isValidToken(t)))) {
     return fail('properties.device_tags must be a non-empty array of device tags (tokens of 1-64 characters of [A-Za-z0-9_-])');
   }
+  const priority = properties.priority ?? 0;
+  if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) return fail(`properties.priority must be a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
   const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
-  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, deviceTags: deviceTags as string[] | null, shape };
+  const areaM2 = shape instanceof CircleShape ? Math.PI * shape.radiusM ** 2 : area(feature.geometry as Geometry);
+  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, deviceTags: deviceTags as string[] | null, priority, areaM2, shape };
+}
+
+const MAX_PRIORITY = 1_000_000;
+
+/**
+ * Which of two zones ranks higher where they overlap: the higher priority, then the smaller
+ * area, then the smaller id (so that the order is total): negative when `a` does.
+ */
+export function byRank(a: Geofence, b: Geofence): number {
+  return b.priority - a.priority || a.areaM2 - b.areaM2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** True when the geofence applies to a device with these tags (properties.device_tags). */

@@ -1,5 +1,6 @@
 import type { InsideGeofence } from '../device-state.js';
-import { appliesTo, type Geofence } from '../geometry/geofence.js';
+import { appliesTo, byRank, type Geofence } from '../geometry/geofence.js';
+import type { GeofenceIndex } from '../geometry/geofence-index.js';
 import { derivedEvent, type DerivedEvent } from '../event.js';
 import { seconds, type Rule } from '../rule.js';
 
@@ -11,6 +12,8 @@ import { seconds, type Rule } from '../rule.js';
  *   does not flap.
  * - `crossed`: the straight line from the previous fix passes through a fence that neither fix
  *   is inside (sparse reporting); entry and exit times are interpolated along it.
+ * - geofence.change: the device's zone (the highest-ranked fence it is inside: priority, then
+ *   the smaller area) is another after this fix; from or to null when it was or is in none.
  * - A fence deleted while the device was inside is forgotten without an event, and so is one
  *   that no longer applies to the device (properties.device_tags, after its tags changed).
  */
@@ -62,6 +65,24 @@ export const geofenceRule: Rule = {
         }, id));
       }
     }
-    return { state: { inside }, events };
+    const zone = zoneOf(inside, index);
+    const was = state.zone ?? null;
+    if (zone?.id !== (was ?? undefined)) {
+      events.push(derivedEvent(tenantId, deviceId, 'geofence.change', fix.ts, {
+        from_geofence_id: was, from_geofence_name: was === null ? null : (index.get(was)?.name ?? state.inside[was]?.name ?? null),
+        to_geofence_id: zone?.id ?? null, to_geofence_name: zone?.name ?? null, lat: fix.lat, lon: fix.lon,
+      }, `${was ?? ''}>${zone?.id ?? ''}`));
+    }
+    return { state: { inside, zone: zone?.id ?? null }, events };
   },
 };
+
+/** The highest-ranked of the geofences the device is inside (byRank), or null when it is in none. */
+function zoneOf(inside: Readonly<Record<string, InsideGeofence>>, index: GeofenceIndex): Geofence | null {
+  let zone: Geofence | null = null;
+  for (const id in inside) {
+    const geofence = index.get(id);
+    if (geofence !== undefined && (zone === null || byRank(geofence, zone) < 0)) zone = geofence;
+  }
+  return zone;
+}

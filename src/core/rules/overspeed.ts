@@ -1,4 +1,4 @@
-import type { Geofence } from '../geometry/geofence.js';
+import { byRank, type Geofence } from '../geometry/geofence.js';
 import { derivedEvent } from '../event.js';
 import { NO_CHANGE, seconds, type Rule } from '../rule.js';
 import type { RuleConfig } from '../rule-config.js';
@@ -12,16 +12,14 @@ interface Limit {
 }
 
 /**
- * The strictest of the covering geofences' speed_limit and the report's posted_speed_limit (a
- * tie goes to the geofence), else the tenant's rule limit.
+ * The speed_limit of the highest-ranked covering geofence that sets one (byRank: the highest
+ * priority, then the smallest area), or the report's posted_speed_limit when that is stricter
+ * (a tie goes to the geofence), else the tenant's rule limit.
  */
 export function applicableLimit(containing: readonly Geofence[], rules: RuleConfig, posted: number | null | undefined): Limit | null {
-  let best: Limit | null = null;
-  for (const g of containing) {
-    if (g.speedLimit !== null && (best === null || g.speedLimit < best.limit)) {
-      best = { limit: g.speedLimit, tolerance: rules.overspeedToleranceKmh, source: 'geofence', geofenceId: g.id };
-    }
-  }
+  let zone: Geofence | null = null;
+  for (const g of containing) if (g.speedLimit !== null && (zone === null || byRank(g, zone) < 0)) zone = g;
+  let best: Limit | null = zone === null ? null : { limit: zone.speedLimit as number, tolerance: rules.overspeedToleranceKmh, source: 'geofence', geofenceId: zone.id };
   if (posted != null && (best === null || posted < best.limit)) {
     best = { limit: posted, tolerance: rules.postedSpeedToleranceKmh, source: 'posted', geofenceId: null };
   }

@@ -118,14 +118,16 @@ describe('late fixes, corrected', () => {
     const d = device(index, { ...DEFAULT_RULES });
     d.take(fix({ t: 0, ...outside }));
     const atDepot = d.take(fix({ t: 600, ...inside }));
-    expect(atDepot.events.map((e) => e.type)).toEqual(['geofence.enter']);
+    expect(atDepot.events.map((e) => e.type)).toEqual(['geofence.enter', 'geofence.change']);
     // The truck reached the depot at t=300 while offline: its buffered fix arrives now.
     const late = d.take(fix({ t: 300, ...inside }));
     expect(late.outcome).toBe('corrected');
     expect(late.replayed).toBe(2);
-    const [retracted, entered] = late.events;
+    const [retracted, retractedChange, entered, changed] = late.events;
     expect(retracted).toMatchObject({ type: 'event.retracted', data: { retracted_id: atDepot.events[0]?.id, retracted_type: 'geofence.enter', reason: 'late_fix' } });
+    expect(retractedChange).toMatchObject({ type: 'event.retracted', data: { retracted_id: atDepot.events[1]?.id, retracted_type: 'geofence.change' } });
     expect(entered).toMatchObject({ type: 'geofence.enter', occurredAt: T0 + 300_000, late: true });
+    expect(changed).toMatchObject({ type: 'geofence.change', occurredAt: T0 + 300_000, late: true, data: { from_geofence_id: null, to_geofence_id: 'depot' } });
     // The same fix again is a duplicate; one inside the window but earlier than it changes nothing.
     expect(d.take(fix({ t: 300, ...inside })).outcome).toBe('duplicate');
     expect(d.take(fix({ t: 100, ...outside })).events).toEqual([]);

@@ -23,7 +23,7 @@ describe('overspeed rule', () => {
     expect(run(drive([70, 95, 70, 84, 85, 84, 70]), [], rules).events).toEqual([]);
   });
 
-  it('uses the strictest speed_limit of the geofences the device is in', () => {
+  it('uses the speed_limit of the geofence the device is in', () => {
     const zone = fence('school', { type: 'Polygon', coordinates: [[[12.9, 51.9], [13.1, 51.9], [13.1, 52.1], [12.9, 52.1], [12.9, 51.9]]] }, { speed_limit: 30 });
     const { all } = run(drive([20, 40, 45]), [zone], { ...rules, overspeedMinDurationS: 0 });
     expect(all.map((e) => e.type)).toEqual(['geofence.enter', 'overspeed.started']);

@@ -72,11 +72,11 @@ describe('device tags - geofences and rules for some devices', () => {
     expect(types(0, 13.005, 70)).toEqual([]);
     expect(types(10, 13.005, 70)).toEqual([]);
     engine.setTags({ tenantId: 'acme', deviceId: 'veh-1', tags: ['reefer'] });
-    expect(types(20, 13.006, 70)).toEqual(['geofence.enter']);
+    expect(types(20, 13.006, 70)).toEqual(['geofence.enter', 'geofence.change']);
     expect(types(30, 13.006, 70)).toEqual(['overspeed.started']);
-    // Untagged again: the depot no longer applies, and is forgotten without an event.
+    // Untagged again: the depot no longer applies, and is forgotten without a leave (the device's zone is none again).
     engine.setTags({ tenantId: 'acme', deviceId: 'veh-1', tags: [] });
-    expect(types(40, 13.007, 40)).toEqual(['overspeed.ended']);
+    expect(types(40, 13.007, 40)).toEqual(['geofence.change', 'overspeed.ended']);
     expect(types(50, 13.02, 40)).toEqual([]);
   });
 });

@@ -30,9 +30,12 @@ export function fix(row: Row): Fix {
 }
 
 export interface TimelineResult {
-  /** `[t, type]` per event, t in seconds after T0. */
+  /** `[t, type]` per event but geofence.change, t in seconds after T0. */
   readonly events: [number, string][];
+  /** Those events whole. */
   readonly all: DerivedEvent[];
+  /** The geofence.change events, apart: most timelines are about other rules. */
+  readonly zoneChanges: DerivedEvent[];
   readonly state: DeviceState;
 }
 
@@ -46,7 +49,8 @@ export function run(rows: Row[], geofences: Geofence[] = [], rules: Partial<Rule
     state = result.state;
     all.push(...result.events);
   }
-  return { events: all.map((e) => [(e.occurredAt - T0) / 1000, e.type]), all, state };
+  const others = all.filter((e) => e.type !== 'geofence.change');
+  return { events: others.map((e) => [(e.occurredAt - T0) / 1000, e.type]), all: others, zoneChanges: all.filter((e) => e.type === 'geofence.change'), state };
 }
 
 /** Metres north of a latitude, in degrees. */

@@ -16,6 +16,7 @@ const anyState: fc.Arbitrary<DeviceState> = fc.record({
   })),
   lastReceivedAt: maybe(time),
   inside: fc.dictionary(name, fc.record({ enteredAt: time, dwellSent: fc.boolean(), name })),
+  zone: maybe(name),
   overspeed: fc.record({ candidateSince: maybe(time), active: maybe(fc.record({ startedAt: time, maxSpeed: amount, limit: amount })) }),
   idle: fc.record({ since: maybe(time), started: fc.boolean() }),
   trip: maybe(fc.record({
