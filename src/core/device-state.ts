@@ -15,6 +15,8 @@ export interface InsideGeofence {
   readonly enteredAt: number;
   readonly dwellSent: boolean;
   readonly name: string;
+  /** Fix time of the first fix outside, while a leave waits for the geofence's confirm_s. */
+  readonly leavingSince?: number;
 }
 
 export interface OverspeedState {
@@ -60,6 +62,8 @@ export interface DeviceState {
   readonly inside: Readonly<Record<string, InsideGeofence>>;
   /** The highest-ranked geofence the device is inside (its zone, for geofence.change); null: none. Absent in checkpoints written before it. */
   readonly zone?: string | null;
+  /** Geofences with confirm_s the device is in but has not been long enough: id to the first fix's time. */
+  readonly entering?: Readonly<Record<string, number>>;
   readonly overspeed: OverspeedState;
   readonly idle: IdleState;
   readonly trip: TripState | null;
@@ -80,6 +84,7 @@ export const INITIAL_STATE: DeviceState = Object.freeze({
   lastReceivedAt: null,
   inside: {},
   zone: null,
+  entering: {},
   overspeed: { candidateSince: null, active: null },
   idle: { since: null, started: false },
   trip: null,

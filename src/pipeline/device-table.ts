@@ -5,6 +5,7 @@ import { deviceKey } from '../core/fix.js';
 interface RareParts {
   readonly inside: Readonly<Record<string, InsideGeofence>>;
   readonly zone: string | null;
+  readonly entering: Readonly<Record<string, number>>;
   readonly overspeedActive: OverspeedState['active'];
   readonly driverId: string | null;
   readonly thresholds: Readonly<Record<string, ThresholdState>>;
@@ -95,6 +96,7 @@ export class DeviceTable {
       lastReceivedAt: orNull(n(N.lastReceivedAt)),
       inside: rare?.inside ?? {},
       zone: rare?.zone ?? null,
+      entering: rare?.entering ?? {},
       overspeed: { candidateSince, active: rare?.overspeedActive ?? null },
       idle: { since: orNull(n(N.idleSince)), started: f(F.idleStarted) === true },
       trip: Number.isNaN(tripStartedAt) ? null : {
@@ -178,9 +180,10 @@ export class DeviceTable {
     put(N.tripMovingLon, trip?.lastMoving.lon);
     const tags = state.tags ?? [];
     const zone = state.zone ?? null;
-    const hasRare = !isEmpty(state.inside) || zone !== null || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0;
+    const entering = state.entering ?? {};
+    const hasRare = !isEmpty(state.inside) || zone !== null || !isEmpty(entering) || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0;
     this.rare[slot] = hasRare
-      ? { inside: state.inside, zone, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags }
+      ? { inside: state.inside, zone, entering, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags }
       : undefined;
   }
 

@@ -19,6 +19,8 @@ export interface Geofence {
   readonly dwellS: number | null;
   /** properties.device_tags: the geofence applies only to devices with at least one of them; null: to every device. */
   readonly deviceTags: readonly string[] | null;
+  /** properties.confirm_s: seconds a device must stay inside (outside) before enter (leave) is derived; null: at once. */
+  readonly confirmS: number | null;
   /** properties.priority (0 by default): where zones overlap, the highest one is the device's zone and sets the speed limit. */
   readonly priority: number;
   /** Square metres on the ellipsoid's authalic sphere (turf's area): of two zones of one priority, the smaller ranks higher. */
@@ -137,12 +139,14 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (deviceTags !== null && (!Array.isArray(deviceTags) || deviceTags.length === 0 || !deviceTags.every((t) => typeof t === 'string' && isValidToken(t)))) {
     return fail('properties.device_tags must be a non-empty array of device tags (tokens of 1-64 characters of [A-Za-z0-9_-])');
   }
+  const confirm = optionalNumber(properties, 'confirm_s', 0);
+  if (confirm !== null && typeof confirm === 'object') return confirm;
   const priority = properties.priority ?? 0;
   if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) return fail(`properties.priority must be a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
   const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
   const areaM2 = shape instanceof CircleShape ? Math.PI * shape.radiusM ** 2 : area(feature.geometry as Geometry);
-  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, deviceTags: deviceTags as string[] | null, priority, areaM2, shape };
+  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, confirmS: confirm === 0 ? null : confirm, deviceTags: deviceTags as string[] | null, priority, areaM2, shape };
 }
 
 const MAX_PRIORITY = 1_000_000;

@@ -14,6 +14,8 @@ import { seconds, type Rule } from '../rule.js';
  *   is inside (sparse reporting); entry and exit times are interpolated along it.
  * - geofence.change: the device's zone (the highest-ranked fence it is inside: priority, then
  *   the smaller area) is another after this fix; from or to null when it was or is in none.
+ * - `confirm_s`: a device must be inside (outside) that long before enter (leave) is derived,
+ *   at the time of its first fix inside (outside); a crossing shorter than that is no crossing.
  * - A fence deleted while the device was inside is forgotten without an event, and so is one
  *   that no longer applies to the device (properties.device_tags, after its tags changed).
  */
@@ -32,31 +34,48 @@ export const geofenceRule: Rule = {
       if (geofence === undefined || !appliesTo(geofence, state.tags)) continue;
       const hysteresisM = geofence.hysteresisM ?? rules.geofenceHysteresisM;
       const stillInside = coveringIds.has(id) || (hysteresisM > 0 && geofence.shape.distanceToBoundary(fix.lon, fix.lat) <= hysteresisM);
-      const dwellSeconds = seconds(was.enteredAt, fix.ts);
       if (!stillInside) {
-        events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', fix.ts, { ...base(id, geofence.name), dwell_seconds: dwellSeconds }, id));
+        // With confirm_s, the leave waits until the device has been outside that long, and then
+        // takes the time of its first fix outside.
+        const since = was.leavingSince ?? fix.ts;
+        if (!confirmed(geofence, since, fix.ts)) {
+          inside[id] = { ...was, leavingSince: since, name: geofence.name };
+          continue;
+        }
+        events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', since, { ...base(id, geofence.name), dwell_seconds: seconds(was.enteredAt, since), ...confirmation(geofence, fix.ts) }, id));
         continue;
       }
+      const dwellSeconds = seconds(was.enteredAt, fix.ts);
       let dwellSent = was.dwellSent;
       if (!dwellSent && geofence.dwellS !== null && dwellSeconds >= geofence.dwellS) {
         events.push(derivedEvent(tenantId, deviceId, 'geofence.dwell', fix.ts, { ...base(id, geofence.name), dwell_seconds: dwellSeconds }, id));
         dwellSent = true;
       }
-      inside[id] = { ...was, dwellSent, name: geofence.name };
+      inside[id] = { enteredAt: was.enteredAt, dwellSent, name: geofence.name };
     }
 
+    const entering: Record<string, number> = {};
     for (const geofence of containing) {
       if (geofence.id in state.inside) continue;
-      events.push(derivedEvent(tenantId, deviceId, 'geofence.enter', fix.ts, base(geofence.id, geofence.name), geofence.id));
-      inside[geofence.id] = { enteredAt: fix.ts, dwellSent: false, name: geofence.name };
+      // With confirm_s, the enter waits until the device has been inside that long (a fix
+      // outside meanwhile starts it over), and then takes the time of its first fix inside.
+      const since = state.entering?.[geofence.id] ?? fix.ts;
+      if (!confirmed(geofence, since, fix.ts)) {
+        entering[geofence.id] = since;
+        continue;
+      }
+      events.push(derivedEvent(tenantId, deviceId, 'geofence.enter', since, { ...base(geofence.id, geofence.name), ...confirmation(geofence, fix.ts) }, geofence.id));
+      inside[geofence.id] = { enteredAt: since, dwellSent: false, name: geofence.name };
     }
 
     const previous = state.lastFix;
     if (previous !== null) {
       const span = fix.ts - previous.ts;
-      const skip = (g: Geofence) => g.id in state.inside || coveringIds.has(g.id) || !appliesTo(g, state.tags);
+      const skip = (g: Geofence) => g.id in state.inside || coveringIds.has(g.id) || (state.entering?.[g.id] !== undefined) || !appliesTo(g, state.tags);
       for (const crossing of index.crossedBy(previous.lon, previous.lat, fix.lon, fix.lat, skip)) {
         const id = crossing.geofence.id;
+        // A crossing shorter than confirm_s is the brief visit confirm_s is there to ignore.
+        if (!confirmed(crossing.geofence, 0, (crossing.leftAt - crossing.enteredAt) * span)) continue;
         events.push(derivedEvent(tenantId, deviceId, 'geofence.crossed', fix.ts, {
           geofence_id: id,
           geofence_name: crossing.geofence.name,
@@ -73,9 +92,19 @@ export const geofenceRule: Rule = {
         to_geofence_id: zone?.id ?? null, to_geofence_name: zone?.name ?? null, lat: fix.lat, lon: fix.lon,
       }, `${was ?? ''}>${zone?.id ?? ''}`));
     }
-    return { state: { inside, zone: zone?.id ?? null }, events };
+    return { state: { inside, zone: zone?.id ?? null, entering }, events };
   },
 };
+
+/** True when a change that began at `since` has lasted the geofence's confirm_s by `now` (at once without one). */
+function confirmed(geofence: Geofence, since: number, now: number): boolean {
+  return geofence.confirmS === null || now - since >= geofence.confirmS * 1000;
+}
+
+/** With confirm_s, an event says when it was confirmed (its own time is the first fix's). */
+function confirmation(geofence: Geofence, now: number): { confirmed_at?: string } {
+  return geofence.confirmS === null ? {} : { confirmed_at: new Date(now).toISOString() };
+}
 
 /** The highest-ranked of the geofences the device is inside (byRank), or null when it is in none. */
 function zoneOf(inside: Readonly<Record<string, InsideGeofence>>, index: GeofenceIndex): Geofence | null {

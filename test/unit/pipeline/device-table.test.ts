@@ -15,8 +15,9 @@ const anyState: fc.Arbitrary<DeviceState> = fc.record({
     ts: time, lat: coordinate, lon: coordinate, speed: maybe(amount), heading: maybe(amount), ignition: maybe(fc.boolean()), odometer: maybe(amount),
   })),
   lastReceivedAt: maybe(time),
-  inside: fc.dictionary(name, fc.record({ enteredAt: time, dwellSent: fc.boolean(), name })),
+  inside: fc.dictionary(name, fc.record({ enteredAt: time, dwellSent: fc.boolean(), name, leavingSince: time }, { requiredKeys: ['enteredAt', 'dwellSent', 'name'] })),
   zone: maybe(name),
+  entering: fc.dictionary(name, time),
   overspeed: fc.record({ candidateSince: maybe(time), active: maybe(fc.record({ startedAt: time, maxSpeed: amount, limit: amount })) }),
   idle: fc.record({ since: maybe(time), started: fc.boolean() }),
   trip: maybe(fc.record({
