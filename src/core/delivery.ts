@@ -11,6 +11,8 @@ export interface Endpoint {
   readonly events: readonly string[];
   readonly secret: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** throttle.seconds: at most one delivery per device, type and geofence within this many seconds; null: none. */
+  readonly throttleS: number | null;
 }
 
 /** A delivery held by a worker: what to send, to whom, and how many attempts were made. */
@@ -56,6 +58,50 @@ export interface NewDelivery {
   readonly body: string;
   /** Leased to this worker, which sends it at once; else it waits in the table for a poll. */
   readonly leased: boolean;
+  /** For an endpoint with a throttle: what the event is (device, type, geofence) and when it occurred (epoch ms). */
+  readonly throttle: { readonly key: string; readonly occurredAt: number } | null;
+}
+
+/**
+ * The throttle key of an event's envelope: device, type and geofence (either may be empty), and
+ * its occurred_at; null when the body is not an envelope (it is then never throttled).
+ */
+export function throttleKey(type: string, body: string): { key: string; occurredAt: number } | null {
+  let envelope: { device_id?: unknown; occurred_at?: unknown; data?: { geofence_id?: unknown } };
+  try {
+    envelope = JSON.parse(body) as typeof envelope;
+  } catch {
+    return null;
+  }
+  const occurredAt = typeof envelope.occurred_at === 'string' ? Date.parse(envelope.occurred_at) : Number.NaN;
+  if (Number.isNaN(occurredAt)) return null;
+  const device = typeof envelope.device_id === 'string' ? envelope.device_id : '';
+  const geofence = typeof envelope.data?.geofence_id === 'string' ? envelope.data.geofence_id : '';
+  return { key: JSON.stringify([device, type, geofence]), occurredAt };
+}
+
+/**
+ * Which of an endpoint's throttled deliveries go out: in event-time order, one goes unless
+ * another of its key that goes (or went: `sent`, the event times already delivered per key)
+ * occurred within `seconds` of it. Returns the indexes of those that are throttled.
+ */
+export function throttled(deliveries: readonly { key: string; occurredAt: number }[], seconds: number, sent: ReadonlyMap<string, readonly number[]>): Set<number> {
+  const windowMs = seconds * 1000;
+  const going = new Map<string, number[]>();
+  for (const [key, times] of sent) going.set(key, [...times]);
+  const out = new Set<number>();
+  const order = deliveries.map((d, i) => i).sort((a, b) => (deliveries[a] as { occurredAt: number }).occurredAt - (deliveries[b] as { occurredAt: number }).occurredAt);
+  for (const i of order) {
+    const { key, occurredAt } = deliveries[i] as { key: string; occurredAt: number };
+    const times = going.get(key) ?? [];
+    if (times.some((t) => Math.abs(t - occurredAt) < windowMs)) {
+      out.add(i);
+      continue;
+    }
+    times.push(occurredAt);
+    going.set(key, times);
+  }
+  return out;
 }
 
 /** The id of the first delivery of an event to an endpoint: the same on every redelivery of the event. */

@@ -127,9 +127,11 @@ export interface NewEndpoint {
   readonly headers: Record<string, string>;
   readonly enabled: boolean;
   readonly description: string | null;
+  /** throttle.seconds; null: no throttle. */
+  readonly throttleS: number | null;
 }
 
-/** The settings a change gives; undefined keeps the stored one (`description: null` clears it). */
+/** The settings a change gives; undefined keeps the stored one (`description: null` clears it, and `throttleS: null` the throttle). */
 export type EndpointChange = Partial<Omit<NewEndpoint, 'id'>>;
 
 /** A delivery of one event, queued by the API (a test event). */

@@ -55,10 +55,11 @@ const SHARED: Record<string, Schema> = {
   WebhookEndpoint: object({
     id: text, url: text, events: { type: 'array', items: text }, headers: { type: 'object', additionalProperties: text },
     enabled: { type: 'boolean' }, description: nullableText, created_at: time, updated_at: time,
+    throttle: { anyOf: [object({ seconds: { type: 'integer' } }), { type: 'null' }] },
     secret: { ...text, description: 'only in the creation answer, and only when generated' },
-  }, ['id', 'url', 'events', 'headers', 'enabled', 'description', 'created_at', 'updated_at']),
+  }, ['id', 'url', 'events', 'headers', 'enabled', 'description', 'throttle', 'created_at', 'updated_at']),
   Delivery: object({
-    id: text, event_id: text, event_type: text, status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
+    id: text, event_id: text, event_type: text, status: { type: 'string', enum: ['pending', 'succeeded', 'failed', 'throttled'] },
     next_attempt_at: nullableTime, replay_of: nullableText, created_at: time, completed_at: nullableTime,
     attempts: {
       type: 'array',

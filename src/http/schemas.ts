@@ -89,6 +89,13 @@ export function webhookBody(required: string[]): Schema {
       headers: { type: 'object', maxProperties: 20, additionalProperties: { type: 'string', maxLength: 8192 }, description: 'extra request headers; framing, proxy and signature headers are refused' },
       enabled: { type: 'boolean' },
       description: { type: ['string', 'null'], maxLength: 500 },
+      throttle: {
+        anyOf: [
+          { type: 'object', required: ['seconds'], additionalProperties: false, properties: { seconds: { type: 'integer', minimum: 1, maximum: 86_400 } } },
+          { type: 'null' },
+        ],
+        description: 'at most one delivery per device, event type and geofence within seconds of event time; the others are logged as throttled; null removes it',
+      },
     },
   };
 }

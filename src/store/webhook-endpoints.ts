@@ -3,7 +3,8 @@ import { countedRows } from './list-rows.js';
 import { replayUsage, withinEndpointQuota } from './tenant-usage.js';
 import type { EndpointRow, WebhookEndpoints } from '../core/store-ports.js';
 
-const ENDPOINT_COLUMNS = 'id, url, events, headers, enabled, description, created_at, updated_at';
+const ENDPOINT_COLUMNS = `id, url, events, headers, enabled, description,
+  CASE WHEN throttle_s IS NULL THEN NULL ELSE json_build_object('seconds', throttle_s) END AS throttle, created_at, updated_at`;
 /** A delivery with every attempt, oldest first. */
 const DELIVERY_COLUMNS = `d.id, d.event_id, d.event_type, d.status, d.next_attempt_at, d.replay_of, d.created_at, d.completed_at,
   coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'started_at', a.started_at, 'status_code', a.status_code,
@@ -14,9 +15,9 @@ export function webhookEndpoints(db: pg.Pool): WebhookEndpoints {
   return {
     async create(tenantId, e, limit) {
       const created = await withinEndpointQuota(db, tenantId, limit, (client) => client.query<EndpointRow>(
-        `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, headers, enabled, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${ENDPOINT_COLUMNS}`,
-        [e.id, tenantId, e.url, e.events, e.secret, JSON.stringify(e.headers), e.enabled, e.description],
+        `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, headers, enabled, description, throttle_s)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${ENDPOINT_COLUMNS}`,
+        [e.id, tenantId, e.url, e.events, e.secret, JSON.stringify(e.headers), e.enabled, e.description, e.throttleS],
       ));
       return created === null ? null : created.rows[0] as EndpointRow;
     },
@@ -29,10 +30,12 @@ export function webhookEndpoints(db: pg.Pool): WebhookEndpoints {
       await db.query(
         `UPDATE webhook_endpoints SET url = coalesce($3, url), events = coalesce($4, events), secret = coalesce($5, secret),
                 headers = coalesce($6, headers), enabled = coalesce($7, enabled),
-                description = CASE WHEN $8 THEN $9 ELSE description END, updated_at = now()
+                description = CASE WHEN $8 THEN $9 ELSE description END,
+                throttle_s = CASE WHEN $10 THEN $11 ELSE throttle_s END, updated_at = now()
           WHERE tenant_id = $1 AND id = $2`,
         [tenantId, id, change.url ?? null, change.events ?? null, change.secret ?? null,
-          change.headers === undefined ? null : JSON.stringify(change.headers), change.enabled ?? null, 'description' in change, change.description ?? null],
+          change.headers === undefined ? null : JSON.stringify(change.headers), change.enabled ?? null, 'description' in change, change.description ?? null,
+          change.throttleS !== undefined, change.throttleS ?? null],
       );
     },
     async remove(tenantId, id) {

@@ -1,4 +1,4 @@
-import type { Endpoint, NewDelivery } from '../core/delivery.js';
+import { throttleKey, type Endpoint, type NewDelivery } from '../core/delivery.js';
 import type { EventHeader } from './event-message.js';
 import { matchesSubscription } from './subscription.js';
 
@@ -29,7 +29,8 @@ export function plannedDeliveries(events: readonly FannedEvent[], endpoints: rea
       const used = taken.get(endpoint.id) ?? 0;
       const leased = used < room(endpoint.id);
       if (leased) taken.set(endpoint.id, used + 1);
-      deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body, leased });
+      const throttle = endpoint.throttleS === null ? null : throttleKey(header.type, body);
+      deliveries.push({ endpoint, eventId: header.id, eventType: header.type, body, leased, throttle });
     }
   }
   return deliveries;

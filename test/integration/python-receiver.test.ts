@@ -96,15 +96,17 @@ describe('webhooks - a FleetIT-style Python receiver that re-serialises the body
       await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat, lon: f.lon, speed: 12.5, attributes: { dose_sv: 2.5e-6 } }));
       await world.publish('fleet', 'veh-1', pack({ ts: (ts += 10_000), lat: f.lat + 0.01, lon: f.lon, speed: 1e-5, attributes: { dose_sv: 1e-7 } }));
     }
-    // Per fence: enter and leave, threshold exceeded and cleared.
-    const expected = FENCES.length * 4;
+    // Per fence: enter and leave, the zone's change in and out (geofence.change), threshold exceeded and cleared.
+    const expected = FENCES.length * 6;
     await waitFor('every event delivered', () => lines.length >= expected, 30_000);
     expect(lines.length).toBe(expected);
     expect(lines.filter((line) => !line.startsWith('verified '))).toEqual([]);
     expect(lines.filter((line) => line.includes(' attribute.threshold_'))).toHaveLength(FENCES.length * 2);
     const cleared = await world.db.query<{ data: unknown }>(`SELECT data FROM events WHERE tenant_id = 'fleet' AND type = 'attribute.threshold_cleared' LIMIT 1`);
     expect(cleared.rows[0]?.data).toMatchObject({ value: 1e-7, limit: 1e-6, max_value: 2.5e-6 });
-    const names = (await world.db.query<{ name: string }>(`SELECT DISTINCT data->>'geofence_name' AS name FROM events WHERE tenant_id = 'fleet' AND type LIKE 'geofence.%'`)).rows.map((r) => r.name).sort();
+    const names = (await world.db.query<{ name: string }>(`SELECT DISTINCT data->>'geofence_name' AS name FROM events WHERE tenant_id = 'fleet' AND type IN ('geofence.enter', 'geofence.leave')`)).rows.map((r) => r.name).sort();
     expect(names).toEqual(FENCES.map((f) => f.name).sort());
+    const zones = (await world.db.query<{ name: string }>(`SELECT DISTINCT data->>'to_geofence_name' AS name FROM events WHERE tenant_id = 'fleet' AND type = 'geofence.change' AND data->>'to_geofence_name' IS NOT NULL`)).rows.map((r) => r.name).sort();
+    expect(zones).toEqual(FENCES.map((f) => f.name).sort());
   });
 });

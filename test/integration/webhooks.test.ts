@@ -218,3 +218,35 @@ describe('webhooks - retries, the delivery log and replay', () => {
     expect(receiver.badSignatures).toEqual([]);
   });
 });
+
+describe('webhooks - throttle', () => {
+  /** An event of veh-1 at `occurredAt` about `geofence`, published on EVENTS as the processor would. */
+  async function geofenceEvent(occurredAt: number, geofence: string): Promise<string> {
+    const id = `evt_thr${String(++eventCounter).padStart(6, '0')}${world.id}`;
+    const body = JSON.stringify({ id, type: 'geofence.enter', tenant_id: 'acme', device_id: 'veh-1', occurred_at: new Date(occurredAt).toISOString(), data: { geofence_id: geofence } });
+    await world.js.publish(`${world.topology.eventsPrefix}acme.geofence.enter`, new TextEncoder().encode(body), { msgID: id });
+    return id;
+  }
+
+  it('delivers at most one event per device, type and geofence within the throttle, and logs the rest as throttled', async () => {
+    const throttledId = await endpoint('/throttled', ['geofence.enter'], undefined, { throttle: { seconds: 60 } });
+    await endpoint('/unthrottled', ['geofence.enter']);
+    expect((await api<{ throttle: unknown }>('GET', `/v1/webhooks/${throttledId}`)).json.throttle).toEqual({ seconds: 60 });
+    const t = Date.now() - 3600_000;
+    const ids = [await geofenceEvent(t, 'yard'), await geofenceEvent(t + 10_000, 'yard'), await geofenceEvent(t + 5_000, 'gate'), await geofenceEvent(t + 70_000, 'yard')];
+    await waitFor('every event at /unthrottled', () => receiver.at('/unthrottled').length >= 4);
+    await waitFor('three at /throttled, and the fourth logged as throttled', async () =>
+      receiver.at('/throttled').length >= 3 && (await deliveries(throttledId)).some((d) => d.status === 'throttled'));
+    expect(receiver.at('/throttled').map((r) => r.headers['x-event-id']).sort()).toEqual([ids[0], ids[2], ids[3]].sort());
+    const log = await deliveries(throttledId);
+    expect(log.filter((d) => d.status === 'throttled').map((d) => [d.id.length > 0, d.attempts.length])).toEqual([[true, 0]]);
+    const onlyThrottled = await api<{ count: number; results: { event_id: string }[] }>('GET', `/v1/webhooks/${throttledId}/deliveries?status=throttled`);
+    expect(onlyThrottled.json.results.map((d) => d.event_id)).toEqual([ids[1]]);
+    // Removing the throttle lets the next such event through.
+    expect((await api('PUT', `/v1/webhooks/${throttledId}`, { throttle: null })).status).toBe(200);
+    expect((await api<{ throttle: unknown }>('GET', `/v1/webhooks/${throttledId}`)).json.throttle).toBeNull();
+    const after = await geofenceEvent(t + 75_000, 'yard');
+    await waitFor('the event after the throttle went', () => receiver.at('/throttled').some((r) => r.headers['x-event-id'] === after));
+    expect((await api('POST', '/v1/webhooks', { url: receiver.url('/x'), events: ['*'], throttle: { seconds: 0 } })).status).toBe(400);
+  });
+});

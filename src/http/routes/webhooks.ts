@@ -20,6 +20,7 @@ interface EndpointInput {
   headers?: Record<string, string>;
   enabled?: boolean;
   description?: string | null;
+  throttle?: { seconds: number } | null;
 }
 
 /** Checks what a schema cannot: subscription patterns, the secret, header names, the URL's addresses. */
@@ -55,6 +56,7 @@ export function webhookRoutes(app: FastifyInstance, endpoints: WebhookEndpoints,
     const secret = input.secret ?? generateSecret();
     const created = await endpoints.create(request.tenantId, {
       id, url: input.url as string, events: input.events ?? [], secret, headers: input.headers ?? {}, enabled: input.enabled ?? true, description: input.description ?? null,
+      throttleS: input.throttle?.seconds ?? null,
     }, quotas.webhookEndpoints);
     if (created === null) throw new ApiError('quota_exceeded', `this tenant has ${quotas.webhookEndpoints} webhook endpoints, its limit (TENANT_MAX_WEBHOOKS); delete one first`);
     // A secret the caller chose is not echoed back; a generated one is shown this once.
@@ -81,7 +83,8 @@ export function webhookRoutes(app: FastifyInstance, endpoints: WebhookEndpoints,
     // The endpoint as it will be, checked whole: a URL or header saved under older rules, or
     // while private addresses were allowed, is refused now too.
     await checkEndpoint({ ...input, url: input.url ?? stored.url, headers: input.headers ?? stored.headers }, allowPrivate);
-    await endpoints.update(request.tenantId, id, input);
+    const { throttle, ...rest } = input;
+    await endpoints.update(request.tenantId, id, { ...rest, ...(throttle === undefined ? {} : { throttleS: throttle?.seconds ?? null }) });
     return findEndpoint(endpoints, request.tenantId, id);
   });
 
@@ -94,7 +97,7 @@ export function webhookRoutes(app: FastifyInstance, endpoints: WebhookEndpoints,
   app.get('/v1/webhooks/:id/deliveries', {
     schema: {
       tags, summary: 'The delivery log, newest first, each delivery with every attempt', params: idParams,
-      querystring: pageQuery({ status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] } }),
+      querystring: pageQuery({ status: { type: 'string', enum: ['pending', 'succeeded', 'failed', 'throttled'] } }),
       response: answers({ 200: answer.list(answer.delivery) }, { id: true }),
     },
   }, async (request) => {

@@ -11,7 +11,7 @@ const retry = { maxAttempts: 3, baseDelayMs: 1000, factor: 2, maxDelayMs: 60_000
 const SECRET = `whsec_${Buffer.from('a secret of thirty-two bytes!!!!').toString('base64')}`;
 
 function endpoint(id: string, headers: Record<string, string> = {}): Endpoint {
-  return { id, tenantId: 'acme', url: `https://${id}.example/hook`, events: ['*'], secret: SECRET, headers };
+  return { id, tenantId: 'acme', url: `https://${id}.example/hook`, events: ['*'], secret: SECRET, headers, throttleS: null };
 }
 
 function delivery(id: string, to: Endpoint, attempts = 0): Delivery {
