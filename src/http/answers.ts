@@ -92,10 +92,16 @@ const SHARED: Record<string, Schema> = {
       }),
     },
   },
-  LiveDevice: object({
-    id: text, last_position: ref('LatestPosition'), tags: { type: 'array', items: text },
-    distance_m: { type: 'number', description: 'with near and nearest: geodesic metres (WGS84) from the point asked about' },
-  }, ['id', 'last_position', 'tags']),
+  // One schema for both listings of GET /v1/devices: an anyOf would have fastify validate every
+  // answer against each branch before serialising it.
+  ListedDevice: {
+    ...object({
+      id: text, last_position: ref('LatestPosition'), tags: { type: 'array', items: text },
+      first_seen_at: { ...time, description: 'in the plain listing' }, last_received_at: { ...nullableTime, description: 'in the plain listing' },
+      distance_m: { type: 'number', description: 'with near and nearest: geodesic metres (WGS84) from the point asked about' },
+    }, ['id', 'last_position', 'tags']),
+    description: 'a device in GET /v1/devices: with first_seen_at and last_received_at when listed from the table, with distance_m for near and nearest',
+  },
   BacktestEvent: object({ id: text, type: text, device_id: nullableText, occurred_at: time, data: open }),
   Backtest: object({
     geofence_id: text, from: time, to: time, positions: { type: 'integer', description: 'stored positions in the range (of device_ids when given)' },
@@ -127,7 +133,7 @@ export const answer = {
   visit: ref('Visit'),
   track: ref('Track'),
   zoneTime: ref('ZoneTime'),
-  liveDevice: ref('LiveDevice'),
+  listedDevice: ref('ListedDevice'),
   occupant: ref('Occupant'),
   backtest: ref('Backtest'),
   /** The list answer of contract section 6. */

@@ -54,7 +54,7 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
         seen_since: { type: 'string', maxLength: 40, description: 'RFC 3339: only devices whose latest fix is at or after it; combines with the others' },
         tag: { type: 'string', maxLength: 64, description: 'only devices with this tag; combines with the others' },
       }),
-      response: answers({ 200: { anyOf: [answer.list(answer.device), answer.list(answer.liveDevice)] } }, { id: true }),
+      response: answers({ 200: answer.list(answer.listedDevice) }, { id: true }),
     },
   }, async (request) => {
     const query = request.query as Record<string, unknown>;
