@@ -17,6 +17,8 @@ export interface InsideGeofence {
   readonly name: string;
   /** Fix time of the first fix outside, while a leave waits for the geofence's confirm_s. */
   readonly leavingSince?: number;
+  /** Inside while the geofence's schedule is closed: tracked, not reported (no enter was sent for it). */
+  readonly unreported?: boolean;
 }
 
 export interface OverspeedState {

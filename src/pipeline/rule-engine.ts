@@ -143,7 +143,7 @@ export class RuleEngine {
       if (fix === null) continue;
       const { tenantId, deviceId } = this.table.device(slot);
       const inside: Record<string, number> = {};
-      for (const [id, { enteredAt }] of Object.entries(this.table.inside(slot))) inside[id] = enteredAt;
+      for (const [id, { enteredAt, unreported }] of Object.entries(this.table.inside(slot))) if (unreported !== true) inside[id] = enteredAt;
       positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition, inside, tags: this.table.tags(slot) });
     }
     return positions;

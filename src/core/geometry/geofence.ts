@@ -1,6 +1,7 @@
 import area from '@turf/area';
 import type { Geometry } from 'geojson';
 import { isValidToken } from '../token.js';
+import { inSchedule, parseSchedule, type Schedule } from '../schedule.js';
 import type { Rings } from './prepared-polygon.js';
 import { ringCrossing } from './ring-crossing.js';
 import { CircleShape, PolygonShape, type Shape } from './shape.js';
@@ -19,6 +20,8 @@ export interface Geofence {
   readonly dwellS: number | null;
   /** properties.device_tags: the geofence applies only to devices with at least one of them; null: to every device. */
   readonly deviceTags: readonly string[] | null;
+  /** properties.schedule: events and the speed limit apply only to fixes in its windows; null: always. */
+  readonly schedule: Schedule | null;
   /** properties.confirm_s: seconds a device must stay inside (outside) before enter (leave) is derived; null: at once. */
   readonly confirmS: number | null;
   /** properties.priority (0 by default): where zones overlap, the highest one is the device's zone and sets the speed limit. */
@@ -139,6 +142,8 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (deviceTags !== null && (!Array.isArray(deviceTags) || deviceTags.length === 0 || !deviceTags.every((t) => typeof t === 'string' && isValidToken(t)))) {
     return fail('properties.device_tags must be a non-empty array of device tags (tokens of 1-64 characters of [A-Za-z0-9_-])');
   }
+  const schedule = properties.schedule === undefined || properties.schedule === null ? null : parseSchedule(properties.schedule);
+  if (typeof schedule === 'string') return fail(schedule);
   const confirm = optionalNumber(properties, 'confirm_s', 0);
   if (confirm !== null && typeof confirm === 'object') return confirm;
   const priority = properties.priority ?? 0;
@@ -146,7 +151,7 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
   const areaM2 = shape instanceof CircleShape ? Math.PI * shape.radiusM ** 2 : area(feature.geometry as Geometry);
-  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, confirmS: confirm === 0 ? null : confirm, deviceTags: deviceTags as string[] | null, priority, areaM2, shape };
+  return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, schedule, confirmS: confirm === 0 ? null : confirm, deviceTags: deviceTags as string[] | null, priority, areaM2, shape };
 }
 
 const MAX_PRIORITY = 1_000_000;
@@ -157,6 +162,11 @@ const MAX_PRIORITY = 1_000_000;
  */
 export function byRank(a: Geofence, b: Geofence): number {
   return b.priority - a.priority || a.areaM2 - b.areaM2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** True when the geofence is in force at this instant (its schedule's windows; always without one). */
+export function inForce(geofence: Geofence, ts: number): boolean {
+  return geofence.schedule === null || inSchedule(geofence.schedule, ts);
 }
 
 /** True when the geofence applies to a device with these tags (properties.device_tags). */

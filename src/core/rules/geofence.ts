@@ -1,5 +1,5 @@
 import type { InsideGeofence } from '../device-state.js';
-import { appliesTo, byRank, type Geofence } from '../geometry/geofence.js';
+import { appliesTo, byRank, inForce, type Geofence } from '../geometry/geofence.js';
 import type { GeofenceIndex } from '../geometry/geofence-index.js';
 import { derivedEvent, type DerivedEvent } from '../event.js';
 import { seconds, type Rule } from '../rule.js';
@@ -16,6 +16,10 @@ import { seconds, type Rule } from '../rule.js';
  *   the smaller area) is another after this fix; from or to null when it was or is in none.
  * - `confirm_s`: a device must be inside (outside) that long before enter (leave) is derived,
  *   at the time of its first fix inside (outside); a crossing shorter than that is no crossing.
+ * - `schedule`: events only for fixes in a window. Containment is tracked all the time; a device
+ *   inside when a window opens (closes) gets enter (leave) at its first fix after, marked
+ *   window_opened (window_closed), so that enter and leave stay paired. A crossing counts when
+ *   it entered in a window.
  * - A fence deleted while the device was inside is forgotten without an event, and so is one
  *   that no longer applies to the device (properties.device_tags, after its tags changed).
  */
@@ -42,7 +46,25 @@ export const geofenceRule: Rule = {
           inside[id] = { ...was, leavingSince: since, name: geofence.name };
           continue;
         }
-        events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', since, { ...base(id, geofence.name), dwell_seconds: seconds(was.enteredAt, since), ...confirmation(geofence, fix.ts) }, id));
+        // A visit while the schedule was closed was never reported: it ends without a leave.
+        if (was.unreported !== true) events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', since, { ...base(id, geofence.name), dwell_seconds: seconds(was.enteredAt, since), ...confirmation(geofence, fix.ts) }, id));
+        continue;
+      }
+      // A schedule's window opened or closed while the device was inside: the visit as reported
+      // begins or ends with the first fix on the other side of it, so enter and leave stay paired.
+      const open = inForce(geofence, fix.ts);
+      if (was.unreported === true) {
+        if (open) {
+          events.push(derivedEvent(tenantId, deviceId, 'geofence.enter', fix.ts, { ...base(id, geofence.name), window_opened: true }, id));
+          inside[id] = { enteredAt: fix.ts, dwellSent: false, name: geofence.name };
+        } else {
+          inside[id] = { enteredAt: was.enteredAt, dwellSent: false, name: geofence.name, unreported: true };
+        }
+        continue;
+      }
+      if (!open) {
+        events.push(derivedEvent(tenantId, deviceId, 'geofence.leave', fix.ts, { ...base(id, geofence.name), dwell_seconds: seconds(was.enteredAt, fix.ts), window_closed: true }, id));
+        inside[id] = { enteredAt: fix.ts, dwellSent: false, name: geofence.name, unreported: true };
         continue;
       }
       const dwellSeconds = seconds(was.enteredAt, fix.ts);
@@ -64,6 +86,11 @@ export const geofenceRule: Rule = {
         entering[geofence.id] = since;
         continue;
       }
+      if (!inForce(geofence, fix.ts)) {
+        // Inside while the schedule is closed: tracked, so that its opening reports it, not told.
+        inside[geofence.id] = { enteredAt: since, dwellSent: false, name: geofence.name, unreported: true };
+        continue;
+      }
       events.push(derivedEvent(tenantId, deviceId, 'geofence.enter', since, { ...base(geofence.id, geofence.name), ...confirmation(geofence, fix.ts) }, geofence.id));
       inside[geofence.id] = { enteredAt: since, dwellSent: false, name: geofence.name };
     }
@@ -76,6 +103,7 @@ export const geofenceRule: Rule = {
         const id = crossing.geofence.id;
         // A crossing shorter than confirm_s is the brief visit confirm_s is there to ignore.
         if (!confirmed(crossing.geofence, 0, (crossing.leftAt - crossing.enteredAt) * span)) continue;
+        if (!inForce(crossing.geofence, previous.ts + Math.round(crossing.enteredAt * span))) continue;
         events.push(derivedEvent(tenantId, deviceId, 'geofence.crossed', fix.ts, {
           geofence_id: id,
           geofence_name: crossing.geofence.name,
@@ -110,6 +138,7 @@ function confirmation(geofence: Geofence, now: number): { confirmed_at?: string 
 function zoneOf(inside: Readonly<Record<string, InsideGeofence>>, index: GeofenceIndex): Geofence | null {
   let zone: Geofence | null = null;
   for (const id in inside) {
+    if (inside[id]?.unreported === true) continue;
     const geofence = index.get(id);
     if (geofence !== undefined && (zone === null || byRank(geofence, zone) < 0)) zone = geofence;
   }

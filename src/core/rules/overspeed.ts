@@ -1,4 +1,4 @@
-import { byRank, type Geofence } from '../geometry/geofence.js';
+import { byRank, inForce, type Geofence } from '../geometry/geofence.js';
 import { derivedEvent } from '../event.js';
 import { NO_CHANGE, seconds, type Rule } from '../rule.js';
 import type { RuleConfig } from '../rule-config.js';
@@ -16,9 +16,10 @@ interface Limit {
  * priority, then the smallest area), or the report's posted_speed_limit when that is stricter
  * (a tie goes to the geofence), else the tenant's rule limit.
  */
-export function applicableLimit(containing: readonly Geofence[], rules: RuleConfig, posted: number | null | undefined): Limit | null {
+export function applicableLimit(containing: readonly Geofence[], rules: RuleConfig, posted: number | null | undefined, at: number): Limit | null {
   let zone: Geofence | null = null;
-  for (const g of containing) if (g.speedLimit !== null && (zone === null || byRank(g, zone) < 0)) zone = g;
+  // A geofence with a schedule limits speed only in its windows.
+  for (const g of containing) if (g.speedLimit !== null && (zone === null || byRank(g, zone) < 0) && inForce(g, at)) zone = g;
   let best: Limit | null = zone === null ? null : { limit: zone.speedLimit as number, tolerance: rules.overspeedToleranceKmh, source: 'geofence', geofenceId: zone.id };
   if (posted != null && (best === null || posted < best.limit)) {
     best = { limit: posted, tolerance: rules.postedSpeedToleranceKmh, source: 'posted', geofenceId: null };
@@ -37,7 +38,7 @@ export const overspeedRule: Rule = {
   apply({ fix, state, containing, rules }) {
     if (fix.speed === null) return NO_CHANGE;
     const speed = fix.speed;
-    const applicable = applicableLimit(containing, rules, fix.postedSpeedLimit);
+    const applicable = applicableLimit(containing, rules, fix.postedSpeedLimit, fix.ts);
     const { active, candidateSince } = state.overspeed;
 
     if (active !== null) {
