@@ -42,8 +42,7 @@ export class LiveDevices {
     if (loading !== undefined) return loading.index;
     const pending: DevicePosition[][] = [];
     const index = this.reads.lastPositions(tenantId).then((positions) => {
-      const built = new DeviceIndex();
-      for (const p of positions) built.put(p);
+      const built = DeviceIndex.of(positions);
       for (const batch of pending) for (const p of batch) built.put(p);
       if (this.loading.get(tenantId)?.index === index) {
         this.loading.delete(tenantId);

@@ -102,6 +102,23 @@ export class DeviceIndex {
     return this.entries.get(deviceId)?.device;
   }
 
+  /**
+   * A whole fleet at once, into an empty index: the R-tree is bulk-loaded (rbush's OMT load),
+   * several times faster than one insert per device and a better tree. The newest position of
+   * a device listed twice wins, as with put.
+   */
+  static of(devices: Iterable<LiveDevice>): DeviceIndex {
+    const index = new DeviceIndex();
+    for (const device of devices) {
+      const old = index.entries.get(device.deviceId);
+      if (old !== undefined && old.device.ts > device.ts) continue;
+      index.entries.set(device.deviceId, { minX: device.lon, minY: device.lat, maxX: device.lon, maxY: device.lat, device });
+    }
+    index.tree.load([...index.entries.values()]);
+    for (const { device } of index.entries.values()) index.enter(device);
+    return index;
+  }
+
   /** Keeps a device's position unless the index has a newer one; true when it was kept. */
   put(device: LiveDevice): boolean {
     const old = this.entries.get(device.deviceId);
@@ -113,12 +130,17 @@ export class DeviceIndex {
     const entry: Entry = { minX: device.lon, minY: device.lat, maxX: device.lon, maxY: device.lat, device };
     this.tree.insert(entry);
     this.entries.set(device.deviceId, entry);
+    this.enter(device);
+    return true;
+  }
+
+  /** Lists the device among the occupants of each geofence it is inside. */
+  private enter(device: LiveDevice): void {
     for (const [id, enteredAt] of Object.entries(device.inside)) {
       let inside = this.occupants.get(id);
       if (inside === undefined) this.occupants.set(id, (inside = new Map()));
       inside.set(device.deviceId, enteredAt);
     }
-    return true;
   }
 
   /** Devices within `radiusM` metres (geodesic) of the point, nearest first. */

@@ -44,6 +44,28 @@ describe('DeviceIndex - the live queries over each device\'s last position', () 
       }), { numRuns: 2000 });
   });
 
+  it('loads a fleet at once to the same answers as one put per device, the newest of a device listed twice winning (property)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ id: fc.integer({ min: 0, max: 40 }), lat: fc.double({ min: 37.6, max: 37.9, noNaN: true }), lon: fc.double({ min: -122.6, max: -122.3, noNaN: true }), ts: fc.integer({ min: 0, max: 100 }), inside: fc.boolean() }), { maxLength: 150 }),
+      (rows) => {
+        const devices = rows.map((r) => device(`d${r.id}`, r.lat, r.lon, r.ts, r.inside ? { yard: r.ts } : {}));
+        const loaded = DeviceIndex.of(devices);
+        const one = new DeviceIndex();
+        for (const d of devices) one.put(d);
+        expect(loaded.size).toBe(one.size);
+        expect(loaded.inBox([-180, -90, 180, 90])).toEqual(one.inBox([-180, -90, 180, 90]));
+        expect(loaded.near(37.75, -122.45, 10_000)).toEqual(one.near(37.75, -122.45, 10_000));
+        expect(loaded.inside('yard')).toEqual(one.inside('yard'));
+        // Later puts move devices in a loaded tree as in the other.
+        for (const d of devices.slice(0, 10)) {
+          loaded.put({ ...d, ts: d.ts + 1000, lat: d.lat + 0.01 });
+          one.put({ ...d, ts: d.ts + 1000, lat: d.lat + 0.01 });
+        }
+        expect(loaded.nearest(37.7, -122.4, 5)).toEqual(one.nearest(37.7, -122.4, 5));
+      },
+    ), { numRuns: 200 });
+  });
+
   it('finds the nearest across the antimeridian, and a box across it holds both sides', () => {
     const index = new DeviceIndex();
     index.put(device('east', -17.7, 179.99));
