@@ -1,3 +1,5 @@
+import { isValidToken } from './token.js';
+
 /**
  * A limit on one numeric report attribute (the cold chain's `temperature`): `above` and/or
  * `below`, held for `minDurationS` before it counts, cleared only `hysteresis` (in the
@@ -96,8 +98,6 @@ export const MAX_RULE_OVERRIDES = 32;
 /** Settings of the whole tenant, which an override by tag cannot change. */
 const TENANT_WIDE = ['ruleOverrides', 'positionsBatch', 'lateFixWindowS'];
 
-const TAG = /^[A-Za-z0-9_-]{1,64}$/;
-
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const THRESHOLD_KEYS = ['attribute', 'above', 'below', 'minDurationS', 'hysteresis'];
 
@@ -174,7 +174,7 @@ function resolveOverrides(value: unknown, tenant: Readonly<Record<string, unknow
   for (const [index, item] of value.entries()) {
     const where = `ruleOverrides[${index}]`;
     const { tag, ...settings } = (item !== null && typeof item === 'object' && !Array.isArray(item) ? item : {}) as Record<string, unknown>;
-    if (typeof tag !== 'string' || !TAG.test(tag)) {
+    if (typeof tag !== 'string' || !isValidToken(tag)) {
       problems.push(`${where}.tag must be a device tag (1-64 of A-Z a-z 0-9 _ -)`);
       continue;
     }

@@ -2,6 +2,7 @@ import { MAX_GEODESIC_M, type Box, type DeviceFilter, type DeviceIndex, type Liv
 import type { Shape } from '../core/geometry/shape.js';
 import { isValidToken } from '../core/token.js';
 import { ApiError } from './api-error.js';
+import { timeParameter } from './pagination.js';
 import type { Page } from '../core/page.js';
 
 /** The query parameters of GET /v1/devices that the live index answers (the rest page through the table). */
@@ -83,11 +84,8 @@ export function parseLiveQuery(query: Record<string, unknown>, maxLimit: number)
   const selectors = (['near', 'nearest', 'bbox', 'within'] as const).filter((name) => query[name] !== undefined);
   if (selectors.length > 1) throw new ApiError('invalid_request', `${selectors.join(' and ')} do not combine: give one of near, nearest, bbox and within`);
   if (query.radius_m !== undefined && query.near === undefined) throw new ApiError('invalid_request', 'radius_m is the radius of near: give near=LAT,LON with it');
-  const seenSinceRaw = query.seen_since;
-  const seenSince = seenSinceRaw === undefined ? null : Date.parse(String(seenSinceRaw));
-  if (seenSince !== null && (typeof seenSinceRaw !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(seenSinceRaw) || Number.isNaN(seenSince))) {
-    throw new ApiError('invalid_request', `seen_since must be an RFC 3339 date-time, got ${quoted(seenSinceRaw)}`);
-  }
+  const since = timeParameter(query, 'seen_since');
+  const seenSince = since === null ? null : Date.parse(since);
   const selection = ((): LiveSelection => {
     switch (selectors[0]) {
       case 'near':

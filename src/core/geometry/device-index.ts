@@ -49,7 +49,7 @@ export type DeviceFilter = (device: LiveDevice) => boolean;
 const keepAll: DeviceFilter = () => true;
 
 function byDistance(a: Nearby, b: Nearby): number {
-  return a.distanceM - b.distanceM || (a.device.deviceId < b.device.deviceId ? -1 : a.device.deviceId > b.device.deviceId ? 1 : 0);
+  return a.distanceM - b.distanceM || byId(a.device, b.device);
 }
 
 function byId(a: LiveDevice, b: LiveDevice): number {

@@ -8,6 +8,7 @@ import { TOKEN } from '../../core/token.js';
 import { answer, answers } from '../answers.js';
 import { ApiError } from '../api-error.js';
 import { geofenceFeature, timeRange } from '../schemas.js';
+import { findGeofence } from './geofences.js';
 
 const tags = ['geofences'];
 
@@ -93,8 +94,7 @@ export function backtestRoutes(app: FastifyInstance, deps: BacktestRouteDeps): v
     let geofenceId = typeof body.geofence?.properties?.id === 'string' ? body.geofence.properties.id : DRAFT_ID;
     if (body.geofence_id !== undefined) {
       geofenceId = body.geofence_id;
-      feature = await deps.geofences.feature(tenantId, geofenceId);
-      if (feature === null) throw new ApiError('not_found', `no geofence "${geofenceId}" in this tenant`);
+      feature = await findGeofence(deps.geofences, tenantId, geofenceId);
     }
     const { rules } = resolveRules(await deps.tenants.rules(tenantId));
     const run = deps.start({

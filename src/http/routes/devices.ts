@@ -51,7 +51,7 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
         nearest: { type: 'string', maxLength: 60, description: `LAT,LON: the limit (default ${DEFAULT_NEAREST}) nearest devices, however far, each with distance_m` },
         bbox: { type: 'string', maxLength: 120, description: 'MINLON,MINLAT,MAXLON,MAXLAT: the devices in the box (MINLON > MAXLON crosses the antimeridian)' },
         within: { type: 'string', maxLength: 200, description: 'a geofence id: the devices its exact shape covers' },
-        seen_since: { type: 'string', maxLength: 40, description: 'RFC 3339: only devices whose latest fix is at or after it; combines with the others' },
+        seen_since: { ...timeRange.from, description: 'RFC 3339: only devices whose latest fix is at or after it; combines with the others' },
         tag: { type: 'string', maxLength: 64, description: 'only devices with this tag; combines with the others' },
       }),
       response: answers({ 200: answer.list(answer.listedDevice) }, { id: true }),

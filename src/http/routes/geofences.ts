@@ -38,7 +38,8 @@ async function save(deps: GeofenceRouteDeps, tenantId: string, features: unknown
   return result.imported;
 }
 
-async function find(store: GeofenceStore, tenantId: string, id: string): Promise<unknown> {
+/** A stored geofence's Feature; a 404 when the tenant has none by that id. */
+export async function findGeofence(store: Pick<GeofenceStore, 'feature'>, tenantId: string, id: string): Promise<unknown> {
   const feature = await store.feature(tenantId, id);
   if (feature === null) throw new ApiError('not_found', `no geofence "${id}" in this tenant`);
   return feature;
@@ -56,7 +57,7 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
       if (await store.exists(request.tenantId, id)) throw new ApiError('conflict', `geofence "${id}" exists; PUT /v1/geofences/${id} replaces it`);
     }
     await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
-    return reply.code(201).send(await find(store, request.tenantId, String(id)));
+    return reply.code(201).send(await findGeofence(store, request.tenantId, String(id)));
   });
 
   app.post('/v1/geofences/import', {
@@ -103,16 +104,16 @@ export function geofenceRoutes(app: FastifyInstance, deps: GeofenceRouteDeps): v
     return listAnswer(request.url, page, pageOf(occupants, page));
   });
 
-  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams, response: answers({ 200: answer.geofence }, { id: true }) } }, async (request) => find(store, request.tenantId, (request.params as { id: string }).id));
+  app.get('/v1/geofences/:id', { schema: { tags, summary: 'One geofence', params: idParams, response: answers({ 200: answer.geofence }, { id: true }) } }, async (request) => findGeofence(store, request.tenantId, (request.params as { id: string }).id));
 
   app.put('/v1/geofences/:id', {
     schema: { tags, summary: 'Replace a geofence', params: idParams, body: geofenceFeature, response: answers({ 200: answer.geofence }, { body: true, id: true, errors: [403] }) },
     bodyLimit: GEOFENCE_BODY_LIMIT }, async (request) => {
     const { id } = request.params as { id: string };
     const feature = request.body as { properties?: Record<string, unknown> | null } | null;
-    await find(store, request.tenantId, id);
+    await findGeofence(store, request.tenantId, id);
     await save(deps, request.tenantId, [{ ...feature, properties: { ...(feature?.properties ?? {}), id } }]);
-    return find(store, request.tenantId, id);
+    return findGeofence(store, request.tenantId, id);
   });
 
   app.delete('/v1/geofences/:id', { schema: { tags, summary: 'Delete a geofence', params: idParams, response: answers({ 204: answer.deleted }, { id: true }) } }, async (request, reply) => {
