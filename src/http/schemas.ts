@@ -46,7 +46,7 @@ export const geofenceFeature: Schema = {
       type: 'object',
       required: ['type', 'coordinates'],
       additionalProperties: false,
-      properties: { type: { enum: ['Polygon', 'MultiPolygon', 'Point'] }, coordinates: { type: 'array' }, bbox: { type: 'array' } },
+      properties: { type: { enum: ['Polygon', 'MultiPolygon', 'Point', 'LineString', 'MultiLineString'] }, coordinates: { type: 'array' }, bbox: { type: 'array' } },
     },
     // GeoJSON properties are an open bag: other tools' properties are kept, ours are typed.
     properties: {
@@ -59,6 +59,7 @@ export const geofenceFeature: Schema = {
         hysteresis_m: { type: ['number', 'null'], minimum: 0 },
         dwell_s: { type: ['number', 'null'], minimum: 0 },
         radius_m: { type: 'number', exclusiveMinimum: 0 },
+        width_m: { type: 'number', exclusiveMinimum: 0, maximum: 100_000, description: 'a LineString or MultiLineString corridor\'s width: the points within half of it of the line (geodesic metres)' },
         device_tags: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string' }, description: 'only devices with one of these tags' },
         priority: { type: 'integer', description: 'rank among overlapping zones (higher first; 0 by default)' },
         confirm_s: { type: ['number', 'null'], minimum: 0, description: 'seconds inside (outside) before enter (leave) is derived' },

@@ -9,7 +9,8 @@ import { adversarialShapes } from '../../bench/adversarial-shapes.js';
 import { ringCrossing } from '../../src/core/geometry/ring-crossing.js';
 import { PreparedPolygon } from '../../src/core/geometry/prepared-polygon.js';
 import { loadFeatureCollection } from '../support/recorded-drive.js';
-import { setup, type TestEnv } from '../support/setup.js';
+import { postgisWorld } from '../support/geofence-oracle.js';
+import type { TestEnv } from '../support/setup.js';
 
 interface Feature {
   readonly type: 'Feature';
@@ -69,9 +70,7 @@ async function outsideThePlanarModel(features: Feature[]): Promise<Set<string>> 
 }
 
 beforeAll(async () => {
-  world = await setup();
-  postgis = (await world.db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'`)).rowCount === 1;
-  if (postgis) await world.db.query('CREATE EXTENSION IF NOT EXISTS postgis');
+  ({ world, postgis } = await postgisWorld());
 });
 
 afterAll(async () => {

@@ -13,14 +13,26 @@ export interface StoredEvent {
   data: Record<string, unknown>;
 }
 
-/**
- * PostGIS as the geometry oracle: the tenant's geofences as PostGIS geometries, in a table of
- * their own. False when PostGIS is not installed (scripts/services.sh --with-postgis).
- */
-export async function prepareOracle(db: pg.Pool, tenant: string): Promise<boolean> {
+/** Creates the PostGIS extension in the test database; false when PostGIS is not installed (scripts/services.sh --with-postgis). */
+export async function enablePostgis(db: pg.Pool): Promise<boolean> {
   const available = await db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'`);
   if (available.rowCount !== 1) return false;
   await db.query('CREATE EXTENSION IF NOT EXISTS postgis');
+  return true;
+}
+
+/** A test world with PostGIS beside it, where it is installed. */
+export async function postgisWorld(): Promise<{ world: TestEnv; postgis: boolean }> {
+  const world = await setup();
+  return { world, postgis: await enablePostgis(world.db) };
+}
+
+/**
+ * PostGIS as the geometry oracle: the tenant's geofences as PostGIS geometries, in a table of
+ * their own. False when PostGIS is not installed.
+ */
+export async function prepareOracle(db: pg.Pool, tenant: string): Promise<boolean> {
+  if (!(await enablePostgis(db))) return false;
   await db.query('CREATE TABLE oracle_neighbourhoods (name text, geom geometry)');
   await db.query(`INSERT INTO oracle_neighbourhoods
     SELECT feature->'properties'->>'name', ST_SetSRID(ST_GeomFromGeoJSON(feature->'geometry'), 4326) FROM geofences WHERE tenant_id = $1`, [tenant]);

@@ -4,6 +4,7 @@ import { isValidToken } from '../token.js';
 import { inSchedule, parseSchedule, type Schedule } from '../schedule.js';
 import type { Rings } from './prepared-polygon.js';
 import { ringCrossing } from './ring-crossing.js';
+import { CorridorShape } from './corridor.js';
 import { CircleShape, PolygonShape, type Shape } from './shape.js';
 
 /** A geofence as the engine uses it (contract section 4). */
@@ -84,8 +85,37 @@ function checkedPolygon(polygon: Rings, where: string, checkCrossings: boolean):
   return crossing === null ? polygon : fail(`${where} is self-intersecting: ${crossing}`);
 }
 
+/** A LineString's positions: at least two. */
+function line(value: unknown, where: string): (readonly number[])[] | GeofenceError {
+  if (!Array.isArray(value) || value.length < 2) return fail(`${where} must be a line of at least 2 positions`);
+  const points: (readonly number[])[] = [];
+  for (const [p, raw] of value.entries()) {
+    const point = position(raw, `${where}[${p}]`);
+    if ('code' in point) return point;
+    points.push(point);
+  }
+  return points;
+}
+
+/** A LineString or MultiLineString with properties.width_m: the band of that width around it. */
+function corridorOf(coordinates: unknown, multi: boolean, properties: Json): Shape | GeofenceError {
+  const width = properties.width_m;
+  if (typeof width !== 'number' || !Number.isFinite(width) || width <= 0 || width > MAX_CORRIDOR_WIDTH_M) {
+    return fail(`a LineString geofence (a corridor) needs properties.width_m, its width in metres, above 0 and at most ${MAX_CORRIDOR_WIDTH_M}`);
+  }
+  const raw = multi ? coordinates : [coordinates];
+  if (!Array.isArray(raw) || raw.length === 0) return fail('geometry.coordinates must be a non-empty array of lines');
+  const lines: (readonly number[])[][] = [];
+  for (const [i, value] of raw.entries()) {
+    const parsed = line(value, multi ? `geometry.coordinates[${i}]` : 'geometry.coordinates');
+    if ('code' in parsed) return parsed;
+    lines.push(parsed);
+  }
+  return new CorridorShape(lines, width);
+}
+
 function shapeOf(geometry: unknown, properties: Json, checkCrossings: boolean): Shape | GeofenceError {
-  if (!isObject(geometry)) return fail('geometry must be a GeoJSON Polygon, MultiPolygon or Point');
+  if (!isObject(geometry)) return fail('geometry must be a GeoJSON Polygon, MultiPolygon, Point with radius_m, or LineString or MultiLineString with width_m');
   switch (geometry.type) {
     case 'Polygon': {
       const parsed = rings(geometry.coordinates, 'geometry.coordinates');
@@ -112,8 +142,11 @@ function shapeOf(geometry: unknown, properties: Json, checkCrossings: boolean): 
       }
       return new CircleShape(center[0] as number, center[1] as number, radius);
     }
+    case 'LineString':
+    case 'MultiLineString':
+      return corridorOf(geometry.coordinates, geometry.type === 'MultiLineString', properties);
     default:
-      return fail(`geometry.type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon or Point with radius_m`);
+      return fail(`geometry.type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon, Point with radius_m, or LineString or MultiLineString with width_m`);
   }
 }
 
@@ -150,11 +183,20 @@ export function geofenceFromFeature(tenantId: string, feature: unknown, fallback
   if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) return fail(`properties.priority must be a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}`);
   const shape = shapeOf(feature.geometry, properties, checkCrossings);
   if ('code' in shape) return shape;
-  const areaM2 = shape instanceof CircleShape ? Math.PI * shape.radiusM ** 2 : area(feature.geometry as Geometry);
+  const areaM2 = shapeArea(shape, feature.geometry as Geometry);
   return { tenantId, id, name, speedLimit, tags: tags as string[], hysteresisM: hysteresis, dwellS: dwell, schedule, confirmS: confirm === 0 ? null : confirm, deviceTags: deviceTags as string[] | null, priority, areaM2, shape };
 }
 
 const MAX_PRIORITY = 1_000_000;
+/** The widest corridor: wider, a line is better drawn as the polygon it stands for. */
+export const MAX_CORRIDOR_WIDTH_M = 100_000;
+
+/** Square metres: a circle's, a corridor's (its length times its width, ends aside), a polygon's (turf). */
+function shapeArea(shape: Shape, geometry: Geometry): number {
+  if (shape instanceof CircleShape) return Math.PI * shape.radiusM ** 2;
+  if (shape instanceof CorridorShape) return shape.lengthM * shape.widthM;
+  return area(geometry);
+}
 
 /**
  * Which of two zones ranks higher where they overlap: the higher priority, then the smaller

@@ -40,6 +40,21 @@ export function segmentIntersection(
   return t >= 0 && t <= 1 && u >= 0 && u <= 1 ? t : null;
 }
 
+/**
+ * The stretch [t0, t1] of the line p + t·d (t unbounded) inside the disc of radius r around c,
+ * or null when the line misses it.
+ */
+export function lineDiskInterval(px: number, py: number, dx: number, dy: number, cx: number, cy: number, r: number): [number, number] | null {
+  const ox = px - cx, oy = py - cy;
+  const a = dx * dx + dy * dy;
+  const b = 2 * (ox * dx + oy * dy);
+  const c = ox * ox + oy * oy - r * r;
+  const discriminant = b * b - 4 * a * c;
+  if (a === 0 || discriminant < 0) return null;
+  const root = Math.sqrt(discriminant);
+  return [(-b - root) / (2 * a), (-b + root) / (2 * a)];
+}
+
 /** Great-circle distance in metres (haversine), for circles and trip distances. */
 export function haversineMetres(lat1: number, lon1: number, lat2: number, lon2: number): number {
   const toRad = Math.PI / 180;

@@ -1,4 +1,4 @@
-import { haversineMetres, metresPerDegreeLon, METRES_PER_DEGREE } from './planar.js';
+import { haversineMetres, lineDiskInterval, metresPerDegreeLon, METRES_PER_DEGREE } from './planar.js';
 import { PreparedPolygon, type BBox, type CellClassification, type Rings } from './prepared-polygon.js';
 
 /** A piece of a shape with its own box: one polygon of a MultiPolygon, or a circle. */
@@ -22,7 +22,7 @@ export interface Shape {
 }
 
 /** Splits a box whose longitudes run past 180 into the two parts either side of the antimeridian. */
-function splitAtAntimeridian(bbox: BBox): BBox[] {
+export function splitAtAntimeridian(bbox: BBox): BBox[] {
   if (bbox.maxLon <= 180) return [bbox];
   return [
     { ...bbox, maxLon: 180 },
@@ -83,18 +83,12 @@ export class CircleShape implements Shape {
   }
 
   crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[] {
-    // In metres around the centre: solve |p + t (q - p)| = r for t in [0, 1].
+    // In metres around the centre: where p + t (q - p) is within r of it, for t in [0, 1].
     const kx = metresPerDegreeLon(this.lat);
     const wrap = (dLon: number) => (dLon > 180 ? dLon - 360 : dLon < -180 ? dLon + 360 : dLon);
     const px = wrap(lon1 - this.lon) * kx, py = (lat1 - this.lat) * METRES_PER_DEGREE;
     const qx = wrap(lon2 - this.lon) * kx, qy = (lat2 - this.lat) * METRES_PER_DEGREE;
-    const dx = qx - px, dy = qy - py;
-    const a = dx * dx + dy * dy;
-    const b = 2 * (px * dx + py * dy);
-    const c = px * px + py * py - this.radiusM * this.radiusM;
-    const discriminant = b * b - 4 * a * c;
-    if (a === 0 || discriminant < 0) return [];
-    const root = Math.sqrt(discriminant);
-    return [(-b - root) / (2 * a), (-b + root) / (2 * a)].filter((t) => t >= 0 && t <= 1);
+    const stretch = lineDiskInterval(px, py, qx - px, qy - py, 0, 0, this.radiusM);
+    return stretch === null ? [] : stretch.filter((t) => t >= 0 && t <= 1);
   }
 }

@@ -97,7 +97,8 @@ describe('geometry - distance and crossings', () => {
 
 describe('geometry - GeoJSON validation', () => {
   it.each([
-    [{ type: 'Feature', geometry: { type: 'LineString', coordinates: [[0, 0], [1, 1]] } }, /LineString.*is not supported/],
+    [{ type: 'Feature', geometry: { type: 'LineString', coordinates: [[0, 0], [1, 1]] } }, /a LineString geofence \(a corridor\) needs properties.width_m/],
+    [{ type: 'Feature', geometry: { type: 'GeometryCollection', geometries: [] } }, /GeometryCollection.*is not supported/],
     [{ type: 'Feature', geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1]]] } }, /not closed/],
     [{ type: 'Feature', geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [0, 0]]] } }, /at least 4 positions/],
     [{ type: 'Feature', geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 95], [1, 1], [0, 0]]] } }, /out of range/],
