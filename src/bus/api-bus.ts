@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { InboundSubmission } from '../core/commands.js';
 import { signCommand } from '../core/command-signature.js';
-import { ASSIGN_DRIVER, COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, INBOUND_DVIR, SET_TAGS } from '../decode/message.js';
+import { ASSIGN_DRIVER, ASSIGN_ROUTE, COMMAND_HEADER, COMMAND_SIGNATURE_HEADER, INBOUND_DVIR, SET_TAGS } from '../decode/message.js';
 import { telemetrySubject, type Topology } from './topology.js';
 
 const encoder = new TextEncoder();
@@ -17,6 +17,8 @@ export interface ApiBus {
   assignDriver(tenantId: string, deviceId: string, driverId: string | null): Promise<void>;
   /** A dispatcher's tags for a device (they replace its tags). */
   setTags(tenantId: string, deviceId: string, tags: readonly string[]): Promise<void>;
+  /** A dispatcher's route for a device: a corridor's id, or null for none. */
+  assignRoute(tenantId: string, deviceId: string, routeId: string | null): Promise<void>;
   /** An inbound dvir.* event kept in the audit log, down `deviceId`'s subject (the device it names, or any). */
   submitInbound(submission: InboundSubmission, deviceId: string): Promise<void>;
 }
@@ -34,6 +36,7 @@ export function jetStreamApiBus(js: JetStreamClient, t: Topology, commandKey: st
   return {
     assignDriver: (tenantId, deviceId, driverId) => send(tenantId, deviceId, ASSIGN_DRIVER, { driver_id: driverId }),
     setTags: (tenantId, deviceId, tags) => send(tenantId, deviceId, SET_TAGS, { tags }),
+    assignRoute: (tenantId, deviceId, routeId) => send(tenantId, deviceId, ASSIGN_ROUTE, { route_id: routeId }),
     submitInbound: ({ tenantId, receiptId, receivedAt, body }, deviceId) =>
       send(tenantId, deviceId, INBOUND_DVIR, { receipt_id: receiptId, received_at: receivedAt, body }),
   };

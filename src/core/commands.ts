@@ -18,6 +18,13 @@ export interface DeviceTagging {
   readonly tags: readonly string[];
 }
 
+/** A dispatcher's route for a device (PUT /v1/devices/{id}/route): a corridor's id, or null for none. */
+export interface RouteAssignment {
+  readonly tenantId: string;
+  readonly deviceId: string;
+  readonly routeId: string | null;
+}
+
 /** An inbound dvir.* event, kept in the audit log as `receiptId` (POST /api/integration/webhook). */
 export interface InboundSubmission {
   readonly tenantId: string;

@@ -44,6 +44,15 @@ export interface TripState {
   readonly lastMoving: { readonly ts: number; readonly lat: number; readonly lon: number };
 }
 
+/** The route (a corridor) a dispatcher assigned to a device, and whether it is off it. */
+export interface RouteState {
+  readonly routeId: string;
+  /** Fix time of the first fix outside the route, while the device is; null while on it. */
+  readonly offSince: number | null;
+  /** True once route.deviated was sent for this time off the route. */
+  readonly deviated: boolean;
+}
+
 /** One attribute limit's episode, from the first fix beyond it. */
 export interface ThresholdState {
   readonly since: number;
@@ -75,6 +84,8 @@ export interface DeviceState {
   readonly driverId: string | null;
   /** The device's tags (PUT /v1/devices/{id}/tags), sorted; absent: none (so in checkpoints written before tags). */
   readonly tags?: readonly string[];
+  /** The device's route (PUT /v1/devices/{id}/route); absent or null: none. */
+  readonly route?: RouteState | null;
   /** Fix time of the last device.heartbeat (or of the first fix, before one was due). */
   readonly heartbeatAt: number | null;
   /** Open threshold episodes by `<attribute>:above` or `<attribute>:below`. */
@@ -95,6 +106,7 @@ export const INITIAL_STATE: DeviceState = Object.freeze({
   heartbeatAt: null,
   thresholds: {},
   tags: [],
+  route: null,
 });
 
 /** A device's rule state, with the device it belongs to. */

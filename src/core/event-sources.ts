@@ -10,6 +10,7 @@ import { ignitionRule } from './rules/ignition.js';
 import { onlineRule } from './rules/online.js';
 import { overspeedRule } from './rules/overspeed.js';
 import { positionRule } from './rules/position.js';
+import { routeChange, routeRule } from './rules/route.js';
 import { batchSummaries } from './rules/positions-batch.js';
 import { tripRule } from './rules/trip.js';
 
@@ -23,7 +24,7 @@ import { tripRule } from './rules/trip.js';
  * itself (position.recorded) and who drives; ignition before the rules that end on ignition off.
  */
 export const RULES: readonly Rule[] = [
-  onlineRule, positionRule, driverRule, ignitionRule, geofenceRule, overspeedRule, idleRule, tripRule, attributeThresholdRule, heartbeatRule,
+  onlineRule, positionRule, driverRule, ignitionRule, geofenceRule, routeRule, overspeedRule, idleRule, tripRule, attributeThresholdRule, heartbeatRule,
 ];
 
 /** Batch events: once per committed batch (positions.batch, a tenant's summary). */
@@ -31,10 +32,11 @@ export const BATCH_EVENTS = { positionsBatch: batchSummaries } as const;
 
 /**
  * Command events: what a request to the API causes. A driver assignment reaches the device's
- * state down its telemetry subject (driver.assigned, driver.unassigned); an inbound dvir.* is
+ * state down its telemetry subject (driver.assigned, driver.unassigned), and so does a route
+ * (no event: deviation starts over with it); an inbound dvir.* is
  * re-emitted as dvir.submitted.
  */
-export const COMMAND_EVENTS = { assignDriver: driverChange, inboundDvir: dvirSubmitted } as const;
+export const COMMAND_EVENTS = { assignDriver: driverChange, assignRoute: routeChange, inboundDvir: dvirSubmitted } as const;
 
 /** Timer events: from the receiver's clock, with no fix behind them (device.offline). */
 export const TIMER_EVENTS = { offline: sweepOffline } as const;

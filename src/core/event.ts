@@ -12,6 +12,7 @@ export type EventType =
   | 'position.recorded' | 'positions.batch'
   | 'attribute.threshold_exceeded' | 'attribute.threshold_cleared'
   | 'driver.assigned' | 'driver.unassigned'
+  | 'route.deviated' | 'route.rejoined'
   | 'device.heartbeat'
   | 'dvir.submitted'
   | 'event.retracted';

@@ -38,6 +38,8 @@ export interface RuleConfig {
   readonly tripLongStopS: number;
   /** Trips shorter than this, km, are not reported. */
   readonly tripMinDistanceKm: number;
+  /** Seconds a device must be outside its route (its fixes all outside) before route.deviated. */
+  readonly routeDeviationMinS: number;
   /** Seconds without a report before device.offline. */
   readonly offlineTimeoutS: number;
   /** Seconds between one device's device.heartbeat events; 0 turns them off. */
@@ -77,6 +79,7 @@ export const DEFAULT_RULES: RuleConfig = Object.freeze({
   tripMovingSpeedKmh: 5,
   tripLongStopS: 900,
   tripMinDistanceKm: 0.2,
+  routeDeviationMinS: 30,
   offlineTimeoutS: 600,
   heartbeatIntervalS: 86_400,
   positionRecorded: false,

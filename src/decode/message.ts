@@ -1,6 +1,6 @@
 import { Unpackr } from 'msgpackr';
 import { commandSigned } from '../core/command-signature.js';
-import type { DeviceTagging, DriverAssignment, InboundSubmission } from '../core/commands.js';
+import type { DeviceTagging, DriverAssignment, InboundSubmission, RouteAssignment } from '../core/commands.js';
 import type { Fix } from '../core/fix.js';
 import { decodeReport } from './report.js';
 import { isRejection, reject, type Rejection, type RejectionCode } from './rejection.js';
@@ -39,6 +39,8 @@ export interface DecodedMessage {
   readonly inbound?: InboundSubmission;
   /** Set for a set-tags command instead of fixes. */
   readonly tagging?: DeviceTagging;
+  /** Set for an assign-route command instead of fixes. */
+  readonly routing?: RouteAssignment;
 }
 
 /**
@@ -51,6 +53,8 @@ export const COMMAND_SIGNATURE_HEADER = 'Fencewire-Command-Signature';
 export const ASSIGN_DRIVER = 'assign-driver';
 export const INBOUND_DVIR = 'inbound-dvir';
 export const SET_TAGS = 'set-tags';
+export const ASSIGN_ROUTE = 'assign-route';
+const COMMANDS = [ASSIGN_DRIVER, SET_TAGS, ASSIGN_ROUTE, INBOUND_DVIR];
 /** The most tags a device has. */
 export const MAX_DEVICE_TAGS = 32;
 
@@ -79,16 +83,16 @@ function parsePayload(data: Uint8Array, encoding: Encoding): unknown {
 
 /**
  * A command, signed by fencewire's API: `assign-driver`, `{"driver_id": "<token>" | null}`,
- * `set-tags`, `{"tags": ["<token>", ...]}`, or `inbound-dvir`, `{"receipt_id", "received_at",
- * "body"}`; all JSON.
+ * `set-tags`, `{"tags": ["<token>", ...]}`, `assign-route`, `{"route_id": "<token>" | null}`, or
+ * `inbound-dvir`, `{"receipt_id", "received_at", "body"}`; all JSON.
  */
 function decodeCommand(tenantId: string, deviceId: string, header: CommandHeader, data: Uint8Array): DecodedMessage {
   const command = header.name;
   if (!commandSigned(header.key, tenantId, deviceId, command, data, header.signature)) {
     return wholeMessage(tenantId, 'json', reject('forged_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" carries no valid ${COMMAND_SIGNATURE_HEADER}: commands come from fencewire's API (PUT /v1/devices/{id}/driver), not from devices`));
   }
-  if (command !== ASSIGN_DRIVER && command !== INBOUND_DVIR && command !== SET_TAGS) {
-    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the ones there are are ${ASSIGN_DRIVER}, ${SET_TAGS} and ${INBOUND_DVIR}`));
+  if (!COMMANDS.includes(command)) {
+    return wholeMessage(tenantId, 'json', reject('unknown_command', `${COMMAND_HEADER} "${command.slice(0, 40)}" is not a command; the ones there are are ${COMMANDS.join(', ')}`));
   }
   let payload: unknown;
   try {
@@ -110,11 +114,13 @@ function decodeCommand(tenantId: string, deviceId: string, header: CommandHeader
     }
     return { tenantId, encoding: 'json', fixes: [], rejected: [], tagging: { tenantId, deviceId, tags: tags as string[] } };
   }
-  const driverId = (payload as { driver_id?: unknown } | null)?.driver_id;
-  if (driverId !== null && (typeof driverId !== 'string' || !isValidToken(driverId))) {
-    return wholeMessage(tenantId, 'json', reject('invalid_field', `${ASSIGN_DRIVER} needs {"driver_id": a token of 1-64 characters of A-Z a-z 0-9 _ - or null}`));
+  const field = command === ASSIGN_ROUTE ? 'route_id' : 'driver_id';
+  const id = (payload as Record<string, unknown> | null)?.[field];
+  if (id !== null && (typeof id !== 'string' || !isValidToken(id))) {
+    return wholeMessage(tenantId, 'json', reject('invalid_field', `${command} needs {"${field}": a token of 1-64 characters of A-Z a-z 0-9 _ - or null}`));
   }
-  return { tenantId, encoding: 'json', fixes: [], rejected: [], assignment: { tenantId, deviceId, driverId } };
+  const decoded: DecodedMessage = { tenantId, encoding: 'json', fixes: [], rejected: [] };
+  return command === ASSIGN_ROUTE ? { ...decoded, routing: { tenantId, deviceId, routeId: id } } : { ...decoded, assignment: { tenantId, deviceId, driverId: id } };
 }
 
 function wholeMessage(tenantId: string | null, encoding: Encoding, rejection: Rejection): DecodedMessage {

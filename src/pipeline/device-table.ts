@@ -1,4 +1,4 @@
-import type { DeviceState, DeviceStateRow, InsideGeofence, LastFix, OverspeedState, ThresholdState } from '../core/device-state.js';
+import type { DeviceState, DeviceStateRow, InsideGeofence, LastFix, OverspeedState, RouteState, ThresholdState } from '../core/device-state.js';
 import { deviceKey } from '../core/fix.js';
 
 /** The parts of a state most devices do not have: kept as an object only where one does. */
@@ -10,6 +10,7 @@ interface RareParts {
   readonly driverId: string | null;
   readonly thresholds: Readonly<Record<string, ThresholdState>>;
   readonly tags: readonly string[];
+  readonly route: RouteState | null;
 }
 
 /** The numbers of a state, at these offsets within its slot's stride: NaN stands for null. */
@@ -39,7 +40,7 @@ function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
 /**
  * Every known device's rule state, packed: a slot per device, its numbers in typed-array
  * columns and the parts few devices have (geofences they are in, an overspeed episode, a driver,
- * threshold episodes) as an object only where present. A device's state changes with every fix;
+ * threshold episodes, tags, a route) as an object only where present. A device's state changes with every fix;
  * held as an object graph, each change left the old one to die after seconds, in the old
  * generation, and with 100 000 devices the heap grew to hundreds of MiB of such garbage before a
  * full collection. Packed, a fix rewrites numbers in place and only the rare parts allocate.
@@ -111,6 +112,7 @@ export class DeviceTable {
       heartbeatAt: orNull(n(N.heartbeatAt)),
       thresholds: rare?.thresholds ?? {},
       tags: rare?.tags ?? [],
+      route: rare?.route ?? null,
     };
   }
 
@@ -181,9 +183,10 @@ export class DeviceTable {
     const tags = state.tags ?? [];
     const zone = state.zone ?? null;
     const entering = state.entering ?? {};
-    const hasRare = !isEmpty(state.inside) || zone !== null || !isEmpty(entering) || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0;
+    const route = state.route ?? null;
+    const hasRare = !isEmpty(state.inside) || zone !== null || !isEmpty(entering) || state.overspeed.active !== null || state.driverId !== null || !isEmpty(state.thresholds) || tags.length > 0 || route !== null;
     this.rare[slot] = hasRare
-      ? { inside: state.inside, zone, entering, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags }
+      ? { inside: state.inside, zone, entering, overspeedActive: state.overspeed.active, driverId: state.driverId, thresholds: state.thresholds, tags, route }
       : undefined;
   }
 

@@ -113,6 +113,7 @@ export class PartitionPipeline {
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
     if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay, msg.storedAt);
     if (decoded.tagging !== undefined) this.retag(this.deps.engine.setTags(decoded.tagging), replay, msg.storedAt);
+    if (decoded.routing !== undefined) this.keep(this.deps.engine.assignRoute(decoded.routing), replay, msg.storedAt);
     if (decoded.inbound !== undefined && !replay) this.addEvents(this.deps.engine.inbound(decoded.inbound), msg.storedAt);
     this.processedSeq = msg.seq;
     this.lastStoredAt = msg.storedAt;

@@ -7,7 +7,8 @@ import type { RuleFailure } from '../core/process-fix.js';
 import { rulesForTags, type RuleConfig } from '../core/rule-config.js';
 import type { RuleSource } from '../core/rule-source.js';
 import { deviceKey, type DevicePosition, type Fix } from '../core/fix.js';
-import type { DeviceTagging, DriverAssignment, InboundSubmission } from '../core/commands.js';
+import type { DeviceTagging, DriverAssignment, InboundSubmission, RouteAssignment } from '../core/commands.js';
+import { NO_CHANGE } from '../core/rule.js';
 import { DeviceTable } from './device-table.js';
 
 export interface EngineOutcome {
@@ -59,9 +60,7 @@ export class RuleEngine {
     const before = this.stateOf(tenantId, deviceId);
     const change = COMMAND_EVENTS.assignDriver(tenantId, deviceId, before, driverId, at, 'api');
     if (change.events.length === 0) return { events: [], ...UNCHANGED };
-    const slot = this.table.set({ tenantId, deviceId, state: { ...before, ...change.state } });
-    this.mark(slot, before, change.state);
-    return { events: [...change.events], slot, failures: [] };
+    return this.patch(tenantId, deviceId, before, change.state, change.events);
   }
 
   /** A dispatcher's tags for a device: they replace its tags (no event). */
@@ -70,9 +69,23 @@ export class RuleEngine {
     const before = this.stateOf(tenantId, deviceId);
     const tags = [...new Set(tagging.tags)].sort();
     if ((before.tags ?? []).join('\u0000') === tags.join('\u0000')) return { events: [], ...UNCHANGED };
-    const slot = this.table.set({ tenantId, deviceId, state: { ...before, tags } });
-    this.mark(slot, before, { tags });
-    return { events: [], slot, failures: [] };
+    return this.patch(tenantId, deviceId, before, { tags });
+  }
+
+  /** A dispatcher's route for a device (no event: deviation from it starts over). */
+  assignRoute(assignment: RouteAssignment): EngineOutcome {
+    const { tenantId, deviceId, routeId } = assignment;
+    const before = this.stateOf(tenantId, deviceId);
+    const change = COMMAND_EVENTS.assignRoute(before, routeId);
+    if (change === NO_CHANGE) return { events: [], ...UNCHANGED };
+    return this.patch(tenantId, deviceId, before, change.state);
+  }
+
+  /** A device's state with `patch` over it, kept in its place in the device's history. */
+  private patch(tenantId: string, deviceId: string, before: DeviceState, patch: Partial<DeviceState>, events: readonly DerivedEvent[] = []): EngineOutcome {
+    const slot = this.table.set({ tenantId, deviceId, state: { ...before, ...patch } });
+    this.mark(slot, before, patch);
+    return { events: [...events], slot, failures: [] };
   }
 
   /** Runs a fix through the rules: in order, or, late, in its place in the device's history. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiBus } from '../../bus/api-bus.js';
+import { CorridorShape } from '../../core/geometry/corridor.js';
 import { simplifyTrack } from '../../core/geometry/track.js';
 import { TOKEN } from '../../core/token.js';
 import { MAX_DEVICE_TAGS } from '../../decode/message.js';
@@ -28,6 +29,30 @@ function simplifyTolerance(raw: unknown): number | null {
   const metres = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(metres > 0 && metres <= MAX_SIMPLIFY_M)) throw new ApiError('invalid_request', `simplify_m must be a number of metres above 0 and at most ${MAX_SIMPLIFY_M}, got ${JSON.stringify(raw).slice(0, 40)}`);
   return metres;
+}
+
+/** PUT /v1/devices/{id}/<what>: a body of one id or null, answered 202 with the device's id beside it. */
+function assignmentSchema(summary: string, field: string) {
+  return {
+    tags, summary,
+    params: idParams,
+    body: {
+      type: 'object', required: [field], additionalProperties: false,
+      properties: { [field]: { anyOf: [{ type: 'string', pattern: TOKEN.source }, { type: 'null' }] } },
+    },
+    response: answers({ 202: answer.object({ device_id: answer.text, [field]: answer.nullableText }) }, { body: true, id: true, errors: [503] }),
+  };
+}
+
+/**
+ * A dispatcher's command for a known device, put on the bus (the device's partition owner
+ * applies it in stream order with its reports); a 503 when the bus does not take it.
+ */
+async function sendCommand(devices: DeviceReads, tenantId: string, id: string, what: string, send: () => Promise<void>): Promise<void> {
+  await latest(devices, tenantId, id);
+  await send().catch((err: Error) => {
+    throw new ApiError('unavailable', `${what} could not be put on the bus (${err.message}); nothing changed, send it again`);
+  });
 }
 
 async function latest(devices: DeviceReads, tenantId: string, id: string): Promise<unknown> {
@@ -74,22 +99,11 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
   app.get('/v1/devices/:id', { schema: { tags, summary: 'One device', params: idParams, response: answers({ 200: answer.device }, { id: true }) } }, async (request) => latest(devices, request.tenantId, (request.params as { id: string }).id));
 
   app.put('/v1/devices/:id/driver', {
-    schema: {
-      tags, summary: 'A dispatcher assigns a driver (or null: removes the driver); driver.assigned or driver.unassigned follows',
-      params: idParams,
-      body: {
-        type: 'object', required: ['driver_id'], additionalProperties: false,
-        properties: { driver_id: { anyOf: [{ type: 'string', pattern: TOKEN.source }, { type: 'null' }] } },
-      },
-      response: answers({ 202: answer.object({ device_id: answer.text, driver_id: answer.nullableText }) }, { body: true, id: true, errors: [503] }),
-    },
+    schema: assignmentSchema('A dispatcher assigns a driver (or null: removes the driver); driver.assigned or driver.unassigned follows', 'driver_id'),
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const driverId = (request.body as { driver_id: string | null }).driver_id;
-    await latest(devices, request.tenantId, id);
-    await bus.assignDriver(request.tenantId, id, driverId).catch((err: Error) => {
-      throw new ApiError('unavailable', `the assignment could not be put on the bus (${err.message}); nothing changed, send it again`);
-    });
+    await sendCommand(devices, request.tenantId, id, 'the assignment', () => bus.assignDriver(request.tenantId, id, driverId));
     // Accepted: the device's partition owner applies it in order with the device's reports.
     return reply.code(202).send({ device_id: id, driver_id: driverId });
   });
@@ -107,11 +121,22 @@ export function deviceRoutes(app: FastifyInstance, devices: DeviceReads, bus: Ap
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const tagList = [...(request.body as { tags: string[] }).tags].sort();
-    await latest(devices, request.tenantId, id);
-    await bus.setTags(request.tenantId, id, tagList).catch((err: Error) => {
-      throw new ApiError('unavailable', `the tags could not be put on the bus (${err.message}); nothing changed, send them again`);
-    });
+    await sendCommand(devices, request.tenantId, id, 'the tags', () => bus.setTags(request.tenantId, id, tagList));
     return reply.code(202).send({ device_id: id, tags: tagList });
+  });
+
+  app.put('/v1/devices/:id/route', {
+    schema: assignmentSchema('Assign a route (a corridor geofence\'s id), or null to remove it; route.deviated and route.rejoined follow the device\'s fixes against it', 'route_id'),
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const routeId = (request.body as { route_id: string | null }).route_id;
+    if (routeId !== null) {
+      const shape = await live.shape(request.tenantId, routeId);
+      if (shape === null) throw new ApiError('not_found', `no geofence "${routeId}" in this tenant`);
+      if (!(shape instanceof CorridorShape)) throw new ApiError('invalid_request', `geofence "${routeId}" is not a corridor: a route is a LineString or MultiLineString geofence with width_m`);
+    }
+    await sendCommand(devices, request.tenantId, id, 'the route', () => bus.assignRoute(request.tenantId, id, routeId));
+    return reply.code(202).send({ device_id: id, route_id: routeId });
   });
 
   app.get('/v1/devices/:id/positions', {

@@ -53,6 +53,8 @@ describe('decode - accepted reports', () => {
   it('decodes a set-tags command into the device\'s new tags', () => {
     expect(decode(json({ tags: ['reefer', 'north'] }), SUBJECT, undefined, 'set-tags').tagging).toEqual({ tenantId: 'acme', deviceId: 'veh-42', tags: ['reefer', 'north'] });
     expect(decode(json({ tags: [] }), SUBJECT, undefined, 'set-tags').tagging?.tags).toEqual([]);
+    expect(decode(json({ route_id: 'school-run' }), SUBJECT, undefined, 'assign-route').routing).toEqual({ tenantId: 'acme', deviceId: 'veh-42', routeId: 'school-run' });
+    expect(decode(json({ route_id: null }), SUBJECT, undefined, 'assign-route').routing?.routeId).toBeNull();
   });
 
   it('refuses a command without its signature, or with another device\'s, or for another payload', () => {
@@ -100,10 +102,11 @@ describe('decode - accepted reports', () => {
 // One row per rejection code; the test below checks that the table covers every code.
 const rejections: { code: RejectionCode; data: Uint8Array; subject?: string; contentType?: string; command?: string; signature?: string; message: RegExp }[] = [
   { code: 'forged_command', data: json({ driver_id: 'anna' }), command: 'assign-driver', signature: 'f'.repeat(64), message: /carries no valid Fencewire-Command-Signature: commands come from fencewire's API/ },
-  { code: 'unknown_command', data: json({}), command: 'reboot', message: /"reboot" is not a command; the ones there are are assign-driver, set-tags and inbound-dvir/ },
+  { code: 'unknown_command', data: json({}), command: 'reboot', message: /"reboot" is not a command; the ones there are are assign-driver, set-tags, assign-route, inbound-dvir/ },
   { code: 'invalid_field', data: json({ tags: ['reefer', 'not a token'] }), command: 'set-tags', message: /set-tags needs \{"tags": at most 32 tokens/ },
   { code: 'invalid_field', data: json({ tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }), command: 'set-tags', message: /at most 32 tokens/ },
   { code: 'invalid_field', data: json({ driver_id: 'anna maria' }), command: 'assign-driver', message: /needs \{"driver_id": a token/ },
+  { code: 'invalid_field', data: json({ route_id: 7 }), command: 'assign-route', message: /assign-route needs \{"route_id": a token/ },
   { code: 'malformed_payload', data: json('x').slice(0, 2), command: 'assign-driver', message: /assign-driver payload is not valid JSON/ },
   { code: 'invalid_field', data: json({ ...good, driver_id: 42 }), message: /driver_id is 42; it must be 1-64 characters/ },
   { code: 'invalid_field', data: json({ ...good, posted_speed_limit: 0 }), message: /posted_speed_limit 0 must be greater than 0/ },

@@ -29,6 +29,7 @@ const anyState: fc.Arbitrary<DeviceState> = fc.record({
   heartbeatAt: maybe(time),
   thresholds: fc.dictionary(name, fc.record({ since: time, exceeded: fc.boolean(), extreme: coordinate })),
   tags: fc.uniqueArray(name, { maxLength: 4 }),
+  route: maybe(fc.record({ routeId: name, offSince: maybe(time), deviated: fc.boolean() })),
 });
 
 describe('the packed device table', () => {
