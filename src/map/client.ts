@@ -1,7 +1,7 @@
 // The live map's page script, bundled with MapLibre GL JS by `npm run build` (esbuild) into
 // dist/map/map.js. It reads one tenant's geofences and devices through the API, then follows
 // GET /v1/stream: devices move as their positions arrive, events are listed as they happen.
-import maplibregl, { type GeoJSONSource, type StyleSpecification } from 'maplibre-gl';
+import maplibregl, { type FilterSpecification, type GeoJSONSource, type StyleSpecification } from 'maplibre-gl';
 import { all, api } from './api.js';
 import { SelectionPanel, type Get } from './selection.js';
 
@@ -50,9 +50,23 @@ function say(text: string, error = false): void {
   status.className = error ? 'error' : '';
 }
 
-/** A Point geofence is a circle of radius_m: drawn as a 64-gon, as the processor tests it. */
+/** Metres per pixel at zoom 0 on the equator, for MapLibre's 512-pixel tiles. */
+const METRES_PER_PIXEL_Z0 = 40_075_016.686 / 512;
+
+/**
+ * A Point geofence is a circle of radius_m: drawn as a 64-gon, as the processor tests it. A
+ * corridor is drawn as its line, as wide as width_m at its middle latitude: `px0`, its width in
+ * pixels at zoom 0, doubles with each zoom level (the corridor layer's line-width).
+ */
 function drawable(feature: Feature): Feature {
   const radius = feature.properties.radius_m;
+  const width = feature.properties.width_m;
+  if ((feature.geometry.type === 'LineString' || feature.geometry.type === 'MultiLineString') && typeof width === 'number') {
+    const lines = (feature.geometry.type === 'LineString' ? [feature.geometry.coordinates] : feature.geometry.coordinates) as number[][][];
+    const lats = lines.flat().map((position) => position[1] as number);
+    const middle = (Math.min(...lats) + Math.max(...lats)) / 2;
+    return { ...feature, properties: { ...feature.properties, px0: width / (METRES_PER_PIXEL_Z0 * Math.cos((middle * Math.PI) / 180)) } };
+  }
   if (feature.geometry.type !== 'Point' || typeof radius !== 'number') return feature;
   const [lon, lat] = feature.geometry.coordinates as [number, number];
   const ring: [number, number][] = [];
@@ -220,8 +234,14 @@ async function start(): Promise<void> {
   await new Promise((resolve) => map.once('load', resolve));
   map.addSource('geofences', { type: 'geojson', data: collection([]) });
   map.addSource('devices', { type: 'geojson', data: collection([]) });
-  map.addLayer({ id: 'geofence-fill', type: 'fill', source: 'geofences', paint: { 'fill-color': '#2f6fb0', 'fill-opacity': 0.15 } });
-  map.addLayer({ id: 'geofence-line', type: 'line', source: 'geofences', paint: { 'line-color': '#2f6fb0', 'line-width': 1.5 } });
+  const corridor: FilterSpecification = ['in', ['geometry-type'], ['literal', ['LineString', 'MultiLineString']]];
+  map.addLayer({ id: 'geofence-fill', type: 'fill', source: 'geofences', filter: ['!', corridor], paint: { 'fill-color': '#2f6fb0', 'fill-opacity': 0.15 } });
+  map.addLayer({ id: 'geofence-line', type: 'line', source: 'geofences', filter: ['!', corridor], paint: { 'line-color': '#2f6fb0', 'line-width': 1.5 } });
+  map.addLayer({
+    id: 'geofence-corridor', type: 'line', source: 'geofences', filter: corridor,
+    layout: { 'line-cap': 'round', 'line-join': 'round' },
+    paint: { 'line-color': '#2f6fb0', 'line-opacity': 0.35, 'line-width': ['interpolate', ['exponential', 2], ['zoom'], 0, ['get', 'px0'], 24, ['*', ['get', 'px0'], 2 ** 24]] },
+  });
   map.addLayer({ id: 'devices', type: 'circle', source: 'devices', paint: { 'circle-radius': 6, 'circle-color': '#e8590c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   filter.addEventListener('change', renderEvents);
   const selection = new SelectionPanel(map, $('selection'), $('selection-title'), $<HTMLOListElement>('selection-list'));

@@ -24,7 +24,10 @@ const FENCES = {
     { type: 'Feature', properties: { id: 'mission', name: 'Mission' }, geometry: square(-122.43, 37.75, 0.02) },
     { type: 'Feature', properties: { id: 'marina', name: 'Marina' }, geometry: square(-122.45, 37.79, 0.02) },
   ],
-  other: [{ type: 'Feature', properties: { id: 'harbour', name: 'Harbour' }, geometry: square(151.2, -33.87, 0.02) }],
+  other: [
+    { type: 'Feature', properties: { id: 'harbour', name: 'Harbour' }, geometry: square(151.2, -33.87, 0.02) },
+    { type: 'Feature', properties: { id: 'ferry', name: 'Ferry', width_m: 200 }, geometry: { type: 'LineString', coordinates: [[151.19, -33.86], [151.23, -33.84], [151.26, -33.83]] } },
+  ],
 };
 
 beforeAll(async () => {
@@ -121,9 +124,20 @@ describe('live map - /map in Chromium', () => {
 
 
     const other = await openMap('other');
-    await waitFor('its geofence drawn', async () => (await drawnGeofences(other)).length === 1, 10_000);
-    expect(await drawnGeofences(other)).toEqual(['Harbour']);
-    expect(await labelTexts(other)).toEqual(['Harbour (0)']);
+    await waitFor('its geofences drawn', async () => (await drawnGeofences(other)).length === 2, 10_000);
+    expect(await drawnGeofences(other)).toEqual(['Ferry', 'Harbour']);
+    expect(await labelTexts(other)).toEqual(['Ferry (0)', 'Harbour (0)']);
+    // The corridor is drawn as a band 200 m wide (its layer's width, in pixels at this zoom).
+    const band = await other.evaluate<{ names: string[]; widthPx: number; expectedPx: number }>(`(() => {
+      const map = window.fencewire.map;
+      const rendered = map.queryRenderedFeatures({ layers: ['geofence-corridor'] });
+      const metresPerPixel = 40075016.686 / 512 / 2 ** map.getZoom() * Math.cos(-33.845 * Math.PI / 180);
+      const px0 = rendered[0]?.properties.px0 ?? 0;
+      return { names: [...new Set(rendered.map((f) => f.properties.name))], widthPx: px0 * 2 ** map.getZoom(), expectedPx: 200 / metresPerPixel };
+    })()`);
+    expect(band.names).toEqual(['Ferry']);
+    expect(band.widthPx).toBeCloseTo(band.expectedPx, 0);
+    await other.screenshot({ path: '.local/map-corridor.png' });
     await world.publish('city', 'cab-7', jsonBytes({ ts: now, lat: 37.765, lon: -122.425, speed: 20 }));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await devicePosition(other, 'cab-7')).toBeNull();
