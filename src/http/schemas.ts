@@ -63,7 +63,7 @@ export const geofenceFeature: Schema = {
         device_tags: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string' }, description: 'only devices with one of these tags' },
         priority: { type: 'integer', description: 'rank among overlapping zones (higher first; 0 by default)' },
         confirm_s: { type: ['number', 'null'], minimum: 0, description: 'seconds inside (outside) before enter (leave) is derived' },
-        schedule: { type: ['object', 'null'], description: '{"timezone": IANA name, "windows": [{"days": ["mon", ...], "from": "HH:MM", "to": "HH:MM"}], "except": ["YYYY-MM-DD"]}: events and the speed limit only in the windows' },
+        schedule: { type: ['object', 'null'], description: '{"timezone": IANA name, "windows": [{"days": ["mon", ...], "from": "HH:MM", "to": "HH:MM"}], "rrule": RRULE or [RRULE, ...] (the windows open only on the dates they pick), "except": ["YYYY-MM-DD"]}: events and the speed limit only in the windows' },
       },
     },
   },

@@ -61,6 +61,28 @@ describe('geofence schedules', () => {
     expect(error({ timezone: 'Europe/Vienna', windows: [{ days: ['someday'], from: '07:00', to: '19:00' }] })).toMatch(/days must be a non-empty array of mon/);
     expect(error({ timezone: 'Europe/Vienna', windows: [] })).toMatch(/windows must be an array of 1 to 64/);
     expect(error({ ...weekdays, except: ['10/31/2026'] })).toMatch(/except must be an array/);
-    expect(error({ ...weekdays, rrule: ['FREQ=DAILY'] })).toMatch(/unknown member rrule \(rrule is not supported yet\)/);
+    expect(error({ ...weekdays, colour: 'red' })).toMatch(/unknown member colour/);
+    expect(error({ ...weekdays, rrule: 'FREQ=HOURLY' })).toMatch(/rrule has FREQ="HOURLY", which is not a valid FREQ for a schedule \(DAILY, WEEKLY, MONTHLY or YEARLY: the rule picks dates\)/);
+    expect(error({ ...weekdays, rrule: ['FREQ=MONTHLY;BYDAY=1MO', 'FREQ=DAILY;BYHOUR=7'] })).toMatch(/rrule\[1\] has "BYHOUR", which a schedule does not take/);
+    expect(error({ ...weekdays, rrule: 'FREQ=WEEKLY;INTERVAL=2;BYDAY=MO' })).toMatch(/depends on where it starts .*give its first date as a DTSTART:YYYYMMDD line/);
+    expect(error({ ...weekdays, rrule: 'FREQ=WEEKLY;BYDAY=XX' })).toMatch(/BYDAY="XX", which is not a valid BYDAY/);
+    expect(error({ ...weekdays, rrule: 'DTSTART:20260105\nRRULE:FREQ=WEEKLY\nEXDATE:20260112' })).toMatch(/a line it does not take: "EXDATE:20260112"/);
+    expect(error({ ...weekdays, rrule: 42 })).toMatch(/rrule must be an iCalendar RRULE, or an array of at most 8/);
+  });
+
+  it('opens its windows only on the dates its RRULEs pick, when it has any: the first Monday of a month, every other Friday', () => {
+    const schedule = parseSchedule({ ...weekdays, rrule: ['FREQ=MONTHLY;BYDAY=1MO', 'DTSTART:20260102\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=FR'] }) as Schedule;
+    const at = (local: string) => inSchedule(schedule, Date.parse(local));
+    expect(at('2026-12-07T10:00:00+01:00')).toBe(true); // the first Monday of December
+    expect(at('2026-12-07T19:30:00+01:00')).toBe(false); // after the window
+    expect(at('2026-12-14T10:00:00+01:00')).toBe(false); // the second Monday
+    expect(at('2026-01-02T10:00:00+01:00')).toBe(true); // DTSTART, a Friday
+    expect(at('2026-01-09T10:00:00+01:00')).toBe(false);
+    expect(at('2026-01-16T10:00:00+01:00')).toBe(true);
+    expect(at('2025-12-19T10:00:00+01:00')).toBe(false); // before DTSTART
+    expect(at('2026-12-05T10:00:00+01:00')).toBe(false); // a Saturday: no window, whatever the rules say
+    // The rules' dates are local: 00:30 in Vienna on the first Monday is still Sunday in UTC.
+    const night = parseSchedule({ timezone: 'Europe/Vienna', windows: [{ days: ['mon'], from: '00:00', to: '01:00' }], rrule: 'FREQ=MONTHLY;BYDAY=1MO' }) as Schedule;
+    expect(inSchedule(night, Date.parse('2026-12-07T00:30:00+01:00'))).toBe(true);
   });
 });
