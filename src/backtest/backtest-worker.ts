@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Backtest } from '../core/backtest.js';
 import { geofenceFromFeature, isGeofenceError } from '../core/geometry/geofence.js';
-import { backtestFixes, countBacktestPositions, lockTenantBacktest, openBacktestSession } from '../store/backtest-positions.js';
+import { backtestDeviceTags, backtestFixes, countBacktestPositions, lockTenantBacktest, openBacktestSession } from '../store/backtest-positions.js';
 import { backtestEvent, type BacktestJob, type BacktestMessage } from './backtest-job.js';
 
 /** Events sent to the main thread at a time. */
@@ -28,7 +28,7 @@ async function run(job: BacktestJob): Promise<void> {
       return send({ kind: 'refused', code: 'invalid_request', message: `the range holds more than ${job.maxPositions} positions, the most one backtest reads: narrow from and to, or name device_ids` });
     }
     send({ kind: 'started', positions });
-    const backtest = new Backtest(job.tenantId, geofence, job.rules);
+    const backtest = new Backtest(job.tenantId, geofence, job.rules, await backtestDeviceTags(client, job.tenantId));
     let events = [];
     for await (const fixes of backtestFixes(client, range)) {
       for (const fix of fixes) for (const event of backtest.take(fix)) events.push(backtestEvent(event));

@@ -23,6 +23,8 @@ export interface BacktestFix {
  * starts outside the geofence at the start of the range: one inside at its first fix gets its
  * enter there. Fixes come grouped by device, oldest first within a device (as stored fixes are
  * read); a fix no newer than the device's previous one is skipped, as the live path skips it.
+ * Each device has the tags `tagsOf` gives it (its tags now: their history is not kept), which
+ * decide whether a geofence with device_tags applies to it and its rule override.
  */
 export class Backtest {
   private readonly index: GeofenceIndex;
@@ -31,7 +33,7 @@ export class Backtest {
   private devices = 0;
   private fixes = 0;
 
-  constructor(private readonly tenantId: string, geofence: Geofence, private readonly rules: RuleConfig) {
+  constructor(private readonly tenantId: string, geofence: Geofence, private readonly rules: RuleConfig, private readonly tagsOf: ReadonlyMap<string, readonly string[]> = new Map()) {
     this.index = new GeofenceIndex([geofence]);
   }
 
@@ -39,7 +41,8 @@ export class Backtest {
   take(stored: BacktestFix): readonly DerivedEvent[] {
     if (stored.deviceId !== this.deviceId) {
       this.deviceId = stored.deviceId;
-      this.state = INITIAL_STATE;
+      const tags = this.tagsOf.get(stored.deviceId);
+      this.state = tags === undefined ? INITIAL_STATE : { ...INITIAL_STATE, tags };
       this.devices++;
     }
     this.fixes++;

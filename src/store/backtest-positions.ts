@@ -38,6 +38,12 @@ export async function countBacktestPositions(client: pg.ClientBase, range: Backt
   return Number(rows[0]?.n ?? 0);
 }
 
+/** The tenant's devices that have tags, with them (as the devices table holds them now). */
+export async function backtestDeviceTags(client: pg.ClientBase, tenantId: string): Promise<Map<string, readonly string[]>> {
+  const { rows } = await client.query<{ device_id: string; tags: string[] }>(`SELECT device_id, tags FROM devices WHERE tenant_id = $1 AND cardinality(tags) > 0`, [tenantId]);
+  return new Map(rows.map((r) => [r.device_id, r.tags]));
+}
+
 /**
  * The range's fixes, by device and then time, in chunks from a cursor (in a transaction of its
  * own). The next chunk is asked for before this one is handed over, so that the database reads

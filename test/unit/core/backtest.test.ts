@@ -3,10 +3,8 @@ import { Backtest, type BacktestFix } from '../../../src/core/backtest.js';
 import { geofenceFromFeature, isGeofenceError } from '../../../src/core/geometry/geofence.js';
 import { DEFAULT_RULES } from '../../../src/core/rule-config.js';
 
-const square = geofenceFromFeature('t', {
-  type: 'Feature', properties: { id: 'yard', name: 'Yard', dwell_s: 60 },
-  geometry: { type: 'Polygon', coordinates: [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]] },
-}, 'yard');
+const yard = { type: 'Polygon', coordinates: [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]] };
+const square = geofenceFromFeature('t', { type: 'Feature', properties: { id: 'yard', name: 'Yard', dwell_s: 60 }, geometry: yard }, 'yard');
 if (isGeofenceError(square)) throw new Error(square.message);
 
 const fix = (deviceId: string, s: number, lon: number, lat = 0.005): BacktestFix => ({ deviceId, ts: s * 1000, lat, lon, speed: null });
@@ -27,6 +25,14 @@ describe('Backtest - the geofence rule over stored fixes', () => {
     ]);
     expect(events).toEqual(['a 10 geofence.enter', 'a 100 geofence.dwell', 'a 110 geofence.leave', 'b 5 geofence.enter', 'c 10 geofence.crossed']);
     expect(counts).toEqual({ fixes: 8, devices: 3 });
+  });
+
+  it('judges each device with the tags it is given: a geofence with device_tags derives only for devices with one', () => {
+    const reefers = geofenceFromFeature('t', { type: 'Feature', properties: { id: 'cold', device_tags: ['reefer'] }, geometry: yard }, 'cold');
+    if (isGeofenceError(reefers)) throw new Error(reefers.message);
+    const backtest = new Backtest('t', reefers, DEFAULT_RULES, new Map([['a', ['reefer']], ['b', ['tanker']]]));
+    const events = [fix('a', 0, 0.005), fix('b', 0, 0.005), fix('c', 0, 0.005)].flatMap((f) => backtest.take(f).map((e) => `${e.deviceId} ${e.type}`));
+    expect(events).toEqual(['a geofence.enter']);
   });
 
   it('skips a fix no newer than the device\'s previous one, as the live path does', () => {
