@@ -34,6 +34,8 @@ export type DevicePosition = Pick<Fix, 'tenantId' | 'deviceId' | 'ts' | 'lat' | 
   readonly inside: Readonly<Record<string, number>>;
   /** The device's tags, sorted. */
   readonly tags: readonly string[];
+  /** The device's route (a corridor's id), null for none; absent where nobody shows it (the live index). */
+  readonly routeId?: string | null;
 };
 
 /** A key naming one device across tenants, for maps and for sorting rows in a stable order. */

@@ -31,6 +31,7 @@ const SHARED: Record<string, Schema> = {
   Device: object({
     id: text, first_seen_at: time, last_received_at: nullableTime, last_position: ref('LatestPosition'),
     tags: { type: 'array', items: text, description: 'the device\'s tags (PUT /v1/devices/{id}/tags), sorted' },
+    route_id: { ...nullableText, description: 'the device\'s route (PUT /v1/devices/{id}/route), null for none' },
   }),
   Position: object({
     ts: time, lat: { type: 'number' }, lon: { type: 'number' }, speed: nullableNumber, heading: nullableNumber, altitude: nullableNumber,
@@ -98,6 +99,7 @@ const SHARED: Record<string, Schema> = {
     ...object({
       id: text, last_position: ref('LatestPosition'), tags: { type: 'array', items: text },
       first_seen_at: { ...time, description: 'in the plain listing' }, last_received_at: { ...nullableTime, description: 'in the plain listing' },
+      route_id: { ...nullableText, description: 'in the plain listing: the device\'s route, null for none' },
       distance_m: { type: 'number', description: 'with near and nearest: geodesic metres (WGS84) from the point asked about' },
     }, ['id', 'last_position', 'tags']),
     description: 'a device in GET /v1/devices: with first_seen_at and last_received_at when listed from the table, with distance_m for near and nearest',

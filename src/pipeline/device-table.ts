@@ -133,6 +133,11 @@ export class DeviceTable {
     return this.rare[slot]?.inside ?? {};
   }
 
+  /** A slot's device's route, without the rest of the state. */
+  routeId(slot: number): string | null {
+    return this.rare[slot]?.route?.routeId ?? null;
+  }
+
   /** A slot's device's tags, without the rest of the state. */
   tags(slot: number): readonly string[] {
     return this.rare[slot]?.tags ?? [];

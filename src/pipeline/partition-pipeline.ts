@@ -112,8 +112,8 @@ export class PartitionPipeline {
     }
     for (const fix of decoded.fixes) this.derive(fix, msg.storedAt, replay);
     if (decoded.assignment !== undefined) this.keep(this.deps.engine.assignDriver(decoded.assignment, msg.storedAt), replay, msg.storedAt);
-    if (decoded.tagging !== undefined) this.retag(this.deps.engine.setTags(decoded.tagging), replay, msg.storedAt);
-    if (decoded.routing !== undefined) this.keep(this.deps.engine.assignRoute(decoded.routing), replay, msg.storedAt);
+    if (decoded.tagging !== undefined) this.reshow(this.deps.engine.setTags(decoded.tagging), replay, msg.storedAt);
+    if (decoded.routing !== undefined) this.reshow(this.deps.engine.assignRoute(decoded.routing), replay, msg.storedAt);
     if (decoded.inbound !== undefined && !replay) this.addEvents(this.deps.engine.inbound(decoded.inbound), msg.storedAt);
     this.processedSeq = msg.seq;
     this.lastStoredAt = msg.storedAt;
@@ -159,8 +159,8 @@ export class PartitionPipeline {
     }
   }
 
-  /** New tags: the device's state, and its row of the devices table (where the tags are shown). */
-  private retag(outcome: EngineOutcome, replay: boolean, storedAt: number): void {
+  /** New tags or a new route: the device's state, and its row of the devices table (where they are shown). */
+  private reshow(outcome: EngineOutcome, replay: boolean, storedAt: number): void {
     if (outcome.slot === null) return;
     this.upkeep.moved(outcome.slot);
     this.keep(outcome, replay, storedAt);

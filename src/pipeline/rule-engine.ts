@@ -157,7 +157,7 @@ export class RuleEngine {
       const { tenantId, deviceId } = this.table.device(slot);
       const inside: Record<string, number> = {};
       for (const [id, { enteredAt, unreported }] of Object.entries(this.table.inside(slot))) if (unreported !== true) inside[id] = enteredAt;
-      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition, inside, tags: this.table.tags(slot) });
+      positions.push({ tenantId, deviceId, ts: fix.ts, lat: fix.lat, lon: fix.lon, speed: fix.speed, heading: fix.heading ?? null, ignition: fix.ignition, inside, tags: this.table.tags(slot), routeId: this.table.routeId(slot) });
     }
     return positions;
   }

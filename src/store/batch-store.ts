@@ -102,17 +102,18 @@ async function copyPositions(client: pg.PoolClient, fixes: readonly Fix[]): Prom
 }
 
 // A late fix never moves a device backwards: the update applies only to a newer timestamp, or
-// to the same one when a late fix changed the geofences the device is inside, or its tags
-// changed. Tags come as JSON text: unnest cannot take an array of arrays.
+// to the same one when a late fix changed the geofences the device is inside, or its tags or
+// route changed. Tags come as JSON text: unnest cannot take an array of arrays.
 const UPSERT_DEVICES = `
-INSERT INTO devices AS dv (tenant_id, device_id, last_ts, lat, lon, speed, heading, ignition, inside, tags)
-SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, ign, inside, ARRAY(SELECT jsonb_array_elements_text(tags::jsonb))
-  FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::real[], $7::real[], $8::boolean[], $9::text[], $10::text[])
-       AS u(t, d, ms, lat, lon, speed, heading, ign, inside, tags)
+INSERT INTO devices AS dv (tenant_id, device_id, last_ts, lat, lon, speed, heading, ignition, inside, tags, route_id)
+SELECT t, d, to_timestamp(ms / 1000.0), lat, lon, speed, heading, ign, inside, ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), route
+  FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::real[], $7::real[], $8::boolean[], $9::text[], $10::text[], $11::text[])
+       AS u(t, d, ms, lat, lon, speed, heading, ign, inside, tags, route)
 ON CONFLICT (tenant_id, device_id) DO UPDATE
-   SET last_ts = excluded.last_ts, lat = excluded.lat, lon = excluded.lon, speed = excluded.speed,
-       heading = excluded.heading, ignition = excluded.ignition, inside = excluded.inside, tags = excluded.tags, last_received_at = now()
- WHERE dv.last_ts < excluded.last_ts OR (dv.last_ts = excluded.last_ts AND (dv.inside <> excluded.inside OR dv.tags <> excluded.tags))`;
+   SET last_ts = excluded.last_ts, lat = excluded.lat, lon = excluded.lon, speed = excluded.speed, heading = excluded.heading,
+       ignition = excluded.ignition, inside = excluded.inside, tags = excluded.tags, route_id = excluded.route_id, last_received_at = now()
+ WHERE dv.last_ts < excluded.last_ts
+    OR (dv.last_ts = excluded.last_ts AND (dv.inside <> excluded.inside OR dv.tags <> excluded.tags OR dv.route_id IS DISTINCT FROM excluded.route_id))`;
 
 const UPSERT_DEVICE_STATE = `
 INSERT INTO device_state (tenant_id, device_id, state, history_base, lane)
@@ -128,6 +129,7 @@ const POSITION_COLUMNS: Column<Fix>[] = [
 const DEVICE_COLUMNS: Column<DevicePosition>[] = [
   token((f) => f.tenantId), token((f) => f.deviceId), num((f) => f.ts), num((f) => f.lat), num((f) => f.lon),
   num((f) => f.speed), num((f) => f.heading), bool((f) => f.ignition), json((f) => f.inside), json((f) => f.tags),
+  token((f) => f.routeId ?? null),
 ];
 
 const HOLD_COLUMNS: Column<PartitionBatch>[] = [num((b) => b.hold.lane), num((b) => b.hold.epoch), num((b) => b.lastSeq), num((b) => b.publishedSeq)];

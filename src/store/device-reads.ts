@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { countedRows } from './list-rows.js';
 import type { DeviceReads } from '../core/store-ports.js';
 
-const COLUMNS = `device_id AS id, first_seen_at, last_received_at, tags,
+const COLUMNS = `device_id AS id, first_seen_at, last_received_at, tags, route_id,
   json_build_object('ts', last_ts, 'lat', lat, 'lon', lon, 'speed', speed, 'heading', heading, 'ignition', ignition) AS last_position`;
 
 const POSITION_COLUMNS = `ts, lat, lon, speed, heading, altitude, accuracy, satellites, ignition, odometer, attributes, received_at`;

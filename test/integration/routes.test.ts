@@ -84,6 +84,8 @@ describe('routes end to end - a drive that leaves its route and comes back', () 
     const assigned = await api('PUT', '/v1/devices/car-1/route', { route_id: 'school-run' });
     expect(assigned.status).toBe(202);
     expect(await assigned.json()).toEqual({ device_id: 'car-1', route_id: 'school-run' });
+    // The device shows its route within about a second, before any further fix.
+    await waitFor('the route on the device', async () => ((await (await api('GET', '/v1/devices/car-1')).json()) as { route_id: string | null }).route_id === 'school-run', 10_000);
     for (const f of rest) await world.publish('acme', 'car-1', pack({ ts: f.ts, lat: f.lat, lon: f.lon }));
     await waitFor('the drive stored', async () => (await countPositions(world.db, `device_id = 'car-1'`)) === drive.length, 60_000);
     await waitFor('its events published', async () => (await countUnpublished(world.db)) === 0);
@@ -94,6 +96,8 @@ describe('routes end to end - a drive that leaves its route and comes back', () 
     expect(oracle.filter((e) => e.endsWith('route.deviated')).length).toBeGreaterThanOrEqual(2);
     expect(oracle.filter((e) => e.endsWith('route.rejoined')).length).toBeGreaterThanOrEqual(1);
     expect(events.map((e) => `${e.occurred_at.toISOString()} ${e.type}`)).toEqual(oracle);
+    const listed = (await (await api('GET', '/v1/devices')).json()) as { results: { id: string; route_id: string | null }[] };
+    expect(listed.results.map((d) => [d.id, d.route_id])).toEqual([['car-1', 'school-run'], ['car-2', null]]);
 
     const { rows: located } = await world.db.query<{ progress: number; distance: number }>(
       `SELECT ST_LineLocatePoint(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326), 32632), ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), 4326), 32632)) AS progress,
