@@ -12,8 +12,9 @@
  * fencewire on the ellipsoid, so the two may differ on points within centimetres of an edge:
  * the run counts those rather than requiring equal hits.
  *
- *   npx tsx bench/geofence.bench.ts
+ *   npx tsx bench/geofence.bench.ts [--only polygons|corridors]
  */
+import { parseArgs } from 'node:util';
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import pointToLineDistance from '@turf/point-to-line-distance';
 import RBush from 'rbush';
@@ -98,11 +99,16 @@ function corridorScenario(label: string, area: Area, polygonSizeDeg: number, poi
   console.log(`${label.padEnd(34)} fencewire ${formatRate(ours.perSecond).padStart(12)}   rbush+turf ${formatRate(naive.perSecond).padStart(12)}   ratio ${(ours.perSecond / naive.perSecond).toFixed(1)}x   (${avgMatches} matches per point; hits ${ours.hits} vs ${naive.hits})`);
 }
 
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
 console.log(machineLine());
 console.log('point checks per second, one core; targets: sparse >= 1,000,000/s, dense >= 5x the baseline');
-scenario('sparse, 10 000 over Germany', 10_000, GERMANY, 0.02, 500_000);
-scenario('sparse, 100 000 over Germany', 100_000, GERMANY, 0.02, 500_000);
-scenario('dense, 10 000 overlapping in Berlin', 10_000, BERLIN, 0.006, 200_000);
-scenario('dense, 100 000 overlapping in Berlin', 100_000, BERLIN, 0.006, 50_000);
-corridorScenario('10 000 corridors + 10 000 polygons, Germany', GERMANY, 0.02, 200_000);
-corridorScenario('10 000 corridors + 10 000 polygons, Berlin', BERLIN, 0.006, 100_000);
+if (values.only === undefined || values.only === 'polygons') {
+  scenario('sparse, 10 000 over Germany', 10_000, GERMANY, 0.02, 500_000);
+  scenario('sparse, 100 000 over Germany', 100_000, GERMANY, 0.02, 500_000);
+  scenario('dense, 10 000 overlapping in Berlin', 10_000, BERLIN, 0.006, 200_000);
+  scenario('dense, 100 000 overlapping in Berlin', 100_000, BERLIN, 0.006, 50_000);
+}
+if (values.only === undefined || values.only === 'corridors') {
+  corridorScenario('10 000 corridors + 10 000 polygons, Germany', GERMANY, 0.02, 200_000);
+  corridorScenario('10 000 corridors + 10 000 polygons, Berlin', BERLIN, 0.006, 100_000);
+}

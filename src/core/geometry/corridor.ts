@@ -159,9 +159,10 @@ export class CorridorShape implements Shape {
       const fromA = Math.atan2(Math.hypot(g[k + 1] as number * fz - (g[k + 2] as number) * fy, (g[k + 2] as number) * fx - (g[k] as number) * fz, (g[k] as number) * fy - (g[k + 1] as number) * fx), (g[k] as number) * fx + (g[k + 1] as number) * fy + (g[k + 2] as number) * fz);
       return { angle: Math.asin(Math.min(1, Math.abs(sine))), along: Math.min(1, fromA / arc) };
     }
-    const toA = chordAngle(px - (g[k] as number), py - (g[k + 1] as number), pz - (g[k + 2] as number));
-    const toB = chordAngle(px - (g[k + 3] as number), py - (g[k + 4] as number), pz - (g[k + 5] as number));
-    return toA <= toB ? { angle: toA, along: 0 } : { angle: toB, along: 1 };
+    // Nearest to an end: compare the squared chords, and take the angle of the nearer only.
+    const toA = squaredChord(px - (g[k] as number), py - (g[k + 1] as number), pz - (g[k + 2] as number));
+    const toB = squaredChord(px - (g[k + 3] as number), py - (g[k + 4] as number), pz - (g[k + 5] as number));
+    return toA <= toB ? { angle: chordAngle(toA), along: 0 } : { angle: chordAngle(toB), along: 1 };
   }
 
   /** The nearest of segments [from, to) to the current point: its index, angle and fraction. */
@@ -265,9 +266,11 @@ function unit(lon: number, lat: number): [number, number, number] {
   return [cosLat * Math.cos(lon * toRad), cosLat * Math.sin(lon * toRad), Math.sin(lat * toRad)];
 }
 
-/** The angle between two unit vectors from the chord between them. */
-function chordAngle(dx: number, dy: number, dz: number): number {
-  return 2 * Math.asin(Math.min(1, Math.hypot(dx, dy, dz) / 2));
+const squaredChord = (dx: number, dy: number, dz: number) => dx * dx + dy * dy + dz * dz;
+
+/** The angle between two unit vectors from the square of the chord between them. */
+function chordAngle(squared: number): number {
+  return 2 * Math.asin(Math.min(1, Math.sqrt(squared) / 2));
 }
 
 const wrap = (dLon: number) => (dLon > 180 ? dLon - 360 : dLon < -180 ? dLon + 360 : dLon);
