@@ -112,7 +112,7 @@ function ruleDates(text: string, year: number): ReadonlySet<string> {
   return dates;
 }
 
-/** Where a rule without DTSTART starts: it may not then depend on its start (parseRule). */
+/** Where a rule without DTSTART starts: it may not then depend on its start (dateRule). */
 const DEFAULT_RULE_START = Date.UTC(2000, 0, 1);
 const LIST = (item: string) => new RegExp(`^${item}(,${item})*$`);
 /** The RRULE parts a schedule takes, each with the form of its value: the rule picks dates, the windows give the times. */

@@ -1,5 +1,5 @@
 import geodesicLib from 'geographiclib-geodesic';
-import { lineDiskInterval, metresPerDegreeLon, METRES_PER_DEGREE } from './planar.js';
+import { lineDiskInterval, metresPerDegreeLon, METRES_PER_DEGREE, wrapLongitude } from './planar.js';
 import type { BBox } from './prepared-polygon.js';
 import { splitAtAntimeridian, type Shape, type ShapePart } from './shape.js';
 
@@ -229,7 +229,7 @@ export class CorridorShape implements Shape {
    */
   crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[] {
     const kx = metresPerDegreeLon(lat1);
-    const x = (lon: number) => wrap(lon - lon1) * kx;
+    const x = (lon: number) => wrapLongitude(lon - lon1) * kx;
     const y = (lat: number) => (lat - lat1) * METRES_PER_DEGREE;
     const dx = x(lon2), dy = y(lat2);
     const h = this.halfWidthM;
@@ -272,8 +272,6 @@ const squaredChord = (dx: number, dy: number, dz: number) => dx * dx + dy * dy +
 function chordAngle(squared: number): number {
   return 2 * Math.asin(Math.min(1, Math.sqrt(squared) / 2));
 }
-
-const wrap = (dLon: number) => (dLon > 180 ? dLon - 360 : dLon < -180 ? dLon + 360 : dLon);
 
 /**
  * The stretch [t0, t1] of the line t·(dx, dy) (from the origin) within `h` of the segment

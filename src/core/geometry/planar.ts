@@ -40,6 +40,11 @@ export function segmentIntersection(
   return t >= 0 && t <= 1 && u >= 0 && u <= 1 ? t : null;
 }
 
+/** A difference of longitudes brought into -180..180: the short way round. */
+export function wrapLongitude(dLon: number): number {
+  return dLon > 180 ? dLon - 360 : dLon < -180 ? dLon + 360 : dLon;
+}
+
 /**
  * The stretch [t0, t1] of the line p + t·d (t unbounded) inside the disc of radius r around c,
  * or null when the line misses it.

@@ -1,4 +1,4 @@
-import { haversineMetres, lineDiskInterval, metresPerDegreeLon, METRES_PER_DEGREE } from './planar.js';
+import { haversineMetres, lineDiskInterval, metresPerDegreeLon, METRES_PER_DEGREE, wrapLongitude } from './planar.js';
 import { PreparedPolygon, type BBox, type CellClassification, type Rings } from './prepared-polygon.js';
 
 /** A piece of a shape with its own box: one polygon of a MultiPolygon, or a circle. */
@@ -85,9 +85,8 @@ export class CircleShape implements Shape {
   crossings(lon1: number, lat1: number, lon2: number, lat2: number): number[] {
     // In metres around the centre: where p + t (q - p) is within r of it, for t in [0, 1].
     const kx = metresPerDegreeLon(this.lat);
-    const wrap = (dLon: number) => (dLon > 180 ? dLon - 360 : dLon < -180 ? dLon + 360 : dLon);
-    const px = wrap(lon1 - this.lon) * kx, py = (lat1 - this.lat) * METRES_PER_DEGREE;
-    const qx = wrap(lon2 - this.lon) * kx, qy = (lat2 - this.lat) * METRES_PER_DEGREE;
+    const px = wrapLongitude(lon1 - this.lon) * kx, py = (lat1 - this.lat) * METRES_PER_DEGREE;
+    const qx = wrapLongitude(lon2 - this.lon) * kx, qy = (lat2 - this.lat) * METRES_PER_DEGREE;
     const stretch = lineDiskInterval(px, py, qx - px, qy - py, 0, 0, this.radiusM);
     return stretch === null ? [] : stretch.filter((t) => t >= 0 && t <= 1);
   }
